@@ -1,0 +1,377 @@
+"""Triples of the shape in docs/modelling.md, written as N-Triples terms.
+
+The ``Emitter`` knows the genome version (its IRIs), the compiled schema mapping, the SO table
+and the Dbxref prefix map; it turns one feature (one or several GFF3 lines sharing an ID) into
+subject blocks for a writer. FALDO region and position nodes are shared by identical coordinates
+and written once; the set that remembers them holds small integers, not IRIs, to keep memory
+low on a whole genome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .dbxref import PrefixMap
+from .errors import ProblemLog
+from .gff3 import Feature, SequenceInfo
+from .schema import Mapping
+from .sotypes import SEQUENCE_FEATURE, SequenceOntology, SoTerm
+from .terms import boolean, double, encode_segment, integer, iri, literal
+from .writers import RdfWriter
+
+__all__ = ["Emitter", "GenomeVersion", "slug"]
+
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+FALDO = "http://biohackathon.org/resource/faldo#"
+OBO = "http://purl.obolibrary.org/obo/"
+STRAND_CODE = {"+": "1", "-": "-1", ".": "0", "?": "u"}
+STRAND_INDEX = {"+": 0, "-": 1, ".": 2, "?": 3}
+DEFAULT_BASE = "https://w3id.org/gff2rdf/data/"
+
+
+def slug(text: str) -> str:
+    """A lower-case, underscore-separated path segment: ``Arabidopsis thaliana`` ->
+    ``arabidopsis_thaliana``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_") or "unknown"
+
+
+@dataclass(frozen=True)
+class GenomeVersion:
+    """One genome version (assembly x annotation release of one species) and its IRIs."""
+
+    species: str
+    assembly: str
+    annotation: str
+    taxon: str | None = None
+    base_iri: str = DEFAULT_BASE
+
+    @property
+    def species_slug(self) -> str:
+        return slug(self.species)
+
+    @property
+    def iri(self) -> str:
+        return (f"{self.base_iri}genome/{encode_segment(self.species_slug)}/"
+                f"{encode_segment(self.assembly)}/{encode_segment(self.annotation)}")
+
+    @property
+    def assembly_iri(self) -> str:
+        return f"{self.base_iri}assembly/{encode_segment(self.assembly)}"
+
+    @property
+    def meta_iri(self) -> str:
+        return f"{self.base_iri}meta"
+
+    def seqregion_iri(self, seqid: str) -> str:
+        return f"{self.assembly_iri}/{encode_segment(seqid)}"
+
+    def feature_iri(self, feature_id: str) -> str:
+        return f"{self.iri}/feature/{encode_segment(feature_id)}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.species} {self.assembly} {self.annotation}"
+
+
+@dataclass
+class _TypeInfo:
+    term: str  # <class IRI>
+    label: str  # SO name (or the raw type) for ID-less IRIs
+    accession: str
+    known: bool
+
+
+@dataclass
+class Emitter:
+    genome: GenomeVersion
+    mapping: Mapping
+    writer: RdfWriter
+    log: ProblemLog
+    so: SequenceOntology = field(default_factory=SequenceOntology.load)
+    prefixes: PrefixMap = field(default_factory=PrefixMap.load)
+    features: int = 0
+    class_counts: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        m = self.mapping
+        p = m.predicate
+        self.P_LABEL, self.P_IDENT, self.P_GFFID = p("label"), p("identifier"), p("gff_id")
+        self.P_SOURCE, self.P_SCORE, self.P_PHASE = p("source"), p("score"), p("phase")
+        self.P_TAXON, self.P_LOCATION = p("in_taxon"), p("location")
+        self.P_PART_OF, self.P_DERIVES = p("part_of"), p("derives_from")
+        self.P_GFFTYPE, self.P_CROSSES = p("gff_type"), p("crosses_origin")
+        self.P_BEGIN, self.P_END = p("begin"), p("end")
+        self.P_POSITION, self.P_REFERENCE = p("position"), p("reference")
+        self.P_RANK, self.P_LENGTH = p("rank"), p("length")
+        self.C_REGION = m.class_term("Region")
+        self.C_SEGMENT = m.class_term("FeatureSegment")
+        self.C_EXACT = m.class_term("ExactPosition")
+        self.STRAND_CLASS = {
+            "+": m.class_term("ForwardStrandPosition"),
+            "-": m.class_term("ReverseStrandPosition"),
+            "?": m.class_term("StrandedPosition"),
+        }
+        self.taxon_term = iri(f"{OBO}NCBITaxon_{self.genome.taxon}") if self.genome.taxon else None
+        self._types: dict[tuple[str, tuple[str, ...]], _TypeInfo] = {}
+        self._seq_index: dict[str, int] = {}
+        self._seq_iri: dict[str, str] = {}
+        self._seen_nodes: set[int | tuple[int, ...]] = set()
+        self._refiners = m.type_refining_attributes
+        self._structural = m.structural_attributes
+        self._strip_ident = m.identifier_strip_prefixes
+        self._strip_iri = m.iri_strip_prefixes
+        self.seq_info: dict[str, SequenceInfo] = {}
+
+    # -- IRIs ---------------------------------------------------------------------------------
+
+    def id_key(self, feature_id: str) -> str:
+        """The ID as it appears in the feature IRI (``gene:`` and ``transcript:`` dropped)."""
+        for prefix in self._strip_iri:
+            if feature_id.startswith(prefix) and len(feature_id) > len(prefix):
+                return feature_id[len(prefix):]
+        return feature_id
+
+    def feature_iri(self, feature_id: str) -> str:
+        return self.genome.feature_iri(self.id_key(feature_id))
+
+    def identifier(self, feature_id: str) -> str:
+        for prefix in self._strip_ident:
+            if feature_id.startswith(prefix) and len(feature_id) > len(prefix):
+                return feature_id[len(prefix):]
+        return feature_id
+
+    def seq_iri(self, seqid: str) -> str:
+        value = self._seq_iri.get(seqid)
+        if value is None:
+            value = self.genome.seqregion_iri(seqid)
+            self._seq_iri[seqid] = value
+            self._seq_index[seqid] = len(self._seq_index)
+        return value
+
+    @staticmethod
+    def anonymous_iri(genome: GenomeVersion, feature: Feature) -> str:
+        """A parent-less line without ID: a stable hash of its columns."""
+        columns = "\t".join([
+            feature.seqid, feature.source, feature.type, str(feature.start), str(feature.end),
+            feature.score or ".", feature.strand,
+            "." if feature.phase is None else str(feature.phase),
+            ";".join(f"{k}={','.join(v)}" for k, v in sorted(feature.attributes.items())),
+        ])
+        digest = hashlib.sha256(columns.encode("utf-8")).hexdigest()[:16]
+        return f"{genome.iri}/feature/_{digest}"
+
+    # -- types --------------------------------------------------------------------------------
+
+    def type_info(self, feature: Feature) -> _TypeInfo:
+        attrs = feature.attributes
+        hints = tuple(attrs[k][0] for k in self._refiners if k in attrs) if attrs else ()
+        key = (feature.type, hints)
+        info = self._types.get(key)
+        if info is None:
+            info = self._resolve_type(feature.type, hints)
+            self._types[key] = info
+        if not info.known:
+            self.log.warn(feature.line, "unknown-type",
+                          f"column 3 type {feature.type!r} is not a Sequence Ontology term, "
+                          "synonym or accession; typed as sequence_feature (SO:0000110) with "
+                          "g2r:gffType")
+        return info
+
+    def _resolve_type(self, text: str, hints: tuple[str, ...]) -> _TypeInfo:
+        term: SoTerm | None = self.so.resolve(self.mapping.type_aliases.get(text, text))
+        if term is None:
+            fallback = self.so.terms[SEQUENCE_FEATURE]
+            return _TypeInfo(iri(fallback.iri), encode_segment(text), fallback.accession, False)
+        if hints:
+            term = self.so.refine(term, hints)
+        return _TypeInfo(iri(term.iri), term.name, term.accession, True)
+
+    # -- locations ----------------------------------------------------------------------------
+
+    def location(self, seqid: str, start: int, end: int, strand: str) -> str:
+        """The region term for these coordinates; writes region and positions the first time."""
+        seq = self.seq_iri(seqid)
+        code = STRAND_CODE[strand]
+        region = f"<{seq}:{start}-{end}:{code}>"
+        sidx = self._seq_index[seqid] * 4 + STRAND_INDEX[strand]
+        key: int | tuple[int, ...]
+        if start < (1 << 40) and end < (1 << 40):
+            key = (((sidx << 40) | start) << 40) | end
+        else:
+            key = (sidx, start, end)
+        seen = self._seen_nodes
+        if key in seen:
+            return region
+        seen.add(key)
+        if strand == "-":
+            begin, finish = end, start
+        else:
+            begin, finish = start, end
+        b = self._position(seq, seqid, begin, strand, code)
+        e = self._position(seq, seqid, finish, strand, code)
+        self.writer.subject(region, [(RDF_TYPE, self.C_REGION), (self.P_BEGIN, b),
+                                     (self.P_END, e)])
+        return region
+
+    def _position(self, seq: str, seqid: str, pos: int, strand: str, code: str) -> str:
+        term = f"<{seq}:{pos}:{code}>"
+        sidx = self._seq_index[seqid] * 4 + STRAND_INDEX[strand]
+        key = -((sidx << 40) | pos) - 1 if pos < (1 << 40) else (sidx, pos)
+        if key in self._seen_nodes:
+            return term
+        self._seen_nodes.add(key)
+        pairs = [(RDF_TYPE, self.C_EXACT)]
+        strand_class = self.STRAND_CLASS.get(strand)
+        if strand_class:
+            pairs.append((RDF_TYPE, strand_class))
+        pairs.append((self.P_POSITION, integer(pos)))
+        pairs.append((self.P_REFERENCE, f"<{seq}>"))
+        self.writer.subject(term, pairs)
+        return term
+
+    # -- features -----------------------------------------------------------------------------
+
+    def feature(
+        self,
+        subject: str,
+        lines: Sequence[Feature],
+        feature_id: str | None,
+        links: list[tuple[str, str]],
+    ) -> None:
+        """Write one feature: ``lines`` share its ID (several for a discontinuous feature);
+        ``links`` are (predicate, object) pairs for parents whose existence is known."""
+        first = lines[0]
+        info = self.type_info(first)
+        self.features += 1
+        self.class_counts[info.accession] += 1
+        pairs: list[tuple[str, str]] = [(RDF_TYPE, info.term)]
+        if not info.known:
+            pairs.append((self.P_GFFTYPE, literal(first.type)))
+        if len(lines) == 1:
+            attrs = first.attributes
+        else:
+            attrs = _merge_attributes(lines)
+        names = attrs.get("Name")
+        if names and names[0]:
+            pairs.append((self.P_LABEL, literal(names[0])))
+        elif feature_id:
+            pairs.append((self.P_LABEL, literal(feature_id)))
+        if feature_id:
+            pairs.append((self.P_IDENT, literal(self.identifier(feature_id))))
+            pairs.append((self.P_GFFID, literal(feature_id)))
+        if first.source != ".":
+            pairs.append((self.P_SOURCE, literal(first.source)))
+        if self.taxon_term:
+            pairs.append((self.P_TAXON, self.taxon_term))
+        self._attributes(attrs, pairs, first.line)
+        pairs.extend(links)
+        subject_term = f"<{subject}>"
+        if len(lines) == 1:
+            if first.score is not None:
+                pairs.append((self.P_SCORE, double(first.score)))
+            if first.phase is not None:
+                pairs.append((self.P_PHASE, integer(first.phase)))
+            pairs.append((self.P_LOCATION, self._located(first, pairs)))
+            self.writer.subject(subject_term, pairs)
+            return
+        strands = {f.strand for f in lines}
+        if len(strands) > 1 or len({f.seqid for f in lines}) > 1:
+            self.log.warn(first.line, "mixed-segments",
+                          f"the lines of {feature_id} lie on different sequences or strands; "
+                          "its bounding region uses the first line's")
+        start = min(f.start for f in lines if f.seqid == first.seqid)
+        end = max(f.end for f in lines if f.seqid == first.seqid)
+        pairs.append((self.P_LOCATION, self.location(first.seqid, start, end, first.strand)))
+        self.writer.subject(subject_term, pairs)
+        reverse = first.strand == "-"
+        ordered = sorted(lines, key=lambda f: (-f.end, -f.start) if reverse else (f.start, f.end))
+        for rank, seg in enumerate(ordered, 1):
+            seg_pairs = [(RDF_TYPE, self.C_SEGMENT), (self.P_PART_OF, subject_term),
+                         (self.P_RANK, integer(rank))]
+            if seg.phase is not None:
+                seg_pairs.append((self.P_PHASE, integer(seg.phase)))
+            if seg.score is not None:
+                seg_pairs.append((self.P_SCORE, double(seg.score)))
+            seg_pairs.append((self.P_LOCATION, self._located(seg, seg_pairs)))
+            self.writer.subject(f"<{subject}/segment/{rank}>", seg_pairs)
+
+    def _located(self, f: Feature, pairs: list[tuple[str, str]]) -> str:
+        if f.start > f.end or self._beyond_circular_end(f):
+            pairs.append((self.P_CROSSES, boolean(True)))
+        return self.location(f.seqid, f.start, f.end, f.strand)
+
+    def _beyond_circular_end(self, f: Feature) -> bool:
+        info = self.seq_info.get(f.seqid)
+        return bool(info and info.circular and info.length and f.end > info.length)
+
+    def _attributes(self, attrs: dict[str, list[str]], pairs: list[tuple[str, str]],
+                    line: int) -> None:
+        slots_for = self.mapping.attribute_slots
+        structural = self._structural
+        for key, values in attrs.items():
+            if key in structural or key == "Name":
+                continue
+            slots = slots_for.get(key)
+            if slots is None:
+                pred = self.mapping.attribute_predicate(key)
+                pairs.extend([(pred, literal(v)) for v in values if v])
+                continue
+            for slot in slots:
+                if slot.transform == "literal":
+                    pairs.extend([(slot.predicate, literal(v)) for v in values if v])
+                    continue
+                for value in values:
+                    if not value:
+                        continue
+                    target = self.prefixes.expand(value)
+                    if target is None:
+                        self.log.warn(line, "unresolved-xref",
+                                      f"{key} value {value!r} has no known prefix (expected "
+                                      "DBTAG:ID with a DBTAG known to bioregistry); kept as "
+                                      "oboInOwl:hasDbXref only" if key == "Dbxref" else
+                                      f"{key} value {value!r} has no known prefix (expected "
+                                      "an ontology CURIE such as GO:0008150); kept as a literal")
+                        if key != "Dbxref":
+                            pairs.append((self.mapping.attribute_predicate(key), literal(value)))
+                        continue
+                    pairs.append((slot.predicate, iri(target)))
+
+    # -- sequence regions and the dataset description ------------------------------------------
+
+    def sequence_regions(self, sequences: dict[str, SequenceInfo]) -> None:
+        """One node per seqid used or declared: type, identifier, length, part of the assembly."""
+        assembly = f"<{self.genome.assembly_iri}>"
+        for seqid in sorted(set(self._seq_iri) | set(sequences)):
+            info = sequences.get(seqid) or SequenceInfo(seqid)
+            so_class = self.mapping.class_term("Chromosome") if info.so_type == "chromosome" \
+                else self.mapping.class_term("SequenceRegion")
+            pairs = [(RDF_TYPE, so_class),
+                     (self.P_IDENT, literal(seqid)),
+                     (self.P_PART_OF, assembly)]
+            if info.length:
+                pairs.append((self.P_LENGTH, integer(info.length)))
+            if info.circular:
+                pairs.append((self.mapping.predicate("is_circular"), boolean(True)))
+            if self.taxon_term:
+                pairs.append((self.P_TAXON, self.taxon_term))
+            self.writer.subject(f"<{self.seq_iri(seqid)}>", pairs)
+        pairs = [(RDF_TYPE, self.mapping.class_term("Assembly")),
+                 (self.P_IDENT, literal(self.genome.assembly))]
+        if self.taxon_term:
+            pairs.append((self.P_TAXON, self.taxon_term))
+        self.writer.subject(assembly, pairs)
+
+
+def _merge_attributes(lines: Sequence[Feature]) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for f in lines:
+        for key, values in f.attributes.items():
+            target = merged.setdefault(key, [])
+            for v in values:
+                if v not in target:
+                    target.append(v)
+    return merged

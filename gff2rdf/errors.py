@@ -1,0 +1,149 @@
+"""Exceptions and warnings of gff2rdf.
+
+Exception tree::
+
+    Gff2RdfError                 every expected failure; the CLI prints it and exits 1
+    ├── InputError               a file cannot be read (missing, not gzip, not UTF-8 ...)
+    ├── Gff3Error                a GFF3 file has errors; carries every Problem found
+    ├── SchemaError              the LinkML schema cannot be compiled into a mapping
+    └── OutputError              the output cannot be written
+
+Recoverable input problems are warnings of the project's own classes, all subclasses of
+``Gff2RdfWarning``; ``--strict`` turns them into errors. A ``Problem`` is the record both are
+made from: where (file and line), what kind, and a message that says what was expected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+__all__ = [
+    "Gff2RdfError",
+    "ProblemLog",
+    "Gff2RdfWarning",
+    "Gff3Error",
+    "InputError",
+    "OutputError",
+    "Problem",
+    "SchemaError",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem of an input file: ``path:line: message``.
+
+    ``kind`` is a short stable name (``bad-start``, ``undefined-parent`` ...) used to count and
+    group problems; ``severity`` is ``"error"`` or ``"warning"``.
+    """
+
+    line: int
+    kind: str
+    message: str
+    path: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.severity}: {self.message} [{self.kind}]"
+
+
+class Gff2RdfError(Exception):
+    """Base of every expected failure of gff2rdf."""
+
+
+class InputError(Gff2RdfError):
+    """An input file cannot be opened or decoded."""
+
+
+class OutputError(Gff2RdfError):
+    """An output file cannot be written."""
+
+
+class SchemaError(Gff2RdfError):
+    """The LinkML schema cannot be compiled into a GFF3-to-RDF mapping."""
+
+
+class ProblemLog:
+    """Problems of one input: every one counted, the first ``keep`` of each kind kept.
+
+    Keeping all of them would make memory grow with the file (a missing prefix on every line of
+    a 1 M-line file); counting all of them keeps the report honest.
+    """
+
+    def __init__(self, path: str, keep: int = 1000) -> None:
+        self.path = path
+        self.keep = keep
+        self.counts: Counter[tuple[str, str]] = Counter()  # (severity, kind) -> n
+        self.kept: list[Problem] = []
+
+    def add(self, line: int, kind: str, message: str, severity: str = "error") -> None:
+        key = (severity, kind)
+        self.counts[key] += 1
+        if self.counts[key] <= self.keep:
+            self.kept.append(Problem(line, kind, message, self.path, severity))
+
+    def error(self, line: int, kind: str, message: str) -> None:
+        self.add(line, kind, message, "error")
+
+    def warn(self, line: int, kind: str, message: str) -> None:
+        self.add(line, kind, message, "warning")
+
+    @property
+    def errors(self) -> int:
+        return sum(n for (severity, _), n in self.counts.items() if severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(n for (severity, _), n in self.counts.items() if severity == "warning")
+
+    def problems(self, severity: str | None = None) -> list[Problem]:
+        return sorted(p for p in self.kept if severity is None or p.severity == severity)
+
+    def escalate(self) -> None:
+        """``--strict``: every warning becomes an error."""
+        self.kept = [
+            Problem(p.line, p.kind, p.message, p.path, "error") for p in self.kept
+        ]
+        counts: Counter[tuple[str, str]] = Counter()
+        for (_, kind), n in self.counts.items():
+            counts[("error", kind)] += n
+        self.counts = counts
+
+    def report(self, per_kind: int = 5, severity: str | None = None) -> str:
+        """A count per kind, then the first ``per_kind`` problems of each kind, by line."""
+        counts = {k: n for k, n in self.counts.items() if severity in (None, k[0])}
+        if not counts:
+            return f"{self.path}: no problems"
+        errors = sum(n for (s, _), n in counts.items() if s == "error")
+        warnings = sum(n for (s, _), n in counts.items() if s == "warning")
+        by_kind = Counter({kind: n for (_, kind), n in counts.items()})
+        head = f"{self.path}: {errors} error(s), {warnings} warning(s)"
+        lines = [head + " (" + ", ".join(f"{k}: {n}" for k, n in sorted(by_kind.items())) + ")"]
+        shown: Counter[str] = Counter()
+        for problem in self.problems(severity):
+            if shown[problem.kind] < per_kind:
+                lines.append(f"  {problem}")
+            shown[problem.kind] += 1
+        for kind, n in sorted(by_kind.items()):
+            if n > per_kind:
+                lines.append(f"  ... and {n - per_kind} more {kind}")
+        return "\n".join(lines)
+
+
+class Gff3Error(Gff2RdfError):
+    """A GFF3 file has errors. ``log`` holds all of them (and the warnings)."""
+
+    def __init__(self, log: ProblemLog) -> None:
+        self.log = log
+        self.path = log.path
+        super().__init__(log.report(severity="error"))
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.log.problems("error")
+
+
+class Gff2RdfWarning(UserWarning):
+    """A recoverable input problem (unknown SO type, unresolvable Dbxref prefix ...)."""

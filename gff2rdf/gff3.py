@@ -1,0 +1,456 @@
+"""Streaming GFF3 reader.
+
+Reads a GFF3 file line by line (plain, gzip or BGZF, or stdin with ``-``) and yields
+``Feature`` records and ``Directive`` records in file order. It never raises for bad input
+lines: every problem becomes a ``Problem`` (file:line, kind, message) in ``Gff3Reader.log``
+and the offending line is skipped, so one pass reports all problems of a file.
+
+Per-line checks follow the GFF3 specification 1.26: nine tab-separated columns, integer
+coordinates >= 1 with start <= end (unless the sequence is circular), strand ``+ - . ?``,
+phase ``0 1 2`` (required on CDS), a numeric score, ``tag=value`` attributes with valid percent
+escapes, UTF-8 text. Structural checks that need more than one line (IDs, parents, cycles) live
+in ``gff2rdf.structure``.
+
+Example:
+    >>> from gff2rdf.gff3 import Gff3Reader
+    >>> reader = Gff3Reader.from_text("chr1\\t.\\tgene\\t1\\t9\\t.\\t+\\t.\\tID=g1\\n")
+    >>> [f.attributes["ID"] for f in reader.features()]
+    [['g1']]
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import math
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from sys import intern
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from .errors import InputError, ProblemLog
+
+__all__ = ["Directive", "Feature", "Gff3Reader", "SequenceInfo", "decode_value"]
+
+STRANDS = frozenset("+-.?")
+CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SEQID_OK = re.compile(r"[a-zA-Z0-9.:^*$@!+_?|%-]+")
+
+
+class Feature:
+    """One GFF3 feature line. Coordinates are 1-based inclusive, as in the file.
+
+    ``attributes`` maps each tag to its values, split on commas and percent-decoded once.
+    ``score`` keeps the column text (``None`` for "."), so that output shows what the file says.
+    """
+
+    __slots__ = (
+        "attributes",
+        "end",
+        "line",
+        "phase",
+        "score",
+        "seqid",
+        "source",
+        "start",
+        "strand",
+        "type",
+    )
+
+    def __init__(
+        self,
+        seqid: str,
+        source: str,
+        type: str,
+        start: int,
+        end: int,
+        score: str | None,
+        strand: str,
+        phase: int | None,
+        attributes: dict[str, list[str]],
+        line: int,
+    ) -> None:
+        self.seqid = seqid
+        self.source = source
+        self.type = type
+        self.start = start
+        self.end = end
+        self.score = score
+        self.strand = strand
+        self.phase = phase
+        self.attributes = attributes
+        self.line = line
+
+    def __repr__(self) -> str:
+        return (
+            f"Feature({self.seqid}:{self.start}-{self.end}{self.strand} {self.type} "
+            f"line {self.line} {self.attributes})"
+        )
+
+
+@dataclass(frozen=True)
+class Directive:
+    """A ``##name args`` line (or a ``#!name args`` metadata comment)."""
+
+    name: str
+    args: str
+    line: int
+
+
+@dataclass
+class SequenceInfo:
+    """What the file says about one sequence (GFF3 column 1)."""
+
+    seqid: str
+    length: int | None = None
+    circular: bool = False
+    region_start: int = 1
+    declared_line: int = 0
+    so_type: str | None = None
+
+
+def decode_value(text: str) -> str:
+    """Percent-decode an attribute value once (``%3B`` becomes ``;``).
+
+    >>> decode_value("a%2Cb%3Bc")
+    'a,b;c'
+    """
+    if "%" not in text:
+        return text
+    return unquote(text, errors="strict")
+
+
+class _HashingReader(io.RawIOBase):
+    """Passes bytes through and feeds them to a sha256, so the source digest costs no re-read."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.sha256.update(data)
+        self.count += n
+        return n
+
+
+@dataclass
+class Gff3Reader:
+    """A one-pass reader over a GFF3 source.
+
+    Use ``Gff3Reader.open(path)`` (``"-"`` is stdin) or ``Gff3Reader.from_text(text)``, then
+    iterate ``records()`` (features and directives) or ``features()``. Problems found so far are
+    in ``log``; ``sequences`` holds what ``##sequence-region``, ``Is_circular`` and the
+    FASTA section say about each seqid; ``sha256`` is the digest of the bytes read.
+    """
+
+    stream: BinaryIO
+    path: str
+    log: ProblemLog = field(default_factory=lambda: ProblemLog(""))
+    sequences: dict[str, SequenceInfo] = field(default_factory=dict)
+    directives: list[Directive] = field(default_factory=list)
+    lines_read: int = 0
+    skipped_lines: int = 0
+    saw_version: bool = False
+    _hasher: _HashingReader | None = None
+
+    @classmethod
+    def open(cls, path: str | Path) -> Gff3Reader:
+        """Open a file (gzip detected by its magic bytes, not its name) or ``-`` for stdin."""
+        label = str(path)
+        try:
+            raw: BinaryIO = sys.stdin.buffer if label == "-" else open(path, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"{label}: cannot open: {exc.strerror or exc}") from exc
+        hasher = _HashingReader(raw)
+        buffered = io.BufferedReader(hasher, buffer_size=1 << 20)
+        stream: BinaryIO = buffered
+        if buffered.peek(2)[:2] == b"\x1f\x8b":
+            stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        return cls(stream=stream, path=label, _hasher=hasher)
+
+    @classmethod
+    def from_text(cls, text: str, path: str = "<text>") -> Gff3Reader:
+        return cls(stream=io.BytesIO(text.encode("utf-8")), path=path)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the (possibly compressed) input consumed so far, for progress bars."""
+        return self._hasher.count if self._hasher else 0
+
+    @property
+    def sha256(self) -> str:
+        return self._hasher.sha256.hexdigest() if self._hasher else ""
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __post_init__(self) -> None:
+        if not self.log.path:
+            self.log.path = self.path
+        self.error = self.log.error
+        self.warn = self.log.warn
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def features(self) -> Iterator[Feature]:
+        for record in self.records():
+            if isinstance(record, Feature):
+                yield record
+
+    def records(self) -> Iterator[Feature | Directive]:
+        """Yield features and directives in file order; bad lines become problems."""
+        number = 0
+        in_fasta = False
+        fasta_id: str | None = None
+        fasta_len = 0
+        parse = self._parse_feature
+        try:
+            for raw in self.stream:
+                number += 1
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    self.error(
+                        number,
+                        "not-utf8",
+                        f"byte {raw[exc.start]:#04x} at column {exc.start + 1} is not UTF-8 "
+                        "text; GFF3 files must be UTF-8",
+                    )
+                    self.skipped_lines += 1
+                    continue
+                text = text.rstrip("\r\n")
+                if in_fasta:
+                    if text.startswith(">"):
+                        self._end_fasta(fasta_id, fasta_len)
+                        fasta_id, fasta_len = text[1:].split(maxsplit=1)[0] if text[1:].strip() else "", 0
+                    else:
+                        fasta_len += len(text.strip())
+                    continue
+                if not text or text.isspace():
+                    continue
+                first = text[0]
+                if first == "#":
+                    if text.startswith("##"):
+                        directive = self._directive(text, number)
+                        if directive is not None:
+                            if directive.name == "FASTA":
+                                in_fasta = True
+                            yield directive
+                    elif text.startswith("#!"):
+                        name, _, args = text[2:].partition(" ")
+                        directive = Directive(name.strip(), args.strip(), number)
+                        self.directives.append(directive)
+                        yield directive
+                    continue
+                if first == ">":
+                    self.warn(number, "implicit-fasta", "a line starting with '>' begins the FASTA "
+                              "section without a ##FASTA directive")
+                    in_fasta = True
+                    fasta_id, fasta_len = text[1:].split(maxsplit=1)[0] if text[1:].strip() else "", 0
+                    yield Directive("FASTA", "", number)
+                    continue
+                feature = parse(text, number)
+                if feature is not None:
+                    yield feature
+                else:
+                    self.skipped_lines += 1
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            self.error(number + 1, "unreadable", f"cannot read past this line: {exc}")
+        if in_fasta:
+            self._end_fasta(fasta_id, fasta_len)
+        self.lines_read = number
+        if not self.saw_version and number:
+            self.warn(1, "missing-version", "no ##gff-version 3 line; reading it as GFF3 anyway "
+                      "(add '##gff-version 3' as the first line)")
+
+    def _end_fasta(self, seqid: str | None, length: int) -> None:
+        if seqid:
+            info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
+            if info.length is None:
+                info.length = length
+
+    def _directive(self, text: str, number: int) -> Directive | None:
+        body = text[2:]
+        if body.startswith("#"):
+            return Directive("###", "", number) if body.strip() == "#" else None
+        name, _, args = body.strip().partition(" ")
+        args = args.strip()
+        if name.startswith("gff-version"):
+            if name != "gff-version":  # "##gff-version3"
+                args = name[len("gff-version"):]
+                name = "gff-version"
+            if not args.startswith("3"):
+                self.error(number, "bad-version", f"gff-version is {args!r}; expected 3")
+            self.saw_version = True
+        elif name == "sequence-region":
+            parts = args.split()
+            if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+                self.error(number, "bad-directive",
+                           f"##sequence-region needs 'seqid start end' with integers, got {args!r}")
+            else:
+                seqid = decode_value(parts[0]) if "%" in parts[0] else parts[0]
+                start, end = int(parts[1]), int(parts[2])
+                info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
+                if info.declared_line:
+                    self.error(number, "duplicate-sequence-region",
+                               f"second ##sequence-region for {seqid!r} (first on line "
+                               f"{info.declared_line})")
+                elif start < 1 or start > end:
+                    self.error(number, "bad-directive",
+                               f"##sequence-region {seqid}: start {start} must be >= 1 and "
+                               f"<= end {end}")
+                else:
+                    info.length, info.region_start, info.declared_line = end, start, number
+        directive = Directive(name, args, number)
+        self.directives.append(directive)
+        return directive
+
+    def _parse_feature(self, text: str, number: int) -> Feature | None:
+        cols = text.split("\t")
+        if len(cols) != 9:
+            if len(cols) > 9 and not "".join(cols[9:]).strip():
+                self.warn(number, "trailing-tab",
+                          f"{len(cols) - 9} empty column(s) after column 9 ignored")
+                cols = cols[:9]
+            else:
+                hint = " (columns must be separated by tabs, not spaces)" if len(cols) < 9 and \
+                    len(text.split()) >= 9 else ""
+                self.error(number, "column-count",
+                           f"expected 9 tab-separated columns, found {len(cols)}{hint}")
+                return None
+        seqid, source, ftype, start_s, end_s, score_s, strand, phase_s, attr_s = cols
+        ok = True
+        if not seqid or seqid == "." or seqid[0] == ">" or _SEQID_OK.fullmatch(seqid) is None:
+            self.error(number, "bad-seqid",
+                       f"column 1 (seqid) {seqid!r} must be non-empty, not start with '>', and "
+                       "escape characters outside [a-zA-Z0-9.:^*$@!+_?-|]")
+            ok = False
+        elif "%" in seqid:
+            seqid = self._decode(seqid, number, "column 1 (seqid)")
+            if seqid is None:
+                return None
+        if not ftype or ftype == ".":
+            self.error(number, "bad-type", "column 3 (type) is empty; expected an SO term")
+            ok = False
+        start = end = 0
+        if start_s.isdigit():
+            start = int(start_s)
+        if end_s.isdigit():
+            end = int(end_s)
+        if start < 1:
+            self.error(number, "bad-start",
+                       f"column 4 (start) {start_s!r} is not a positive integer")
+            ok = False
+        if end < 1:
+            self.error(number, "bad-end", f"column 5 (end) {end_s!r} is not a positive integer")
+            ok = False
+        if ok and start > end:
+            info = self.sequences.get(seqid)
+            if info is None or not info.circular:
+                self.error(number, "start-after-end",
+                           f"column 4 (start) {start} is greater than column 5 (end) {end}; "
+                           "GFF3 needs start <= end (for a feature across the origin of a "
+                           "circular sequence, mark the sequence Is_circular=true)")
+                ok = False
+        score: str | None = None
+        if score_s != ".":
+            try:
+                value = float(score_s)
+                if not math.isfinite(value):
+                    raise ValueError(score_s)
+                score = score_s
+            except ValueError:
+                self.error(number, "bad-score",
+                           f"column 6 (score) {score_s!r} is not a number or '.'")
+                ok = False
+        if strand not in STRANDS or len(strand) != 1:
+            self.error(number, "bad-strand",
+                       f"column 7 (strand) {strand!r} is not one of '+', '-', '.', '?'")
+            ok = False
+        phase: int | None = None
+        if phase_s == ".":
+            if ftype in CDS_TYPES:
+                self.error(number, "missing-phase",
+                           "column 8 (phase) is '.' on a CDS; a CDS needs phase 0, 1 or 2")
+                ok = False
+        elif phase_s in ("0", "1", "2"):
+            phase = int(phase_s)
+        else:
+            self.error(number, "bad-phase", f"column 8 (phase) {phase_s!r} is not 0, 1, 2 or '.'")
+            ok = False
+        attributes = self._attributes(attr_s, number)
+        if attributes is None or not ok:
+            return None
+        if "Is_circular" in attributes and attributes["Is_circular"][0] == "true":
+            info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
+            info.circular = True
+            if info.length is None and start == 1:
+                info.length = end
+        # interned: the ID registry keeps type and seqid per ID, and a genome has few of each
+        return Feature(intern(seqid), intern(source), intern(ftype), start, end, score, strand,
+                       phase, attributes, number)
+
+    def _decode(self, text: str, number: int, what: str) -> str | None:
+        if _BAD_ESCAPE.search(text):
+            self.error(number, "bad-escape",
+                       f"{what} {text!r} has a '%' that is not followed by two hex digits; "
+                       "write a literal '%' as %25")
+            return None
+        try:
+            return unquote(text, errors="strict")
+        except UnicodeDecodeError:
+            self.error(number, "bad-escape",
+                       f"{what} {text!r} has percent escapes that are not UTF-8")
+            return None
+
+    def _attributes(self, text: str, number: int) -> dict[str, list[str]] | None:
+        attributes: dict[str, list[str]] = {}
+        if text == "." or not text:
+            return attributes
+        for pair in text.split(";"):
+            if not pair or pair.isspace():
+                continue
+            tag, eq, value = pair.partition("=")
+            tag = tag.strip()
+            if not eq or not tag:
+                self.error(number, "bad-attribute",
+                           f"attribute {pair.strip()!r} is not tag=value (escape ';' and '=' "
+                           "inside values as %3B and %3D)")
+                return None
+            if "%" in tag:
+                decoded_tag = self._decode(tag, number, "attribute tag")
+                if decoded_tag is None:
+                    return None
+                tag = decoded_tag
+            if "%" in value:
+                values: list[str] = []
+                for part in value.split(","):
+                    decoded = self._decode(part, number, f"value of {tag}")
+                    if decoded is None:
+                        return None
+                    values.append(decoded)
+            else:
+                values = value.split(",")
+            if tag in attributes:
+                self.warn(number, "repeated-attribute",
+                          f"attribute {tag} appears twice; values merged (write one "
+                          f"{tag}=a,b instead)")
+                attributes[tag].extend(values)
+            else:
+                attributes[tag] = values
+        return attributes
