@@ -139,11 +139,16 @@ def convert(
     window: int = DEFAULT_WINDOW,
     mapping: Mapping | None = None,
     progress: Callable[[int], None] | None = None,
+    graph: str | None = None,
+    meta_graph: str | None = None,
 ) -> ConvertResult:
     """Convert one GFF3 file to RDF; raises ``Gff3Error`` (and writes nothing) on errors.
 
     ``fmt`` is ``ttl``, ``nt`` or ``nq`` (default: from the output name, else Turtle).
     ``progress`` is called now and then with the number of input bytes read so far.
+    For N-Quads, ``graph`` names the graph of the data (default: the genome version IRI) and
+    ``meta_graph`` the graph of the dataset description (default: ``{base}meta``); the store
+    uses them to load each build into a graph of its own.
     """
     started = time.perf_counter()
     source = str(source)
@@ -159,7 +164,7 @@ def convert(
     try:
         with OutputFile(output) as out:
             result = _run(reader, out, fmt, mapping, species, taxon, assembly, annotation,
-                          base_iri, lenient, window, progress)
+                          base_iri, lenient, window, progress, graph, meta_graph)
             if strict:
                 log.escalate()
             if log.errors and not lenient:
@@ -185,6 +190,8 @@ def _run(
     lenient: bool,
     window: int,
     progress: Callable[[int], None] | None,
+    graph: str | None = None,
+    meta_graph: str | None = None,
 ) -> ConvertResult:
     log = reader.log
     records = reader.records()
@@ -201,7 +208,7 @@ def _run(
     if writer_cls is TurtleWriter:
         kwargs["vocabulary"] = [*mapping.predicates.values(), *mapping.classes.values(),
                                 *DESCRIPTION_VOCABULARY]
-    writer = writer_cls(out.stream, prefixes, f"<{genome.iri}>", **kwargs)  # type: ignore[arg-type]
+    writer = writer_cls(out.stream, prefixes, f"<{graph or genome.iri}>", **kwargs)  # type: ignore[arg-type]
     writer.start()
     emitter = Emitter(genome, mapping, writer, log)
     emitter.seq_info = reader.sequences
@@ -238,7 +245,7 @@ def _run(
                                       data_triples, emitter.features,
                                       dict(emitter.class_counts))
     if fmt == "nq":
-        writer.graph = f"<{genome.meta_iri}>"
+        writer.graph = f"<{meta_graph or genome.meta_iri}>"
     for subject, pairs in description:
         emitter.writer.subject(subject, pairs)
     emitter.writer.close()
