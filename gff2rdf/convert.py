@@ -212,7 +212,8 @@ def _run(
     writer.start()
     emitter = Emitter(genome, mapping, writer, log)
     emitter.seq_info = reader.sequences
-    assembler = Assembler(emitter, log, window=window, lenient=lenient)
+    assembler = Assembler(emitter, log, window=window, lenient=lenient,
+                          failed_ids=reader.failed_ids)
     add = assembler.add
     checked = 0
     if first is not None:

@@ -40,6 +40,7 @@ __all__ = ["Directive", "Feature", "Gff3Reader", "SequenceInfo", "decode_value"]
 STRANDS = frozenset("+-.?")
 CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MD5_SEQID = re.compile(r"md5:[0-9a-fA-F]{32}:.+")
 _SEQID_OK = re.compile(r"[a-zA-Z0-9.:^*$@!+_?|%-]+")
 
 
@@ -112,6 +113,7 @@ class SequenceInfo:
     circular: bool = False
     region_start: int = 1
     declared_line: int = 0
+    used_line: int = 0
     so_type: str | None = None
 
 
@@ -164,6 +166,7 @@ class Gff3Reader:
     lines_read: int = 0
     skipped_lines: int = 0
     saw_version: bool = False
+    failed_ids: dict[str, int] = field(default_factory=dict)
     _hasher: _HashingReader | None = None
 
     @classmethod
@@ -274,6 +277,8 @@ class Gff3Reader:
         if in_fasta:
             self._end_fasta(fasta_id, fasta_len)
         self.lines_read = number
+        if number == 0:
+            self.error(0, "empty-file", "the file is empty; expected GFF3 lines")
         if not self.saw_version and number:
             self.warn(1, "missing-version", "no ##gff-version 3 line; reading it as GFF3 anyway "
                       "(add '##gff-version 3' as the first line)")
@@ -288,8 +293,9 @@ class Gff3Reader:
         body = text[2:]
         if body.startswith("#"):
             return Directive("###", "", number) if body.strip() == "#" else None
-        name, _, args = body.strip().partition(" ")
-        args = args.strip()
+        parts = body.strip().split(None, 1)
+        name = parts[0] if parts else ""
+        args = parts[1].strip() if len(parts) > 1 else ""
         if name.startswith("gff-version"):
             if name != "gff-version":  # "##gff-version3"
                 args = name[len("gff-version"):]
@@ -299,14 +305,24 @@ class Gff3Reader:
             self.saw_version = True
         elif name == "sequence-region":
             parts = args.split()
-            if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            if len(parts) == 3 and parts[1].isdigit() and _is_negative(parts[2]):
+                self.warn(number, "bad-directive",
+                          f"##sequence-region {parts[0]}: end {parts[2]} is negative; ignored")
+            elif len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
                 self.error(number, "bad-directive",
-                           f"##sequence-region needs 'seqid start end' with integers, got {args!r}")
+                           f"##sequence-region needs 'seqid start end' with positive integers, "
+                           f"got {args!r}")
             else:
                 seqid = decode_value(parts[0]) if "%" in parts[0] else parts[0]
                 start, end = int(parts[1]), int(parts[2])
+                if not _md5_ok(seqid):
+                    self.error(number, "bad-seqid", f"##sequence-region {seqid!r}: {_MD5_HINT}")
                 info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
-                if info.declared_line:
+                if info.used_line:
+                    self.error(number, "late-sequence-region",
+                               f"##sequence-region for {seqid!r} comes after a feature on it "
+                               f"(line {info.used_line}); put it before the features")
+                elif info.declared_line:
                     self.error(number, "duplicate-sequence-region",
                                f"second ##sequence-region for {seqid!r} (first on line "
                                f"{info.declared_line})")
@@ -335,12 +351,22 @@ class Gff3Reader:
                 return None
         seqid, source, ftype, start_s, end_s, score_s, strand, phase_s, attr_s = cols
         ok = True
-        if not seqid or seqid == "." or seqid[0] == ">" or _SEQID_OK.fullmatch(seqid) is None:
+        if seqid != seqid.rstrip():
+            self.warn(number, "seqid-whitespace",
+                      f"column 1 (seqid) {seqid!r} ends with white space; removed")
+            seqid = seqid.rstrip()
+        if not seqid or seqid == "." or seqid[0] == ">":
             self.error(number, "bad-seqid",
-                       f"column 1 (seqid) {seqid!r} must be non-empty, not start with '>', and "
-                       "escape characters outside [a-zA-Z0-9.:^*$@!+_?-|]")
+                       f"column 1 (seqid) {seqid!r} must be non-empty and not start with '>'")
             ok = False
-        elif "%" in seqid:
+        elif _SEQID_OK.fullmatch(seqid) is None:
+            self.warn(number, "seqid-escape",
+                      f"column 1 (seqid) {seqid!r} has characters outside "
+                      "[a-zA-Z0-9.:^*$@!+_?-|] that GFF3 says to percent-encode")
+        if ok and not _md5_ok(seqid):
+            self.error(number, "bad-seqid", f"column 1 (seqid) {seqid!r}: {_MD5_HINT}")
+            ok = False
+        if ok and "%" in seqid:
             seqid = self._decode(seqid, number, "column 1 (seqid)")
             if seqid is None:
                 return None
@@ -366,6 +392,18 @@ class Gff3Reader:
                            f"column 4 (start) {start} is greater than column 5 (end) {end}; "
                            "GFF3 needs start <= end (for a feature across the origin of a "
                            "circular sequence, mark the sequence Is_circular=true)")
+                ok = False
+        if ok:
+            info = self.sequences.get(seqid)
+            if info is None:
+                self.sequences[seqid] = info = SequenceInfo(seqid)
+            if not info.used_line:
+                info.used_line = number
+            if info.declared_line and not info.circular and (
+                    start < info.region_start or end > (info.length or end)):
+                self.error(number, "outside-sequence-region",
+                           f"{start}-{end} lies outside ##sequence-region {seqid} "
+                           f"{info.region_start} {info.length} (line {info.declared_line})")
                 ok = False
         score: str | None = None
         if score_s != ".":
@@ -395,7 +433,21 @@ class Gff3Reader:
             ok = False
         attributes = self._attributes(attr_s, number)
         if attributes is None or not ok:
+            if attributes and attributes.get("ID"):
+                self.failed_ids.setdefault(attributes["ID"][0], number)
             return None
+        if "Target" in attributes and not _valid_target(attributes["Target"]):
+            self.error(number, "bad-target",
+                       f"Target {','.join(attributes['Target'])!r} must be 'target_id start end "
+                       "[strand]' with integer start <= end and strand + or -")
+            if attributes.get("ID"):
+                self.failed_ids.setdefault(attributes["ID"][0], number)
+            return None
+        if "Gap" in attributes and "Target" in attributes:
+            problem = _gap_problem(attributes, end - start + 1 if start <= end else 0)
+            if problem:
+                self.error(number, "bad-gap", problem)
+                return None
         if "Is_circular" in attributes and attributes["Is_circular"][0] == "true":
             info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
             info.circular = True
@@ -432,6 +484,15 @@ class Gff3Reader:
                            f"attribute {pair.strip()!r} is not tag=value (escape ';' and '=' "
                            "inside values as %3B and %3D)")
                 return None
+            if not value.strip():
+                self.error(number, "empty-value",
+                           f"attribute {tag}= has no value (drop the attribute or give a value)")
+                return None
+            if "=" in value:
+                self.error(number, "bad-attribute",
+                           f"attribute {pair.strip()!r} has an unescaped '=' in its value "
+                           "(write it as %3D)")
+                return None
             if "%" in tag:
                 decoded_tag = self._decode(tag, number, "attribute tag")
                 if decoded_tag is None:
@@ -454,3 +515,60 @@ class Gff3Reader:
             else:
                 attributes[tag] = values
         return attributes
+
+
+def _md5_ok(seqid: str) -> bool:
+    """GenomeTools' convention: a seqid starting ``md5:`` is ``md5:<32 hex>:<seqid>``."""
+    return not seqid.startswith("md5:") or _MD5_SEQID.fullmatch(seqid) is not None
+
+
+_MD5_HINT = "a seqid starting with 'md5:' must be 'md5:<32 hex digits>:<seqid>'"
+
+
+def _valid_target(values: list[str]) -> bool:
+    """Each value (several targets are comma-separated) is 'target_id start end [strand]'."""
+    for value in values:
+        parts = value.split(" ")
+        if len(parts) not in (3, 4) or not parts[0] or not _md5_ok(parts[0]):
+            return False
+        if not (parts[1].isdigit() and parts[2].isdigit()) or int(parts[1]) > int(parts[2]):
+            return False
+        if len(parts) == 4 and parts[3] not in ("+", "-"):
+            return False
+    return True
+
+
+def _is_negative(text: str) -> bool:
+    return text.startswith("-") and text[1:].isdigit()
+
+
+_GAP_OP = re.compile(r"([MIDFR])(\d+)")
+
+
+def _gap_problem(attributes: dict[str, list[str]], length: int) -> str | None:
+    """What is wrong with a Gap attribute, or None. Lengths are checked against the feature and
+    the Target, for nucleotide (1:1) and protein-to-nucleotide (1:3) alignments."""
+    gap = ",".join(attributes["Gap"])
+    counts = {"M": 0, "I": 0, "D": 0, "F": 0, "R": 0}
+    for token in gap.split():
+        match = _GAP_OP.fullmatch(token)
+        if match is None:
+            return (f"Gap {gap!r}: {token!r} is not an operation M, I, D, F or R followed by a "
+                    "length (e.g. 'M8 D3 M6')")
+        counts[match.group(1)] += int(match.group(2))
+    target = attributes.get("Target")
+    target_len = None
+    if target:
+        parts = target[0].split(" ")
+        if len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+            target_len = int(parts[2]) - int(parts[1]) + 1
+    m, i, d, f, r = (counts[k] for k in "MIDFR")
+    for scale in (1, 3):
+        ref = scale * (m + d) + f - r
+        if ref == length and (target_len is None or m + i == target_len):
+            return None
+    expected = f"{length} bases of the feature"
+    if target_len is not None:
+        expected += f" and {target_len} of the Target"
+    return (f"Gap {gap!r} covers {m + d + f - r} reference and {m + i} target positions, which "
+            f"fits neither a nucleotide nor a protein alignment of {expected}")

@@ -9,26 +9,84 @@ The ``Assembler`` receives features in file order and hands complete units to th
 * a buffered unit is written once no line has joined it for ``window`` lines, at a ``###``
   directive (the file says all forward references are resolved), and at the end of the file.
 
-What it keeps for the whole file grows with the number of IDs, not lines: per ID its type,
-seqid and first line, its parents (for the cycle check), and the links to IDs not yet seen.
+What it keeps for the whole file grows with the number of IDs, not lines (``IdRegistry``:
+about 170 bytes per ID in flat arrays, where a tuple per ID took about 320).
 
-Errors (with file:line): a duplicate ID that is not one discontinuous feature of one type, a
-Parent or Derives_from that never appears, a Parent cycle, an ID with several values.
+Errors (with file:line): a duplicate ID that is not one discontinuous feature of one type,
+seqid and parents; a Parent or Derives_from that never appears; a Parent cycle; a child on
+another sequence than its parent. Warnings: a child outside its parent's range or on another
+strand; CDS phases that do not follow from the CDS lengths of their transcript.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .emit import Emitter
 from .errors import ProblemLog
-from .gff3 import Feature
+from .gff3 import CDS_TYPES, Feature, SequenceInfo
 
-__all__ = ["Assembler"]
+__all__ = ["Assembler", "IdRegistry"]
 
 DEFAULT_WINDOW = 50_000
 CHROMOSOME_TYPES = frozenset({"chromosome", "SO:0000340"})
+_STRAND_CODES = {"+": 0, "-": 1, ".": 2, "?": 3}
+
+
+class IdRegistry:
+    """Every ID of the file: type, seqid, first line, bounds, strand and parent links."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.names: list[str] = []
+        self.types: list[str] = []
+        self.seqids: list[str] = []
+        self.lines = array("q")
+        self.starts = array("q")
+        self.ends = array("q")
+        self.strands = bytearray()
+        self.first_parent = array("q")
+        self.more_parents: dict[int, list[int]] = {}
+
+    def __contains__(self, fid: str) -> bool:
+        return fid in self.index
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def add(self, fid: str, f: Feature) -> int:
+        i = len(self.names)
+        self.index[fid] = i
+        self.names.append(fid)
+        self.types.append(f.type)
+        self.seqids.append(f.seqid)
+        self.lines.append(f.line)
+        self.starts.append(f.start)
+        self.ends.append(f.end)
+        self.strands.append(_STRAND_CODES[f.strand])
+        self.first_parent.append(-1)
+        return i
+
+    def extend(self, i: int, f: Feature) -> None:
+        if f.start < self.starts[i]:
+            self.starts[i] = f.start
+        if f.end > self.ends[i]:
+            self.ends[i] = f.end
+
+    def link(self, child: int, parent: int) -> None:
+        if self.first_parent[child] < 0:
+            self.first_parent[child] = parent
+        elif self.first_parent[child] != parent:
+            extra = self.more_parents.setdefault(child, [])
+            if parent not in extra:
+                extra.append(parent)
+
+    def parents(self, i: int) -> Iterator[int]:
+        if self.first_parent[i] >= 0:
+            yield self.first_parent[i]
+            yield from self.more_parents.get(i, ())
 
 
 @dataclass
@@ -43,14 +101,16 @@ class Assembler:
     log: ProblemLog
     window: int = DEFAULT_WINDOW
     lenient: bool = False
-    ids: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    ids: IdRegistry = field(default_factory=IdRegistry)
     _groups: dict[tuple[str, str], _Group] = field(default_factory=dict)
-    _parents: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _waiting: dict[str, list[tuple[str, str, int, str]]] = field(default_factory=dict)
+    # links to IDs not seen yet: target ID -> (child subject, predicate, line, attribute,
+    # child registry index or -1, child seqid)
+    _waiting: dict[str, list[tuple[str, str, int, str, int, str]]] = field(default_factory=dict)
     _kid_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     _iri_keys: dict[str, str] = field(default_factory=dict)
     _next_check: int = 0
     skipped: int = 0
+    failed_ids: dict[str, int] = field(default_factory=dict)  # IDs on lines skipped for errors
 
     def __post_init__(self) -> None:
         self._next_check = self.window
@@ -61,8 +121,10 @@ class Assembler:
 
     def add(self, f: Feature) -> None:
         attrs = f.attributes
-        if f.type in CHROMOSOME_TYPES or (f.type == "region" and attrs.get("genome") == ["chromosome"]):
-            self._note_chromosome(f)
+        if f.type in CHROMOSOME_TYPES or (f.type == "region"
+                                          and attrs.get("genome") == ["chromosome"]):
+            info = self.emitter.seq_info.setdefault(f.seqid, SequenceInfo(f.seqid))
+            info.so_type = "chromosome"
         ids = attrs.get("ID")
         if ids is not None:
             if len(ids) != 1 or not ids[0]:
@@ -71,29 +133,15 @@ class Assembler:
                 self.skipped += 1
                 return
             fid = ids[0]
-            known = self.ids.get(fid)
-            if known is not None:
-                ftype, seqid, first = known
-                if ftype != f.type:
-                    self.log.error(f.line, "duplicate-id",
-                                   f"ID {fid!r} was first used on line {first} for a {ftype}; "
-                                   f"here it is a {f.type}. Lines sharing an ID must be one "
-                                   "discontinuous feature of one type; give this one its own ID")
-                    self.skipped += 1
-                    return
-                group = self._groups.get(("id", fid))
-                if group is None:
-                    self.log.error(f.line, "late-segment",
-                                   f"this line continues feature {fid!r} (line {first}) more "
-                                   f"than {self.window} lines after its other lines; keep the "
-                                   "lines of a feature together or raise --window")
-                    self.skipped += 1
-                    return
-                group.lines.append(f)
-                group.last = f.line
-            else:
+            i = self.ids.index.get(fid)
+            if i is None:
                 self._register(fid, f)
                 self._groups[("id", fid)] = _Group([f], f.line)
+            elif self._continues(fid, i, f):
+                self.ids.extend(i, f)
+            else:
+                self.skipped += 1
+                return
         else:
             parents = attrs.get("Parent")
             if parents and parents[0]:
@@ -118,8 +166,12 @@ class Assembler:
         """End of file: write what is buffered, then report undefined parents and cycles."""
         self._flush(list(self._groups))
         for target, waiting in sorted(self._waiting.items(), key=lambda kv: kv[1][0][2]):
-            for _subject, _pred, line, attr in waiting:
-                message = (f"{attr} {target!r} is never defined: no line has ID={target}")
+            for _subject, _pred, line, attr, _child, _seqid in waiting:
+                if target in self.failed_ids:
+                    message = (f"{attr} {target!r} is on line {self.failed_ids[target]}, "
+                               "which was skipped for the error reported there")
+                else:
+                    message = f"{attr} {target!r} is never defined: no line has ID={target}"
                 if self.lenient:
                     self.log.warn(line, "undefined-parent", message + "; the link was dropped")
                 else:
@@ -128,6 +180,42 @@ class Assembler:
         self._check_cycles()
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _continues(self, fid: str, i: int, f: Feature) -> bool:
+        """Whether line ``f`` may continue the discontinuous feature ``fid``; reports why not."""
+        ids = self.ids
+        first = ids.lines[i]
+        group = self._groups.get(("id", fid))
+        if ids.types[i] != f.type:
+            self.log.error(f.line, "duplicate-id",
+                           f"ID {fid!r} was first used on line {first} for a {ids.types[i]}; "
+                           f"here it is a {f.type}. Lines sharing an ID must be one "
+                           "discontinuous feature of one type; give this one its own ID")
+            return False
+        if ids.seqids[i] != f.seqid:
+            self.log.error(f.line, "duplicate-id",
+                           f"ID {fid!r} was first used on line {first} on sequence "
+                           f"{ids.seqids[i]!r}; here it is on {f.seqid!r}. The lines of a "
+                           "discontinuous feature lie on one sequence")
+            return False
+        if group is None:
+            self.log.error(f.line, "late-segment",
+                           f"this line continues feature {fid!r} (line {first}) more than "
+                           f"{self.window} lines after its other lines; keep the lines of a "
+                           "feature together or raise --window")
+            return False
+        head = group.lines[0].attributes
+        for attr in ("Parent", "Derives_from"):
+            if sorted(head.get(attr, ())) != sorted(f.attributes.get(attr, ())):
+                self.log.error(f.line, "duplicate-id",
+                               f"ID {fid!r} was first used on line {first} with {attr}="
+                               f"{','.join(head.get(attr, ())) or '(none)'}; here it has "
+                               f"{attr}={','.join(f.attributes.get(attr, ())) or '(none)'}. "
+                               "The lines of a discontinuous feature share their parents")
+                return False
+        group.lines.append(f)
+        group.last = f.line
+        return True
 
     def _register(self, fid: str, f: Feature) -> None:
         key = self.emitter.id_key(fid)
@@ -140,18 +228,15 @@ class Assembler:
             self.log.error(f.line, "iri-collision",
                            f"ID {fid!r} and ID {clash!r} would share the IRI "
                            f"{self.emitter.feature_iri(fid)}; rename one of them")
-        self.ids[fid] = (f.type, f.seqid, f.line)
+        i = self.ids.add(fid, f)
         waiting = self._waiting.pop(fid, None)
         if waiting:
             target = f"<{self.emitter.feature_iri(fid)}>"
-            for subject, pred, _line, _attr in waiting:
-                self.emitter.writer.subject(subject, [(pred, target)])
-
-    def _note_chromosome(self, f: Feature) -> None:
-        from .gff3 import SequenceInfo
-
-        info = self.emitter.seq_info.setdefault(f.seqid, SequenceInfo(f.seqid))
-        info.so_type = "chromosome"
+            for subject, pred, line, attr, child, seqid in waiting:
+                if self._check_link(line, attr, fid, i, seqid, None):
+                    self.emitter.writer.subject(subject, [(pred, target)])
+                    if child >= 0 and attr == "Parent":
+                        self.ids.link(child, i)
 
     def _flush_idle(self, now: int) -> None:
         limit = now - self.window
@@ -163,32 +248,71 @@ class Assembler:
             group = self._groups.pop(key)
             if key[0] == "id":
                 self._emit_one(self.emitter.feature_iri(key[1]), group.lines, key[1])
-            else:
+            elif key[0] == "kids":
                 self._emit_children(key[1], group.lines)
+            else:
+                self._check_phases(group.lines)
 
-    def _links(self, subject: str, lines: list[Feature], fid: str | None) -> list[tuple[str, str]]:
+    def _check_link(self, line: int, attr: str, target: str, t: int, seqid: str,
+                    f: Feature | None) -> bool:
+        """Child-parent consistency; False drops the link (child on another sequence)."""
+        ids = self.ids
+        if ids.seqids[t] != seqid:
+            self.log.error(line, "parent-seqid",
+                           f"this feature is on sequence {seqid!r} but its {attr} {target!r} "
+                           f"(line {ids.lines[t]}) is on {ids.seqids[t]!r}")
+            return False
+        if f is not None and attr == "Parent":
+            if f.start < ids.starts[t] or f.end > ids.ends[t]:
+                self.log.warn(line, "outside-parent",
+                              f"range {f.start}-{f.end} is not inside the range "
+                              f"{ids.starts[t]}-{ids.ends[t]} of its Parent {target!r} "
+                              f"(line {ids.lines[t]})")
+            strand = _STRAND_CODES[f.strand]
+            if strand != ids.strands[t] and strand < 2 and ids.strands[t] < 2:
+                self.log.warn(line, "parent-strand",
+                              f"strand {f.strand} differs from the strand of its Parent "
+                              f"{target!r} (line {ids.lines[t]})")
+        return True
+
+    def _links(self, subject: str, lines: list[Feature], fid: str | None
+               ) -> list[tuple[str, str]]:
         links: list[tuple[str, str]] = []
-        parents: list[str] = []
+        child = self.ids.index[fid] if fid is not None else -1
+        bounds = lines[0] if len(lines) == 1 else _bounds(lines)
+        seen: set[str] = set()
         for f in lines:
             for attr, pred in (("Parent", self._part_of), ("Derives_from", self._derives)):
                 for target in f.attributes.get(attr, ()):
-                    if not target:
+                    if not target or (attr + target) in seen:
                         continue
-                    if attr == "Parent" and target not in parents:
-                        parents.append(target)
-                    term = f"<{self.emitter.feature_iri(target)}>"
-                    if (pred, term) in links:
-                        continue
-                    if target in self.ids:
-                        links.append((pred, term))
-                    else:
+                    seen.add(attr + target)
+                    t = self.ids.index.get(target)
+                    if t is None:
                         self._waiting.setdefault(target, []).append(
-                            (f"<{subject}>", pred, f.line, attr))
-        if fid is not None and parents:
-            self._parents[fid] = tuple(parents)
+                            (f"<{subject}>", pred, f.line, attr, child, f.seqid))
+                        continue
+                    if not self._check_link(f.line, attr, target, t, f.seqid, bounds):
+                        continue
+                    links.append((pred, f"<{self.emitter.feature_iri(target)}>"))
+                    if child >= 0 and attr == "Parent":
+                        self.ids.link(child, t)
         return links
 
     def _emit_one(self, subject: str, lines: list[Feature], fid: str | None) -> None:
+        first = lines[0]
+        if first.type in CDS_TYPES and fid is not None:
+            if len(lines) > 1:
+                self._check_phases(lines)
+            else:
+                parents = first.attributes.get("Parent")
+                if parents:  # CDS lines with IDs of their own: check them per transcript
+                    key = ("cds", parents[0])
+                    group = self._groups.get(key)
+                    if group is None:
+                        self._groups[key] = _Group([first], first.line)
+                    else:
+                        group.lines.append(first)
         self.emitter.feature(subject, lines, fid, self._links(subject, lines, fid))
 
     def _emit_children(self, parent: str, lines: list[Feature]) -> None:
@@ -201,7 +325,10 @@ class Assembler:
             for f in kids[1:]:  # type_info warns per line for unknown types
                 self.emitter.type_info(f)
             reverse = all(f.strand == "-" for f in kids)
-            kids.sort(key=lambda f: _order_key(f, reverse))
+            if len(kids) > 1:
+                kids.sort(key=lambda f: _order_key(f, reverse))
+            if ftype in CDS_TYPES:
+                self._check_phases(kids)
             count_key = (parent, ftype)
             offset = self._kid_counts.get(count_key, 0)
             if offset:
@@ -210,36 +337,56 @@ class Assembler:
                               f"{self.window} lines apart; ranks in their IRIs follow file "
                               "order for the later ones")
             for n, f in enumerate(kids, offset + 1):
-                subject = f"{parent_iri}/{label}/{n}"
-                self._emit_one(subject, [f], None)
+                self._emit_one(f"{parent_iri}/{label}/{n}", [f], None)
             self._kid_counts[count_key] = offset + len(kids)
 
+    def _check_phases(self, cds: list[Feature]) -> None:
+        """Each CDS phase follows from the previous one and its length (GFF3 column 8)."""
+        if len(cds) < 2 or len({f.strand for f in cds}) > 1:
+            return
+        ordered = sorted(cds, key=lambda f: _order_key(f, f.strand == "-"))
+        for prev, cur in zip(ordered, ordered[1:]):
+            if prev.phase is None or cur.phase is None:
+                return
+            if cur.start <= prev.end and prev.start <= cur.end:
+                return  # overlapping CDS: alternative models under one parent, no one order
+            expected = (3 - (prev.end - prev.start + 1 - prev.phase) % 3) % 3
+            if cur.phase != expected:
+                self.log.warn(cur.line, "cds-phase",
+                              f"CDS phase {cur.phase} does not follow from the CDS before it "
+                              f"(line {prev.line}); expected {expected}")
+                return
+
     def _check_cycles(self) -> None:
-        parents = self._parents
-        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-        for start in parents:
-            if state.get(start):
+        ids = self.ids
+        state = bytearray(len(ids))  # 0 new, 1 on the current path, 2 done
+        for start in range(len(ids)):
+            if state[start] or ids.first_parent[start] < 0:
                 continue
-            stack: list[tuple[str, Iterator[str]]] = [(start, iter(parents.get(start, ())))]
+            stack: list[tuple[int, Iterator[int]]] = [(start, ids.parents(start))]
             state[start] = 1
             while stack:
-                node, children = stack[-1]
-                nxt = next(children, None)
+                node, parents = stack[-1]
+                nxt = next(parents, None)
                 if nxt is None:
                     state[node] = 2
                     stack.pop()
                     continue
-                mark = state.get(nxt)
-                if mark == 1:
+                if state[nxt] == 1:
                     path = [n for n, _ in stack]
-                    cycle = path[path.index(nxt):] + [nxt]
-                    line = self.ids[nxt][2] if nxt in self.ids else 0
-                    self.log.error(line, "parent-cycle",
+                    cycle = [ids.names[n] for n in path[path.index(nxt):]] + [ids.names[nxt]]
+                    self.log.error(ids.lines[nxt], "parent-cycle",
                                    "Parent links form a cycle: " + " -> ".join(cycle) +
                                    "; a feature cannot be part of itself")
-                elif mark is None and nxt in parents:
+                elif state[nxt] == 0:
                     state[nxt] = 1
-                    stack.append((nxt, iter(parents[nxt])))
+                    stack.append((nxt, ids.parents(nxt)))
+
+
+def _bounds(lines: list[Feature]) -> Feature:
+    first = lines[0]
+    return Feature(first.seqid, first.source, first.type, min(f.start for f in lines),
+                   max(f.end for f in lines), None, first.strand, None, {}, first.line)
 
 
 def _order_key(f: Feature, reverse: bool) -> tuple[int, int, str]:
