@@ -139,6 +139,11 @@ class _HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        if self._raw is not sys.stdin.buffer:
+            self._raw.close()
+        super().close()
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._raw.read(len(buffer))
         n = len(data)
@@ -168,6 +173,7 @@ class Gff3Reader:
     saw_version: bool = False
     failed_ids: dict[str, int] = field(default_factory=dict)
     _hasher: _HashingReader | None = None
+    _buffered: io.BufferedReader | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Gff3Reader:
@@ -182,7 +188,7 @@ class Gff3Reader:
         stream: BinaryIO = buffered
         if buffered.peek(2)[:2] == b"\x1f\x8b":
             stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
-        return cls(stream=stream, path=label, _hasher=hasher)
+        return cls(stream=stream, path=label, _hasher=hasher, _buffered=buffered)
 
     @classmethod
     def from_text(cls, text: str, path: str = "<text>") -> Gff3Reader:
@@ -199,6 +205,8 @@ class Gff3Reader:
 
     def close(self) -> None:
         self.stream.close()
+        if self._buffered is not None:
+            self._buffered.close()  # GzipFile does not close the file it reads from
 
     def __post_init__(self) -> None:
         if not self.log.path:
