@@ -107,7 +107,7 @@ def genome_from_directives(
         assembly = assembly or found.get("genome-version") or None
     if taxon is not None:
         taxon = taxon.removeprefix("NCBITaxon:").removeprefix("taxon:")
-        if not taxon.isdigit():
+        if not (taxon.isascii() and taxon.isdigit()):
             from .errors import Gff2RdfError
 
             raise Gff2RdfError(f"taxon {taxon!r} is not an NCBI Taxonomy number (e.g. 3702)")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import math
 import re
 import sys
 from collections.abc import Iterator
@@ -40,6 +39,8 @@ __all__ = ["Directive", "Feature", "Gff3Reader", "SequenceInfo", "decode_value"]
 STRANDS = frozenset("+-.?")
 CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# A finite xsd:double lexical form; float() would also take "1_000", " 2", "nan", "inf".
+_SCORE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MD5_SEQID = re.compile(r"md5:[0-9a-fA-F]{32}:.+")
 _SEQID_OK = re.compile(r"[a-zA-Z0-9.:^*$@!+_?|%-]+")
 
@@ -313,10 +314,10 @@ class Gff3Reader:
             self.saw_version = True
         elif name == "sequence-region":
             parts = args.split()
-            if len(parts) == 3 and parts[1].isdigit() and _is_negative(parts[2]):
+            if len(parts) == 3 and _is_uint(parts[1]) and _is_negative(parts[2]):
                 self.warn(number, "bad-directive",
                           f"##sequence-region {parts[0]}: end {parts[2]} is negative; ignored")
-            elif len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            elif len(parts) != 3 or not _is_uint(parts[1]) or not _is_uint(parts[2]):
                 self.error(number, "bad-directive",
                            f"##sequence-region needs 'seqid start end' with positive integers, "
                            f"got {args!r}")
@@ -381,11 +382,8 @@ class Gff3Reader:
         if not ftype or ftype == ".":
             self.error(number, "bad-type", "column 3 (type) is empty; expected an SO term")
             ok = False
-        start = end = 0
-        if start_s.isdigit():
-            start = int(start_s)
-        if end_s.isdigit():
-            end = int(end_s)
+        start = int(start_s) if _is_uint(start_s) else 0
+        end = int(end_s) if _is_uint(end_s) else 0
         if start < 1:
             self.error(number, "bad-start",
                        f"column 4 (start) {start_s!r} is not a positive integer")
@@ -415,12 +413,9 @@ class Gff3Reader:
                 ok = False
         score: str | None = None
         if score_s != ".":
-            try:
-                value = float(score_s)
-                if not math.isfinite(value):
-                    raise ValueError(score_s)
+            if _SCORE.fullmatch(score_s):
                 score = score_s
-            except ValueError:
+            else:
                 self.error(number, "bad-score",
                            f"column 6 (score) {score_s!r} is not a number or '.'")
                 ok = False
@@ -539,15 +534,20 @@ def _valid_target(values: list[str]) -> bool:
         parts = value.split(" ")
         if len(parts) not in (3, 4) or not parts[0] or not _md5_ok(parts[0]):
             return False
-        if not (parts[1].isdigit() and parts[2].isdigit()) or int(parts[1]) > int(parts[2]):
+        if not (_is_uint(parts[1]) and _is_uint(parts[2])) or int(parts[1]) > int(parts[2]):
             return False
         if len(parts) == 4 and parts[3] not in ("+", "-"):
             return False
     return True
 
 
+def _is_uint(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' (which int() rejects) and '١'."""
+    return text.isascii() and text.isdigit()
+
+
 def _is_negative(text: str) -> bool:
-    return text.startswith("-") and text[1:].isdigit()
+    return text.startswith("-") and _is_uint(text[1:])
 
 
 _GAP_OP = re.compile(r"([MIDFR])(\d+)")
@@ -568,7 +568,7 @@ def _gap_problem(attributes: dict[str, list[str]], length: int) -> str | None:
     target_len = None
     if target:
         parts = target[0].split(" ")
-        if len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+        if len(parts) >= 3 and _is_uint(parts[1]) and _is_uint(parts[2]):
             target_len = int(parts[2]) - int(parts[1]) + 1
     m, i, d, f, r = (counts[k] for k in "MIDFR")
     for scale in (1, 3):

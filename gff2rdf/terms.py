@@ -84,8 +84,10 @@ def encode_segment(text: str) -> str:
     >>> encode_segment("gi|68711 a/b")
     'gi%7C68711%20a%2Fb'
     """
-    if _SEGMENT_OK.fullmatch(text):
+    if _SEGMENT_OK.fullmatch(text) and text not in (".", ".."):
         return text
+    if text in (".", ".."):  # dot segments would be removed by IRI normalisation
+        return text.replace(".", "%2E")
     return quote(text, safe=_SEGMENT_SAFE)
 
 
