@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
 
-.PHONY: install demo test lint data bench clean
+.PHONY: install demo test lint data bench clean readme
 
 install: $(STAMP)
 
@@ -20,7 +20,8 @@ demo: install
 	$(BIN)/gff2rdf convert tests/data/arabidopsis_TAIR10_40_small.gff3 \
 		-o demo-output/arabidopsis_TAIR10_40.ttl \
 		--species "Arabidopsis thaliana" --taxon 3702 --assembly TAIR10 --annotation Araport11
-	@head -c 1200 demo-output/arabidopsis_TAIR10_40.ttl | tail -c 700; echo; echo ...
+	@echo "--- one gene of demo-output/arabidopsis_TAIR10_40.ttl:"
+	@awk -v RS= '/feature\/AT1G01010> a /' demo-output/arabidopsis_TAIR10_40.ttl
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -39,3 +40,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) demo-output build dist *.egg-info
+
+readme: install
+	$(BIN)/python tools/readme_cli.py

@@ -90,7 +90,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", show_default=True,
               help="Output file; .ttl, .nt or .nq, optionally .gz; '-' for stdout.")
 @click.option("--format", "fmt", type=click.Choice(["ttl", "nt", "nq"]),
@@ -109,8 +109,10 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
 
     Example:
 
-        gff2rdf convert TAIR10_chr1.gff3.gz -o tair10.nt.gz --species "Arabidopsis thaliana"
-        --taxon 3702 --assembly TAIR10 --annotation Araport11
+    \b
+        gff2rdf convert TAIR10_chr1.gff3.gz -o tair10.nt.gz \\
+            --species "Arabidopsis thaliana" --taxon 3702 \\
+            --assembly TAIR10 --annotation Araport11
     """
     from .convert import convert as run_convert
 
@@ -130,8 +132,8 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
                                  lenient=lenient, strict=strict, window=window,
                                  progress=progress)
         except Gff3Error as exc:
-            click.echo(str(exc), err=True)
-            report_warnings(exc.log, silent)
+            click.echo(exc.log.report(per_kind=5, severity=None if not silent else "error"),
+                       err=True)
             click.echo(f"Error: {exc.path}: {exc.log.errors} error(s); no output written",
                        err=True)
             sys.exit(1)

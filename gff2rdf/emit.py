@@ -130,6 +130,8 @@ class Emitter:
 
     def id_key(self, feature_id: str) -> str:
         """The ID as it appears in the feature IRI (``gene:`` and ``transcript:`` dropped)."""
+        if not feature_id.startswith(self._strip_iri):
+            return feature_id
         for prefix in self._strip_iri:
             if feature_id.startswith(prefix) and len(feature_id) > len(prefix):
                 return feature_id[len(prefix):]
@@ -139,6 +141,8 @@ class Emitter:
         return self.genome.feature_iri(self.id_key(feature_id))
 
     def identifier(self, feature_id: str) -> str:
+        if not feature_id.startswith(self._strip_ident):
+            return feature_id
         for prefix in self._strip_ident:
             if feature_id.startswith(prefix) and len(feature_id) > len(prefix):
                 return feature_id[len(prefix):]

@@ -118,7 +118,11 @@ class TurtleWriter(RdfWriter):
             self.shorten(term)
 
     def shorten(self, term: str) -> str:
-        """Register ``<iri>`` for output as ``prefix:local`` when a prefix covers it safely."""
+        """Register ``<iri>`` for output as ``prefix:local`` when a prefix covers it safely.
+
+        Predicates are registered on first use (a file has few distinct attribute keys);
+        objects only when listed as vocabulary, so data IRIs never fill this table.
+        """
         if term in self._short:
             return self._short[term]
         value = term[1:-1]
@@ -138,7 +142,7 @@ class TurtleWriter(RdfWriter):
     def subject(self, s: str, pairs: list[tuple[str, str]]) -> None:
         self.triples += len(pairs)
         short = self._short
-        body = " ;\n    ".join([f"{short.get(p, p)} {short.get(o) or _object(o)}"
+        body = " ;\n    ".join([f"{short.get(p) or self.shorten(p)} {short.get(o) or _object(o)}"
                                  for p, o in pairs])
         self._emit(f"{s} {body} .\n\n")
 
