@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, settings
 from .errors import Gff2RdfError, Gff3Error, ProblemLog
 from .settings import env_name, get
 
@@ -78,6 +78,12 @@ def check_options(func: F) -> F:
     return func
 
 
+def jobs_option(func: F) -> F:
+    return click.option("--jobs", "-j", default=lambda: get("jobs"), show_default=get("jobs"),
+                        help="Processes for large files ('auto': one per core) "
+                        f"[env {env_name('jobs')}].")(func)
+
+
 def report_warnings(log: ProblemLog, silent: bool) -> None:
     if log.warnings and not silent:
         click.echo(log.report(per_kind=3, severity="warning"), err=True)
@@ -97,11 +103,12 @@ def main() -> None:
               help="Output format (default: from the output name, else Turtle).")
 @genome_options
 @check_options
+@jobs_option
 @click.option("--silent", is_flag=True, help="No progress bar, warnings or summary.")
 @handle_errors
 def convert(source: str, output: str, fmt: str | None, species: str | None, taxon: str | None,
             assembly: str | None, annotation: str | None, base_iri: str, lenient: bool,
-            strict: bool, window: int, silent: bool) -> None:
+            strict: bool, window: int, jobs: str, silent: bool) -> None:
     """Convert a GFF3 file (or .gz, or - for stdin) to Turtle, N-Triples or N-Quads.
 
     The output file appears only when the whole input converted; on errors every problem of
@@ -130,7 +137,7 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
             result = run_convert(source, output, fmt=fmt, species=species, taxon=taxon,
                                  assembly=assembly, annotation=annotation, base_iri=base_iri,
                                  lenient=lenient, strict=strict, window=window,
-                                 progress=progress)
+                                 progress=progress, jobs=settings.jobs(jobs))
         except Gff3Error as exc:
             click.echo(exc.log.report(per_kind=5, severity=None if not silent else "error"),
                        err=True)
@@ -140,6 +147,7 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
     report_warnings(result.log, silent)
     if not silent:
         click.echo(result.summary(), err=True)
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,19 +16,25 @@ Example:
 
 from __future__ import annotations
 
+import gzip
+import io
+import itertools
 import os
 import re
+import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from . import __version__
 from .emit import DEFAULT_BASE, OBO, RDF_TYPE, Emitter, GenomeVersion
 from .errors import Gff3Error, ProblemLog
-from .gff3 import Directive, Feature, Gff3Reader
+from .gff3 import MISSING_VERSION, Directive, Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping, compile_mapping
 from .structure import DEFAULT_WINDOW, Assembler
 from .terms import integer, iri, literal, typed
@@ -42,6 +48,7 @@ PROV = "http://www.w3.org/ns/prov#"
 DCTERMS = "http://purl.org/dc/terms/"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 _CHECK_EVERY = 4096
+CHUNK_LINES = 50_000
 DESCRIPTION_VOCABULARY = [f"<{DCAT}Dataset>", f"<{VOID}Dataset>", f"<{PROV}Entity>",
                           f"<{VOID}classPartition>", f"<{VOID}class>", f"<{VOID}entities>",
                           f"<{DCTERMS}title>"]
@@ -141,6 +148,8 @@ def convert(
     progress: Callable[[int], None] | None = None,
     graph: str | None = None,
     meta_graph: str | None = None,
+    jobs: int = 1,
+    chunk_lines: int = CHUNK_LINES,
 ) -> ConvertResult:
     """Convert one GFF3 file to RDF; raises ``Gff3Error`` (and writes nothing) on errors.
 
@@ -149,6 +158,10 @@ def convert(
     For N-Quads, ``graph`` names the graph of the data (default: the genome version IRI) and
     ``meta_graph`` the graph of the dataset description (default: ``{base}meta``); the store
     uses them to load each build into a graph of its own.
+
+    A file longer than ``chunk_lines`` lines is converted in chunks, in ``jobs`` processes
+    (``gff2rdf.chunks``); the output does not depend on ``jobs``. ``chunk_lines=0`` converts in
+    one piece.
     """
     started = time.perf_counter()
     source = str(source)
@@ -159,6 +172,14 @@ def convert(
 
         raise Gff2RdfError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     mapping = mapping or compile_mapping()
+    if source != "-" and chunk_lines > 0:
+        options = _Options(fmt, species, taxon, assembly, annotation, base_iri, lenient, strict,
+                           window, graph, meta_graph)
+        chunked = _convert_chunked(source, output, options, mapping, jobs, chunk_lines,
+                                   progress)
+        if chunked is not None:
+            chunked.seconds = time.perf_counter() - started
+            return chunked
     reader = Gff3Reader.open(source)
     log = reader.log
     try:
@@ -202,13 +223,7 @@ def _run(
             break
     genome = genome_from_directives(reader.directives, reader.path, species, taxon, assembly,
                                     annotation, base_iri)
-    writer_cls = FORMATS[fmt]
-    prefixes = {k: v for k, v in mapping.prefixes.items() if k not in ("linkml",)}
-    kwargs = {}
-    if writer_cls is TurtleWriter:
-        kwargs["vocabulary"] = [*mapping.predicates.values(), *mapping.classes.values(),
-                                *DESCRIPTION_VOCABULARY]
-    writer = writer_cls(out.stream, prefixes, f"<{graph or genome.iri}>", **kwargs)  # type: ignore[arg-type]
+    writer = make_writer(fmt, out.stream, mapping, f"<{graph or genome.iri}>")
     writer.start()
     emitter = Emitter(genome, mapping, writer, log)
     emitter.seq_info = reader.sequences
@@ -258,6 +273,190 @@ def _run(
         triples=emitter.writer.triples, skipped_lines=skipped,
         class_counts=dict(emitter.class_counts),
     )
+
+
+def turtle_vocabulary(mapping: Mapping) -> list[str]:
+    """Terms the Turtle writer shows as prefixed names."""
+    return [*mapping.predicates.values(), *mapping.classes.values(), *DESCRIPTION_VOCABULARY]
+
+
+def make_writer(fmt: str, stream: IO[str], mapping: Mapping, graph: str) -> RdfWriter:
+    writer_cls = FORMATS[fmt]
+    prefixes = {k: v for k, v in mapping.prefixes.items() if k != "linkml"}
+    if writer_cls is TurtleWriter:
+        return TurtleWriter(stream, prefixes, graph, vocabulary=turtle_vocabulary(mapping))
+    return writer_cls(stream, prefixes, graph)
+
+
+@dataclass
+class _Options:
+    fmt: str
+    species: str | None
+    taxon: str | None
+    assembly: str | None
+    annotation: str | None
+    base_iri: str
+    lenient: bool
+    strict: bool
+    window: int
+    graph: str | None
+    meta_graph: str | None
+
+
+def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jobs: int,
+                     chunk_lines: int, progress: Callable[[int], None] | None
+                     ) -> ConvertResult | None:
+    """Convert a large file in chunks (``gff2rdf.chunks``); None when it must go in one piece."""
+    from .chunks import ChunkJob, Unsplittable, run_chunks, split_chunks, temp_workdir
+
+    reader = Gff3Reader.open(source)
+    try:
+        lines = iter(reader.stream)
+        header: list[bytes] = []
+        first: bytes | None = None
+        for raw in lines:
+            if raw.startswith(b"#") or not raw.strip():
+                header.append(raw)
+                continue
+            first = raw
+            break
+        if first is None:
+            return None
+        log = reader.log
+        head = Gff3Reader(stream=io.BytesIO(b"".join(header)), path=reader.path, log=log,
+                          chunk=True)
+        for _ in head.records():
+            pass
+        if not head.saw_version:
+            log.warn(1, "missing-version", MISSING_VERSION)
+        genome = genome_from_directives(head.directives, reader.path, o.species, o.taxon,
+                                        o.assembly, o.annotation, o.base_iri)
+        circular: dict[str, int] = {}
+        chunks = split_chunks(itertools.chain([first], lines), chunk_lines, len(header) + 1,
+                              circular)
+        try:
+            opening = [c for c in itertools.islice(chunks, 2)]
+        except Unsplittable:
+            return None
+        if len(opening) < 2:
+            return None  # a small file: one piece is simpler and as fast
+        data_graph = f"<{o.graph or genome.iri}>"
+
+        def make_job(data: bytes, start: int, part: str) -> ChunkJob:
+            sequences = {k: SequenceInfo(**vars(v)) for k, v in head.sequences.items()}
+            for seqid, end in circular.items():
+                info = sequences.setdefault(seqid, SequenceInfo(seqid))
+                info.circular = True
+                info.length = info.length or end
+            return ChunkJob(data, start, reader.path, part, o.fmt, genome, mapping, sequences,
+                            o.window, o.lenient, output.endswith(".gz"), data_graph)
+
+        with OutputFile(output, binary=True) as out:
+            gz = output.endswith(".gz")
+            if o.fmt == "ttl":
+                _write(out.binary, _text(lambda w: w.start(), o.fmt, mapping, data_graph), gz)
+            workdir = temp_workdir(output)
+            try:
+                results = run_chunks(itertools.chain(opening, chunks), make_job, out.binary,
+                                     workdir, jobs,
+                                     (lambda: progress(reader.bytes_read)) if progress else None)
+                tail, result = _merge(results, reader, log, genome, mapping, o, data_graph)
+            except Unsplittable:
+                return None
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            _write(out.binary, tail, gz)
+            result.lines += len(header)
+            if o.strict:
+                log.escalate()
+            if log.errors and not o.lenient:
+                out.discard()
+                raise Gff3Error(log)
+            out.commit()
+        result.output = out.path
+        return result
+    finally:
+        reader.close()
+
+
+def _text(fill: Callable[[RdfWriter], None], fmt: str, mapping: Mapping, graph: str) -> str:
+    buffer = io.StringIO()
+    writer = make_writer(fmt, buffer, mapping, graph)
+    fill(writer)
+    writer.close()
+    return buffer.getvalue()
+
+
+def _write(out: IO[bytes], text: str, gz: bool) -> None:
+    data = text.encode("utf-8")
+    out.write(gzip.compress(data, mtime=0) if gz else data)
+
+
+def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: GenomeVersion,
+           mapping: Mapping, o: _Options, data_graph: str) -> tuple[str, ConvertResult]:
+    """What crosses chunks: IDs, links to other chunks, undefined parents, the tail."""
+    from .chunks import Unsplittable
+    from .structure import report_undefined
+
+    owner: dict[str, str] = {}  # ID -> seqid
+    failed: dict[str, int] = {}
+    for r in results:
+        log.merge(r.log)
+        failed.update(r.failed_ids)
+        for name, (seqid, _line) in r.ids.items():
+            if name in owner:
+                raise Unsplittable(f"ID {name!r} in two chunks")
+            owner[name] = seqid
+    buffer = io.StringIO()
+    writer = make_writer(o.fmt, buffer, mapping, data_graph)
+    emitter = Emitter(genome, mapping, writer, log)
+    undefined: dict[str, list[tuple[str, str, int, str, int, str]]] = {}
+    for r in results:
+        for target, links in r.pending.items():
+            if target not in owner:
+                undefined.setdefault(target, []).extend(links)
+                continue
+            for subject, pred, line, attr, _child, seqid in links:
+                if attr == "Parent":
+                    raise Unsplittable(f"a Parent link to another chunk on line {line}")
+                if owner[target] != seqid:
+                    log.error(line, "parent-seqid",
+                              f"this feature is on sequence {seqid!r} but its {attr} "
+                              f"{target!r} is on {owner[target]!r}")
+                    continue
+                writer.subject(subject, [(pred, f"<{emitter.feature_iri(target)}>")])
+    report_undefined(log, undefined, failed, o.lenient)
+    sequences = reader.sequences
+    class_counts: Counter[str] = Counter()
+    features = triples = skipped = lines = 0
+    for r in results:
+        for seqid, info in r.sequences.items():
+            mine = sequences.setdefault(seqid, SequenceInfo(seqid))
+            mine.so_type = mine.so_type or info.so_type
+            mine.circular = mine.circular or info.circular
+            mine.length = mine.length or info.length
+        for seqid in r.seqids_used:
+            emitter.seq_iri(seqid)
+        class_counts.update(r.class_counts)
+        features += r.features
+        triples += r.triples
+        skipped += r.skipped
+        lines += r.lines
+    emitter.sequence_regions(sequences)
+    data_triples = triples + writer.triples
+    if o.fmt == "nq":
+        writer.graph = f"<{o.meta_graph or genome.meta_iri}>"
+    description = dataset_description(genome, mapping, reader.path, reader.sha256,
+                                      data_triples, features, dict(class_counts))
+    for subject, pairs in description:
+        writer.subject(subject, pairs)
+    writer.close()
+    result = ConvertResult(
+        source=reader.path, output="", format=o.fmt, genome=genome, log=log,
+        sha256=reader.sha256,
+        lines=lines, features=features, triples=triples + writer.triples,
+        skipped_lines=skipped, class_counts=dict(class_counts))
+    return buffer.getvalue(), result
 
 
 def dataset_description(

@@ -37,6 +37,8 @@ from .errors import InputError, ProblemLog
 __all__ = ["Directive", "Feature", "Gff3Reader", "SequenceInfo", "decode_value"]
 
 STRANDS = frozenset("+-.?")
+MISSING_VERSION = ("no ##gff-version 3 line; reading it as GFF3 anyway (add '##gff-version 3' "
+                   "as the first line)")
 CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # A finite xsd:double lexical form; float() would also take "1_000", " 2", "nan", "inf".
@@ -173,6 +175,10 @@ class Gff3Reader:
     skipped_lines: int = 0
     saw_version: bool = False
     failed_ids: dict[str, int] = field(default_factory=dict)
+    # a part of a larger file (parallel conversion): line numbers start at first_line, and the
+    # whole-file checks (empty file, missing ##gff-version) are the caller's
+    first_line: int = 1
+    chunk: bool = False
     _hasher: _HashingReader | None = None
     _buffered: io.BufferedReader | None = None
 
@@ -224,7 +230,7 @@ class Gff3Reader:
 
     def records(self) -> Iterator[Feature | Directive]:
         """Yield features and directives in file order; bad lines become problems."""
-        number = 0
+        number = self.first_line - 1
         in_fasta = False
         fasta_id: str | None = None
         fasta_len = 0
@@ -232,7 +238,7 @@ class Gff3Reader:
         try:
             for raw in self.stream:
                 number += 1
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                if number == self.first_line and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
                 try:
                     text = raw.decode("utf-8")
@@ -285,12 +291,13 @@ class Gff3Reader:
             self.error(number + 1, "unreadable", f"cannot read past this line: {exc}")
         if in_fasta:
             self._end_fasta(fasta_id, fasta_len)
-        self.lines_read = number
+        self.lines_read = number - self.first_line + 1
+        if self.chunk:
+            return
         if number == 0:
             self.error(0, "empty-file", "the file is empty; expected GFF3 lines")
         if not self.saw_version and number:
-            self.warn(1, "missing-version", "no ##gff-version 3 line; reading it as GFF3 anyway "
-                      "(add '##gff-version 3' as the first line)")
+            self.warn(1, "missing-version", MISSING_VERSION)
 
     def _end_fasta(self, seqid: str | None, length: int) -> None:
         if seqid:

@@ -28,6 +28,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Directory of the embedded Oxigraph store."),
     Setting("base-iri", "https://w3id.org/gff2rdf/data/",
             "Base of every data IRI (genomes, assemblies, features)."),
+    Setting("jobs", "auto",
+            "Processes for converting large files ('auto': one per core); the output does "
+            "not depend on it."),
     Setting("window", "50000",
             "Lines after which a feature with no new lines is considered complete; lines of "
             "one feature further apart than this are an error."),
@@ -43,3 +46,12 @@ def env_name(name: str) -> str:
 def get(name: str) -> str:
     setting = _BY_NAME[name]
     return os.environ.get(env_name(name), setting.default)
+
+
+def jobs(value: str | int | None = None) -> int:
+    """The number of worker processes: a number, or 'auto' for one per core."""
+    text = str(value if value is not None else get("jobs"))
+    if text == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1)
+    return max(1, int(text))

@@ -28,7 +28,7 @@ from .emit import Emitter
 from .errors import ProblemLog
 from .gff3 import CDS_TYPES, Feature, SequenceInfo
 
-__all__ = ["Assembler", "IdRegistry"]
+__all__ = ["Assembler", "IdRegistry", "report_undefined"]
 
 DEFAULT_WINDOW = 50_000
 CHROMOSOME_TYPES = frozenset({"chromosome", "SO:0000340"})
@@ -162,22 +162,23 @@ class Assembler:
         """``###``: everything buffered so far is complete."""
         self._flush(list(self._groups))
 
-    def finish(self) -> None:
-        """End of file: write what is buffered, then report undefined parents and cycles."""
+    def finish(self, resolve: bool = True) -> None:
+        """End of file: write what is buffered, then report undefined parents and cycles.
+
+        ``resolve=False`` (a chunk of a parallel conversion) keeps the links to IDs not seen
+        in ``pending`` for the caller, which knows the IDs of the other chunks.
+        """
         self._flush(list(self._groups))
-        for target, waiting in sorted(self._waiting.items(), key=lambda kv: kv[1][0][2]):
-            for _subject, _pred, line, attr, _child, _seqid in waiting:
-                if target in self.failed_ids:
-                    message = (f"{attr} {target!r} is on line {self.failed_ids[target]}, "
-                               "which was skipped for the error reported there")
-                else:
-                    message = f"{attr} {target!r} is never defined: no line has ID={target}"
-                if self.lenient:
-                    self.log.warn(line, "undefined-parent", message + "; the link was dropped")
-                else:
-                    self.log.error(line, "undefined-parent", message)
-        self._waiting.clear()
+        if resolve:
+            report_undefined(self.log, self._waiting, self.failed_ids, self.lenient)
+            self._waiting.clear()
         self._check_cycles()
+
+    @property
+    def pending(self) -> dict[str, list[tuple[str, str, int, str, int, str]]]:
+        """Links to IDs not seen yet: target -> (subject, predicate, line, attribute, child
+        index, child seqid)."""
+        return self._waiting
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -381,6 +382,22 @@ class Assembler:
                 elif state[nxt] == 0:
                     state[nxt] = 1
                     stack.append((nxt, ids.parents(nxt)))
+
+
+def report_undefined(log: ProblemLog, waiting: dict[str, list[tuple[str, str, int, str, int, str]]],
+                     failed_ids: dict[str, int], lenient: bool) -> None:
+    """An error (a warning when lenient, the link dropped) per link to an ID never defined."""
+    for target, links in sorted(waiting.items(), key=lambda kv: kv[1][0][2]):
+        for _subject, _pred, line, attr, _child, _seqid in links:
+            if target in failed_ids:
+                message = (f"{attr} {target!r} is on line {failed_ids[target]}, which was "
+                           "skipped for the error reported there")
+            else:
+                message = f"{attr} {target!r} is never defined: no line has ID={target}"
+            if lenient:
+                log.warn(line, "undefined-parent", message + "; the link was dropped")
+            else:
+                log.error(line, "undefined-parent", message)
 
 
 def _bounds(lines: list[Feature]) -> Feature:

@@ -214,16 +214,20 @@ class OutputFile:
     """A text output that appears at ``path`` only when committed.
 
     ``-`` is stdout (streamed, so it cannot be taken back: errors are reported after the fact).
+    With ``binary=True`` the caller writes bytes to ``binary`` (gzip members included) instead
+    of text to ``stream``.
     Use as a context manager: leaving the block with an exception discards the file.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, binary: bool = False) -> None:
         self.path = str(path)
         self._tmp: str | None = None
         self._raw: IO[bytes] | None = None
         self.stream: IO[str]
+        self.binary: IO[bytes]
         if self.path == "-":
             self.stream = sys.stdout
+            self.binary = sys.stdout.buffer
             return
         target = Path(self.path)
         directory = target.parent if str(target.parent) else Path(".")
@@ -233,7 +237,10 @@ class OutputFile:
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write here: {exc.strerror or exc}") from exc
         self._raw = os.fdopen(fd, "wb")
-        if self.path.endswith(".gz"):
+        self.binary = self._raw
+        if binary:  # the caller writes bytes (and gzip members) itself
+            self.stream = open(os.devnull, "w")  # noqa: SIM115
+        elif self.path.endswith(".gz"):
             self.stream = _GzipThreadWriter(self._raw)  # type: ignore[assignment]
         else:
             self.stream = open(self._raw.fileno(), "w", encoding="utf-8",  # noqa: SIM115
@@ -242,6 +249,7 @@ class OutputFile:
     def commit(self) -> None:
         if self._tmp is None:
             self.stream.flush()
+            self.binary.flush()
             return
         try:
             self.stream.close()

@@ -1,0 +1,85 @@
+"""Chunked conversion (gff2rdf.chunks) gives the same graph and problems as one piece."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, SHARED
+from gff2rdf.convert import convert
+from gff2rdf.errors import Gff3Error
+
+CORPUS = SHARED / "gff3"
+SORTED_FILES = [
+    "agat__rice_IRGSP1_EnsemblPlants_1.gff",
+    "baitfindR__Arabidopsis_thaliana_TAIR10_40_small.gff3",
+    "biofmt__TAIR10.part.gff.gz",
+    "evm__genomeThreader.gff3",
+    "kbase__Ptrichocarpa_Phytozome_v3.0_Test_v1.0.gene.gff3.gz",
+    "mikado__reference_TAIR10_Chr5.gff3",
+]
+
+
+def triples(path: Path) -> set[str]:
+    return set(path.read_text(encoding="utf-8").splitlines())
+
+
+def both(source: Path, tmp_path: Path, chunk_lines: int = 150, **options: object
+         ) -> tuple[set[str], set[str]]:
+    whole = convert(source, tmp_path / "whole.nt", chunk_lines=0, **options)  # type: ignore[arg-type]
+    parts = convert(source, tmp_path / "parts.nt", chunk_lines=chunk_lines, jobs=2,
+                    **options)  # type: ignore[arg-type]
+    assert (whole.triples, whole.features) == (parts.triples, parts.features)
+    assert whole.class_counts == parts.class_counts
+    assert [(p.line, p.kind) for p in whole.log.problems()] == \
+        [(p.line, p.kind) for p in parts.log.problems()]
+    return triples(tmp_path / "whole.nt"), triples(tmp_path / "parts.nt")
+
+
+@pytest.mark.parametrize("name", SORTED_FILES)
+def test_chunked_equals_whole_on_real_files(name: str, tmp_path: Path) -> None:
+    source = CORPUS / name
+    if not source.exists():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    whole, parts = both(source, tmp_path)
+    assert whole == parts
+
+
+def test_jobs_do_not_change_the_bytes(tmp_path: Path) -> None:
+    source = DATA / "arabidopsis_TAIR10_40_small.gff3"
+    for jobs in (1, 2):
+        convert(source, tmp_path / f"j{jobs}.ttl.gz", chunk_lines=100, jobs=jobs)
+    assert (tmp_path / "j1.ttl.gz").read_bytes() == (tmp_path / "j2.ttl.gz").read_bytes()
+
+
+def gene(seqid: str, start: int, name: str, extra: str = "") -> str:
+    return (f"{seqid}\t.\tgene\t{start}\t{start + 50}\t.\t+\t.\tID={name}{extra}\n"
+            f"{seqid}\t.\tmRNA\t{start}\t{start + 50}\t.\t+\t.\tID={name}.1;Parent={name}\n"
+            f"{seqid}\t.\texon\t{start}\t{start + 20}\t.\t+\t.\tParent={name}.1\n"
+            f"{seqid}\t.\texon\t{start + 30}\t{start + 50}\t.\t+\t.\tParent={name}.1\n")
+
+
+def test_links_across_chunks_and_undefined_parents(tmp_path: Path) -> None:
+    body = "##gff-version 3\n" + "".join(gene("Chr1", 100 * i, f"g{i}") for i in range(1, 30))
+    body += gene("Chr1", 5000, "te", ";Derives_from=g1")  # a link back to the first chunk
+    body += gene("Chr1", 6000, "orphan", ";Derives_from=nowhere")
+    source = tmp_path / "in.gff3"
+    source.write_text(body)
+    (tmp_path / "a").mkdir()
+    whole, parts = both(source, tmp_path / "a", chunk_lines=10, lenient=True)
+    assert whole == parts
+    assert any("feature/te> <http://purl.obolibrary.org/obo/so#derives_from>" in t for t in parts)
+    with pytest.raises(Gff3Error) as info:
+        convert(source, tmp_path / "x.nt", chunk_lines=10, jobs=2)
+    assert [(p.line, p.kind) for p in info.value.problems] == [(122, "undefined-parent")]
+    assert not (tmp_path / "x.nt").exists()
+
+
+def test_unsorted_file_falls_back_to_one_piece(tmp_path: Path) -> None:
+    body = "##gff-version 3\n" + "".join(gene("Chr1", 100 * i, f"g{i}") for i in range(30, 1, -1))
+    source = tmp_path / "in.gff3"
+    source.write_text(body)
+    whole, parts = both(source, tmp_path, chunk_lines=10)
+    assert whole == parts
+    assert (tmp_path / "whole.nt").read_bytes() == (tmp_path / "parts.nt").read_bytes()
