@@ -6,7 +6,8 @@ Exception tree::
     ├── InputError               a file cannot be read (missing, not gzip, not UTF-8 ...)
     ├── Gff3Error                a GFF3 file has errors; carries every Problem found
     ├── SchemaError              the LinkML schema cannot be compiled into a mapping
-    └── OutputError              the output cannot be written
+    ├── OutputError              the output cannot be written
+    └── ShapesError              the SHACL shapes cannot be read, compiled or evaluated
 
 Recoverable input problems are warnings of the project's own classes, all subclasses of
 ``Gff2RdfWarning``; ``--strict`` turns them into errors. A ``Problem`` is the record both are
@@ -27,6 +28,7 @@ __all__ = [
     "OutputError",
     "Problem",
     "SchemaError",
+    "ShapesError",
 ]
 
 
@@ -98,6 +100,16 @@ class ProblemLog:
     def warnings(self) -> int:
         return sum(n for (severity, _), n in self.counts.items() if severity == "warning")
 
+    def merge(self, other: ProblemLog) -> None:
+        """Add the problems of another log (a chunk of the same file)."""
+        kept = Counter((p.severity, p.kind) for p in self.kept)
+        for problem in other.kept:
+            key = (problem.severity, problem.kind)
+            if kept[key] < self.keep:
+                self.kept.append(problem)
+                kept[key] += 1
+        self.counts.update(other.counts)
+
     def problems(self, severity: str | None = None) -> list[Problem]:
         return sorted(p for p in self.kept if severity is None or p.severity == severity)
 
@@ -147,3 +159,35 @@ class Gff3Error(Gff2RdfError):
 
 class Gff2RdfWarning(UserWarning):
     """A recoverable input problem (unknown SO type, unresolvable Dbxref prefix ...)."""
+
+
+# -- the store and endpoints (gff2rdf.store, gff2rdf.gsp) -------------------------------------
+#
+#   Gff2RdfError
+#   ├── StoreError               an Oxigraph store cannot be opened, read or written
+#   │   └── StoreLockedError     another process holds the store (names that process)
+#   └── EndpointError            a SPARQL endpoint refused or failed a request
+
+
+class StoreError(Gff2RdfError):
+    """An Oxigraph store cannot be opened, read or written (pyoxigraph errors, translated)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store; ``pid`` and ``command`` name it when they are known."""
+
+    def __init__(self, message: str, pid: int | None = None, command: str | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.command = command
+
+
+class EndpointError(Gff2RdfError):
+    """A SPARQL endpoint (Graph Store Protocol, query or update) failed a request."""
+
+
+__all__ += ["EndpointError", "StoreError", "StoreLockedError"]
+
+
+class ShapesError(Gff2RdfError):
+    """The SHACL shapes cannot be read, compiled into SPARQL, or evaluated."""
