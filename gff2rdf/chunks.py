@@ -88,16 +88,16 @@ def convert_chunk(job: ChunkJob) -> ChunkResult:
                         log=ProblemLog(job.path), first_line=job.first_line, chunk=True,
                         sequences={k: SequenceInfo(**vars(v)) for k, v in job.sequences.items()})
     raw: BinaryIO = open(job.part, "wb")  # noqa: SIM115
-    sink: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \
-        if job.gzip else raw
-    text = io.TextIOWrapper(sink, encoding="utf-8", write_through=False)  # type: ignore[arg-type]
+    sink: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \
+        if job.gzip else raw  # type: ignore[assignment]
+    text = io.TextIOWrapper(sink, encoding="utf-8", write_through=False)
     writer_cls = FORMATS[job.fmt]
     kwargs = {}
     if writer_cls is TurtleWriter:
         from .convert import turtle_vocabulary
 
         kwargs["vocabulary"] = turtle_vocabulary(job.mapping)
-    writer = writer_cls(text, _prefixes(job.mapping), job.graph, **kwargs)  # type: ignore[arg-type]
+    writer = writer_cls(text, _prefixes(job.mapping), job.graph, **kwargs)
     emitter = Emitter(job.genome, job.mapping, writer, reader.log)
     emitter.seq_info = reader.sequences
     assembler = Assembler(emitter, reader.log, window=job.window, lenient=job.lenient,
@@ -191,7 +191,7 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
 def run_chunks(
     chunks: Iterator[tuple[int, bytes]],
     make_job: Callable[[bytes, int, str], ChunkJob],
-    out: BinaryIO,
+    out: IO[bytes],
     workdir: str,
     jobs: int,
     progress: Callable[[], None] | None = None,

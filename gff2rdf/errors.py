@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "Gff2RdfError",
-    "ProblemLog",
     "Gff2RdfWarning",
     "Gff3Error",
     "InputError",
     "OutputError",
     "Problem",
+    "ProblemLog",
     "SchemaError",
     "ShapesError",
 ]

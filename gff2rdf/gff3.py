@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from .errors import InputError, ProblemLog
@@ -180,7 +180,7 @@ class Gff3Reader:
     first_line: int = 1
     chunk: bool = False
     _hasher: _HashingReader | None = None
-    _buffered: io.BufferedReader | None = None
+    _buffered: io.BufferedReader[Any] | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Gff3Reader:
@@ -255,7 +255,7 @@ class Gff3Reader:
                 if in_fasta:
                     if text.startswith(">"):
                         self._end_fasta(fasta_id, fasta_len)
-                        fasta_id, fasta_len = text[1:].split(maxsplit=1)[0] if text[1:].strip() else "", 0
+                        fasta_id, fasta_len = _fasta_id(text), 0
                     else:
                         fasta_len += len(text.strip())
                     continue
@@ -279,7 +279,7 @@ class Gff3Reader:
                     self.warn(number, "implicit-fasta", "a line starting with '>' begins the FASTA "
                               "section without a ##FASTA directive")
                     in_fasta = True
-                    fasta_id, fasta_len = text[1:].split(maxsplit=1)[0] if text[1:].strip() else "", 0
+                    fasta_id, fasta_len = _fasta_id(text), 0
                     yield Directive("FASTA", "", number)
                     continue
                 feature = parse(text, number)
@@ -383,9 +383,10 @@ class Gff3Reader:
             self.error(number, "bad-seqid", f"column 1 (seqid) {seqid!r}: {_MD5_HINT}")
             ok = False
         if ok and "%" in seqid:
-            seqid = self._decode(seqid, number, "column 1 (seqid)")
-            if seqid is None:
+            decoded = self._decode(seqid, number, "column 1 (seqid)")
+            if decoded is None:
                 return None
+            seqid = decoded
         if not ftype or ftype == ".":
             self.error(number, "bad-type", "column 3 (type) is empty; expected an SO term")
             ok = False
@@ -571,6 +572,11 @@ def _valid_target(values: list[str]) -> bool:
         if len(parts) == 4 and parts[3] not in ("+", "-"):
             return False
     return True
+
+
+def _fasta_id(header: str) -> str:
+    words = header[1:].split(maxsplit=1)
+    return words[0] if words else ""
 
 
 def _is_uint(text: str) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .emit import Emitter
 from .errors import ProblemLog
@@ -346,7 +347,7 @@ class Assembler:
         if len(cds) < 2 or len({f.strand for f in cds}) > 1:
             return
         ordered = sorted(cds, key=lambda f: _order_key(f, f.strand == "-"))
-        for prev, cur in zip(ordered, ordered[1:]):
+        for prev, cur in pairwise(ordered):
             if prev.phase is None or cur.phase is None:
                 return
             if cur.start <= prev.end and prev.start <= cur.end:

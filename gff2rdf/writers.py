@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import queue
@@ -273,10 +274,8 @@ class OutputFile:
                     closer()
             except Exception:  # the file is being thrown away; its close errors do not matter
                 pass
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
         self._tmp = None
 
     def __enter__(self) -> OutputFile:

@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from conftest import SHARED, shared
 
+from conftest import SHARED, shared
 from gff2rdf.gff3 import Feature, Gff3Reader
 
 gffutils = pytest.importorskip("gffutils")

@@ -30,7 +30,8 @@ def one(store: pyoxigraph.Store, s: str, p: str) -> str:
 
 
 def test_reverse_strand_begin_is_the_larger_coordinate(tmp_path: Path) -> None:
-    _, nt = convert_text(tmp_path, HEADER + "Chr1\tTAIR10\tgene\t5928\t8737\t.\t-\t.\tID=AT1G01020\n")
+    line = "Chr1\tTAIR10\tgene\t5928\t8737\t.\t-\t.\tID=AT1G01020\n"
+    _, nt = convert_text(tmp_path, HEADER + line)
     store = store_of(nt)
     region = one(store, f"{GENOME}/feature/AT1G01020", FALDO + "location")
     assert region == f"{SEQ}Chr1:5928-8737:-1"

@@ -7,16 +7,17 @@ GFF3 providers spell them freely (``UniProtKB``, ``Uniprot``, ``GeneID``, ``TAIR
 URI choice per resource: the resource's own linked-data IRIs where it has them (UniProt's
 ``purl.uniprot.org``), else bioregistry's default provider, which is the OBO PURL for OBO
 ontologies (GO, PO, SO, TO, PECO). Choosing OBO PURLs for every resource with an OBO Foundry
-prefix was wrong: InterPro became ``obo:IPR_IPR003441``. ``ALIASES`` adds the provider spellings bioregistry does not know as synonyms.
+prefix was wrong: InterPro became ``obo:IPR_IPR003441``. ``ALIASES`` adds the provider
+spellings bioregistry does not know as synonyms.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import bioregistry
-from importlib.metadata import version
 
 # Dbxref prefixes seen in Ensembl Plants, RefSeq, Phytozome and TAIR files -> bioregistry prefix.
 ALIASES = {
@@ -64,7 +65,8 @@ def build(out: Path) -> int:
             raise ValueError(f"bioregistry has no URI for {prefix} (alias {alias})")
         rows[alias.lower()] = (prefix, target)
     lines = [f"{key}\t{prefix}\t{target}" for key, (prefix, target) in sorted(rows.items())]
-    header = f"# key (lower case)\tbioregistry prefix\tURI prefix; bioregistry {version('bioregistry')}\n"
+    header = ("# key (lower case)\tbioregistry prefix\tURI prefix; "
+              f"bioregistry {version('bioregistry')}\n")
     out.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 
