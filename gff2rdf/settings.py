@@ -31,6 +31,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("jobs", "auto",
             "Processes for converting large files ('auto': one per core); the output does "
             "not depend on it."),
+    Setting("uniprot-endpoint", "https://sparql.uniprot.org/sparql",
+            "UniProt SPARQL endpoint for federated GO annotation queries."),
+    Setting("ubergraph-endpoint", "https://ubergraph.apps.renci.org/sparql",
+            "Ubergraph SPARQL endpoint for GO / PO / SO closure queries."),
     Setting("window", "50000",
             "Lines after which a feature with no new lines is considered complete; lines of "
             "one feature further apart than this are an error."),
