@@ -534,23 +534,22 @@ class Gff3Reader:
         return attributes
 
 
+# "2C" -> ",", for every escape of an ASCII character, in both letter cases
+_ASCII_ESCAPES = {f"{i:02{case}}": chr(i) for i in range(0x80) for case in "xX"}
+
+
 def _unescape(text: str) -> str:
     """Percent-decode validated text (every '%' followed by two hex digits), strict UTF-8.
 
-    About twice as fast as urllib.parse.unquote on RefSeq Note/inference values (0.7 vs 1.4 us),
-    which matters at one call per escaped value on every line.
+    A table look-up per escape: about 4x faster than urllib.parse.unquote on RefSeq
+    Note/inference values, which matters at one call per escaped value on every line. Escaped
+    bytes >= 0x80 (UTF-8 sequences) go to unquote, which decodes them as bytes.
     """
     parts = text.split("%")
-    out = [parts[0]]
-    high = False
-    for part in parts[1:]:
-        code = int(part[:2], 16)
-        high = high or code > 0x7F
-        out.append(chr(code))
-        out.append(part[2:])
-    if high:  # escaped UTF-8 bytes: decode them as bytes, the way unquote does
+    try:
+        return parts[0] + "".join([_ASCII_ESCAPES[p[:2]] + p[2:] for p in parts[1:]])
+    except KeyError:
         return unquote(text, errors="strict")
-    return "".join(out)
 
 
 def _md5_ok(seqid: str) -> bool:

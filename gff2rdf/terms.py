@@ -56,7 +56,9 @@ _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 def literal(text: str) -> str:
     """A plain (xsd:string) literal with Turtle/N-Triples escapes."""
-    if _NEEDS_ESCAPE.search(text):
+    # three C-level scans beat one regex search; isprintable() is False for every control
+    # character (and for some Unicode spaces, which then take the careful path)
+    if '"' in text or "\\" in text or not text.isprintable():
         text = text.translate(_LITERAL_TABLE)
     return f'"{text}"'
 
