@@ -29,6 +29,7 @@ Run it:
     .venv/bin/python bench/convert.py --quick    # 100k lines, a smoke run of a minute or two
     .venv/bin/python bench/convert.py --json bench/out/figures.json
     .venv/bin/python bench/convert.py --profile  # also cProfile gff2rdf on the 100k slice
+    .venv/bin/python bench/convert.py --jobs 2   # convert(..., jobs=2): chunks on 2 cores
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ class InputFile:
     format: int = INPUT_FORMAT
 
     def same_build(self, other: InputFile) -> bool:
-        return (self.source_bytes, self.requested_lines, self.format) == (
-            other.source_bytes, other.requested_lines, other.format)
+        def key(f: InputFile) -> tuple[str, int, int, int]:
+            return (Path(f.source).name, f.source_bytes, f.requested_lines, f.format)
+
+        return key(self) == key(other)
 
 
 @dataclass
@@ -190,6 +193,7 @@ def build_input(source: Path, lines: int) -> InputFile:
         except (TypeError, ValueError):
             cached = None
         if cached and cached.same_build(wanted) and cached.bytes == path.stat().st_size:
+            cached.path = str(path)  # the repository may have moved since
             return cached
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -229,9 +233,90 @@ def parse_line(text: str) -> tuple[list[str], dict[str, list[str]]]:
     return cols, attributes
 
 
-def phase_floor(path: str, output: str) -> dict[str, Any]:
+class _Clock:
+    """Wall and CPU seconds since it was made: CPU time (this process and its finished worker
+    processes) shows what a phase cost when other work shares the machine; wall time is what
+    the targets are about."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = self._cpu()
+
+    @staticmethod
+    def _cpu() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def read(self) -> dict[str, float]:
+        return {"seconds": time.perf_counter() - self.wall, "cpu_seconds": self._cpu() - self.cpu}
+
+
+class _TreeMemory:
+    """Peak memory of this process together with its worker processes, if it starts any.
+
+    ``ru_maxrss`` is exact for one process but knows nothing of workers running at the same
+    time, so a thread samples the proportional set size (PSS: shared copy-on-write pages counted
+    once) of the whole process tree four times a second while workers exist.
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+
+        self.peak_bytes = 0
+        self.workers_seen = 0
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-memory", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self._interval):
+            workers = _descendants(me)
+            if not workers:
+                continue
+            self.workers_seen = max(self.workers_seen, len(workers))
+            self.peak_bytes = max(self.peak_bytes, sum(_pss(pid) for pid in [me, *workers]))
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def phase_floor(path: str) -> dict[str, Any]:
     """Parse only: the least any converter that reads every attribute has to do."""
-    started = time.perf_counter()
+    clock = _Clock()
     lines = features = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -240,21 +325,25 @@ def phase_floor(path: str, output: str) -> dict[str, Any]:
                 continue
             parse_line(line.rstrip("\n"))
             features += 1
-    return {"seconds": time.perf_counter() - started, "lines": lines, "features": features,
-            "triples": 0}
+    return {**clock.read(), "lines": lines, "features": features, "triples": 0}
 
 
-def phase_convert(path: str, output: str, fmt: str) -> dict[str, Any]:
+def phase_convert(path: str, output: str, fmt: str, jobs: int | None) -> dict[str, Any]:
     """gff2rdf itself, through the library function; ``seconds`` is the whole call (its
-    schema compilation and the fsync of the output included)."""
+    schema compilation and the fsync of the output included). ``jobs`` is passed on only when
+    given, so that the library's default is what gets measured otherwise."""
     from gff2rdf.convert import convert
 
-    started = time.perf_counter()
-    result = convert(path, output, fmt=fmt, species=SPECIES, taxon=TAXON,
-                     assembly=ASSEMBLY, annotation=ANNOTATION)
-    return {"seconds": time.perf_counter() - started, "lines": result.lines,
-            "features": result.features, "triples": result.triples,
-            "warnings": result.log.warnings, "output_bytes": os.path.getsize(output)}
+    clock = _Clock()
+    if jobs is None:
+        result = convert(path, output, fmt=fmt, species=SPECIES, taxon=TAXON,
+                         assembly=ASSEMBLY, annotation=ANNOTATION)
+    else:
+        result = convert(path, output, fmt=fmt, species=SPECIES, taxon=TAXON,
+                         assembly=ASSEMBLY, annotation=ANNOTATION, jobs=jobs)
+    return {**clock.read(), "lines": result.lines, "features": result.features,
+            "triples": result.triples, "warnings": result.log.warnings,
+            "output_bytes": os.path.getsize(output)}
 
 
 def phase_rdflib(path: str, output: str) -> dict[str, Any]:
@@ -293,7 +382,7 @@ def phase_rdflib(path: str, output: str) -> dict[str, Any]:
         add((node, faldo.reference, URIRef(seq)))
         return node
 
-    started = time.perf_counter()
+    clock = _Clock()
     graph = Graph()
     add = graph.add
     lines = features = 0
@@ -350,26 +439,53 @@ def phase_rdflib(path: str, output: str) -> dict[str, Any]:
             add((region, faldo.begin, position(seq, begin, strand)))
             add((region, faldo.end, position(seq, finish, strand)))
     graph.serialize(destination=output, format="nt", encoding="utf-8")
-    return {"seconds": time.perf_counter() - started, "lines": lines, "features": features,
+    return {**clock.read(), "lines": lines, "features": features,
             "triples": len(graph), "output_bytes": os.path.getsize(output)}
 
 
-PHASES: dict[str, Callable[[str, str], dict[str, Any]]] = {
-    "nt": lambda path, output: phase_convert(path, output, "nt"),
-    "ttl": lambda path, output: phase_convert(path, output, "ttl"),
-    "rdflib": phase_rdflib,
-    "floor": phase_floor,
-}
+PHASES = ("nt", "ttl", "rdflib", "floor")
 
 
-def run_phase(name: str, path: str, output: str) -> dict[str, Any]:
-    """Run one phase in this process: its figures, with this process's peak RSS.
+class _GcTimer:
+    """CPU time spent in Python's cyclic garbage collector, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+
+    def __call__(self, event: str, info: dict[str, int]) -> None:
+        if event == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+            self.collections[info["generation"]] += 1
+
+
+def run_phase(name: str, path: str, output: str, jobs: int | None) -> dict[str, Any]:
+    """Run one phase in this process: its figures, with its peak memory (worker processes
+    included) and the time this process's cyclic garbage collector took.
 
     Each phase times its own work; module imports are start-up and stay outside the clock.
     """
-    figures = PHASES[name](path, output)
+    import gc
+
+    timer = _GcTimer()
+    memory = _TreeMemory()
+    gc.callbacks.append(timer)
+    if name == "floor":
+        figures = phase_floor(path)
+    elif name == "rdflib":
+        figures = phase_rdflib(path, output)
+    else:
+        figures = phase_convert(path, output, name, jobs)
+    gc.callbacks.remove(timer)
+    memory.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return {"phase": name, "input": path, "peak_rss_mb": peak / 1e6, **figures}
+    return {"phase": name, "input": path, "jobs": jobs,
+            "peak_rss_mb": max(peak, memory.peak_bytes) / 1e6,
+            "workers_seen": memory.workers_seen,
+            "gc_seconds": timer.seconds, "gc_collections": timer.collections, **figures}
 
 
 # -- the parent: build, run the phases, report --------------------------------------------------
@@ -383,10 +499,12 @@ class Phase:
     output: str = ""
 
 
-def _child(phase: Phase, keep_output: bool) -> dict[str, Any]:
+def _child(phase: Phase, keep_output: bool, jobs: int | None) -> dict[str, Any]:
     """Run a phase as ``python bench/convert.py --phase NAME`` and read its JSON figures."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase.name,
            "--input", phase.input.path, "--output", phase.output]
+    if jobs is not None and phase.name in ("nt", "ttl"):
+        cmd += ["--jobs", str(jobs)]
     _note(f"running {phase.title} on {Path(phase.input.path).name} ...")
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if phase.output and not keep_output:
@@ -396,6 +514,7 @@ def _child(phase: Phase, keep_output: bool) -> dict[str, Any]:
         return {"phase": phase.name, "error": f"exit code {proc.returncode}"}
     figures: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     figures["title"] = phase.title
+    figures["load_after"] = os.getloadavg()[0]  # this phase itself counts about 1
     seconds = figures["seconds"]
     figures["lines_per_s"] = figures["lines"] / seconds if seconds else 0.0
     figures["triples_per_s"] = figures["triples"] / seconds if seconds else 0.0
@@ -467,35 +586,54 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 
 def report(big: InputFile, small: InputFile, results: dict[str, dict[str, Any]],
-           targets: list[Target]) -> str:
-    rows = [["phase", "input", "lines", "triples", "seconds", "lines/s", "triples/s",
-             "peak RSS MB"]]
+           targets: list[Target], load_before: float, code: CodeState,
+           jobs: int | None) -> str:
+    rows = [["phase", "input", "lines", "triples", "seconds", "CPU s", "GC s", "lines/s",
+             "triples/s", "peak RSS MB", "load after"]]
     for name in ("nt", "ttl", "rdflib", "floor"):
         r = results.get(name)
         if r is None:
             continue
         label = Path(r.get("input", "")).name
         if "error" in r:
-            rows.append([r.get("title", name), label, "failed", "", "", "", "", ""])
+            rows.append([r.get("title", name), label, "failed", *[""] * 8])
             continue
         rows.append([r["title"], label, f"{r['lines']:,}",
                      f"{r['triples']:,}" if r["triples"] else "-", f"{r['seconds']:.2f}",
+                     f"{r['cpu_seconds']:.2f}", f"{r['gc_seconds']:.2f}",
                      f"{r['lines_per_s']:,.0f}",
                      f"{r['triples_per_s']:,.0f}" if r["triples"] else "-",
-                     f"{r['peak_rss_mb']:,.0f}"])
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    head = (f"gff2rdf convert benchmark: {big.lines:,}-line input ({big.tiles} tiles of "
+                     f"{r['peak_rss_mb']:,.0f}", f"{r['load_after']:.1f}"])
+    tiles = f"{big.tiles} tile{'s' if big.tiles != 1 else ''}"
+    head = (f"gff2rdf convert benchmark: {big.lines:,}-line input ({tiles} of "
             f"{Path(big.source).name}, {big.bytes / 1e6:,.0f} MB), {small.lines:,}-line slice "
             f"for the rdflib baseline\n"
-            f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-            f"load average {load:.2f} at the end")
+            f"{code.describe()}, convert() called with "
+            f"{'its default jobs' if jobs is None else f'jobs={jobs}'}"
+            f"{_workers_note(results)}\n"
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs; 1-minute load average "
+            f"{load_before:.2f} before the phases. 'load after' is the same after each phase:\n"
+            "the phase itself counts about 1, more means other work shared the cores (then\n"
+            "seconds, the wall time the targets use, exceed CPU s by more than the I/O waits).\n"
+            "GC s is the part of CPU s spent in Python's cyclic garbage collector (of the\n"
+            "phase's own process, not of its workers).")
     target_rows = [["target", "measured", "target", "result"]] + [t.row() for t in targets]
-    return "\n\n".join([head, _table(rows, {2, 3, 4, 5, 6, 7}), _table(target_rows, {1})])
+    return "\n\n".join([head, _table(rows, set(range(2, 11))),
+                        _table(target_rows, {1})])
+
+
+def _workers_note(results: dict[str, dict[str, Any]]) -> str:
+    seen = max((r.get("workers_seen", 0) for r in results.values()), default=0)
+    if not seen:
+        return " (one process)"
+    return (f" ({seen} worker processes seen: CPU s includes them, peak RSS is the PSS of the "
+            "process tree)")
 
 
 def profile(small: InputFile, top: int = 15) -> None:
     """cProfile of the N-Triples conversion of the slice (in this process), top by tottime."""
     import cProfile
+    import gc
     import pstats
 
     from gff2rdf.convert import convert
@@ -503,15 +641,67 @@ def profile(small: InputFile, top: int = 15) -> None:
 
     compile_mapping()  # the LinkML import is start-up, not conversion
     output = OUT / "profile.nt"
+    timer = _GcTimer()
+    gc.callbacks.append(timer)
     profiler = cProfile.Profile()
     profiler.enable()
     convert(small.path, output, fmt="nt", species=SPECIES, taxon=TAXON, assembly=ASSEMBLY,
             annotation=ANNOTATION)
     profiler.disable()
+    gc.callbacks.remove(timer)
     output.unlink(missing_ok=True)
     print(f"\ncProfile of gff2rdf -> N-Triples on {Path(small.path).name}, "
           f"top {top} by tottime:")
     pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime").print_stats(top)
+    print(f"The cyclic garbage collector ran {sum(timer.collections):,} times for "
+          f"{timer.seconds:.2f} CPU s of this profile;\n"
+          "cProfile charges those pauses to whichever call allocated when a collection started\n"
+          "(often str.split). cProfile also adds a fixed cost to every call, so code made of\n"
+          "many small calls looks slower than it runs.")
+
+
+@dataclass
+class CodeState:
+    """Which gff2rdf the phases import: its version, place and git commit, and a fingerprint of
+    its files, so that a report can say when the code changed while the benchmark ran."""
+
+    version: str
+    package: str
+    commit: str
+    fingerprint: str
+
+    @classmethod
+    def now(cls) -> CodeState:
+        import hashlib
+
+        import gff2rdf
+
+        package = Path(gff2rdf.__file__).resolve().parent
+        stamps = hashlib.sha256()
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                stat = path.stat()
+                stamps.update(f"{path.relative_to(package)} {stat.st_mtime_ns} {stat.st_size}\n"
+                              .encode())
+        return cls(gff2rdf.__version__, str(package), _git_commit(package),
+                   stamps.hexdigest()[:16])
+
+    def describe(self) -> str:
+        return f"gff2rdf {self.version} from {self.package} ({self.commit})"
+
+
+def _git_commit(package: Path) -> str:
+    """``commit abc1234`` (``, with uncommitted changes`` when the package has any)."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(package), *args], capture_output=True,
+                              text=True, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "not a git checkout"
+    dirty = git("status", "--porcelain", "--", ".")
+    return f"commit {commit}" + (", with uncommitted changes" if dirty else "")
 
 
 def _rel(path: Path) -> str:
@@ -540,14 +730,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the RDF outputs in bench/out (several GB at full size)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of the N-Triples conversion of the slice")
-    parser.add_argument("--phase", choices=sorted(PHASES),
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="pass jobs=N to convert (default: the library's own default)")
+    parser.add_argument("--phase", choices=PHASES,
                         help=argparse.SUPPRESS)  # internal: run one phase in this process
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--output", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.phase:
-        print(json.dumps(run_phase(args.phase, args.input, args.output)))
+        print(json.dumps(run_phase(args.phase, args.input, args.output, args.jobs)))
         return 0
 
     if not args.source.exists():
@@ -565,13 +757,22 @@ def main(argv: list[str] | None = None) -> int:
         Phase("rdflib", "rdflib baseline -> N-Triples", small, str(OUT / "rdflib.nt")),
         Phase("floor", "parse-only floor", big),
     ]
-    results = {p.name: _child(p, args.keep_output) for p in phases}  # one at a time
+    code = CodeState.now()
+    load = os.getloadavg()[0]
+    results = {p.name: _child(p, args.keep_output, args.jobs) for p in phases}  # one at a time
+    changed = CodeState.now().fingerprint != code.fingerprint
     targets = _targets(results)
-    print(report(big, small, results, targets))
+    print(report(big, small, results, targets, load, code, args.jobs))
+    if changed:
+        print("\nWARNING: gff2rdf's files changed while the benchmark ran, so the phases may "
+              "have run\ndifferent code; run it again on a quiet checkout.")
     if args.json:
-        figures = {"input": asdict(big), "slice": asdict(small), "phases": results,
+        figures = {"code": {**asdict(code), "changed_during_run": changed},
+                   "input": asdict(big), "slice": asdict(small), "phases": results,
                    "targets": [{**asdict(t), "passed": t.passed} for t in targets],
-                   "python": platform.python_version(), "cpus": os.cpu_count()}
+                   "jobs": args.jobs, "python": platform.python_version(),
+                   "cpus": os.cpu_count(),
+                   "load_average_before": load}
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
         _note(f"figures written to {args.json}")
     if args.profile:

@@ -84,6 +84,13 @@ class ChunkResult:
 
 def convert_chunk(job: ChunkJob) -> ChunkResult:
     """Convert one chunk to a part file; what crosses chunks is returned, not reported."""
+    from .convert import gc_tuned
+
+    with gc_tuned():
+        return _convert_chunk(job)
+
+
+def _convert_chunk(job: ChunkJob) -> ChunkResult:
     reader = Gff3Reader(stream=io.BytesIO(job.data), path=job.path,
                         log=ProblemLog(job.path), first_line=job.first_line, chunk=True,
                         sequences={k: SequenceInfo(**vars(v)) for k, v in job.sequences.items()})
