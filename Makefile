@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
 
-.PHONY: install demo test lint data bench clean readme
+.PHONY: install demo test lint data bench clean readme browser-deps pipeline
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,pipeline]'
 	touch $(STAMP)
 
 demo: install
@@ -22,9 +22,36 @@ demo: install
 		--species "Arabidopsis thaliana" --taxon 3702 --assembly TAIR10 --annotation Araport11
 	@echo "--- one gene of demo-output/arabidopsis_TAIR10_40.ttl:"
 	@awk -v RS= '/feature\/AT1G01010> a /' demo-output/arabidopsis_TAIR10_40.ttl
+	@echo "--- loading two Arabidopsis genome versions into the embedded store demo-output/store:"
+	$(BIN)/gff2rdf load tests/data/arabidopsis_TAIR10_40_small.gff3 --store demo-output/store \
+		--species "Arabidopsis thaliana" --taxon 3702 --assembly TAIR10 --annotation Araport11
+	$(BIN)/gff2rdf load tests/data/tair10_chr5_mikado.gff3 --store demo-output/store \
+		--species "Arabidopsis thaliana" --taxon 3702 --assembly TAIR10 --annotation mikado
+	$(BIN)/gff2rdf graphs --store demo-output/store
+	$(BIN)/gff2rdf query type-counts --store demo-output/store \
+		--param genome=arabidopsis_thaliana/TAIR10/Araport11
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The dagster UI on 127.0.0.1 for the bundled example genomes (examples/catalogue.yaml); its
+# store and dagster instance go to demo-output/. PORT=3001 make pipeline for another port.
+PORT ?= 3000
+pipeline: install
+	$(BIN)/gff2rdf pipeline ui --catalogue examples/catalogue.yaml \
+		--store demo-output/pipeline-store --host 127.0.0.1 --port $(PORT)
+
+# For the page test (tests/test_server_page.py, headless Chromium; skipped with the reason
+# without these): Debian's chromium and chromium-driver, and selenium in the venv.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps: install
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		echo "chromium and chromedriver are installed"; \
+	else \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+	$(BIN)/python -m pip install --quiet 'selenium>=4.20'
 
 lint: install
 	$(BIN)/ruff check gff2rdf tests bench tools
@@ -43,3 +70,9 @@ clean:
 
 readme: install
 	$(BIN)/python tools/readme_cli.py
+
+# Regenerate shapes/generated.ttl from the LinkML schema: gen-shacl, post-processed
+# deterministically by tools/gen_shapes.py (tests/test_shacl.py fails when it is out of date).
+.PHONY: shapes
+shapes: install
+	$(BIN)/python tools/gen_shapes.py

@@ -191,3 +191,56 @@ __all__ += ["EndpointError", "StoreError", "StoreLockedError"]
 
 class ShapesError(Gff2RdfError):
     """The SHACL shapes cannot be read, compiled into SPARQL, or evaluated."""
+
+
+# -- the SPARQL server (gff2rdf.server, gff2rdf.sparql_guard) ---------------------------------
+#
+#   Gff2RdfError
+#   ├── ServerError              gff2rdf serve cannot start (no store, address in use, bad token
+#   │                            file, a worker cannot open the store)
+#   └── RequestError             a request to the server is refused; ``status`` is its HTTP status
+#       └── QueryRefusedError    the guard refused a query or update before evaluation (SERVICE
+#                                to an endpoint not allowlisted, LOAD, unparseable for the check)
+
+
+class ServerError(Gff2RdfError):
+    """The SPARQL server cannot start or cannot go on serving."""
+
+
+class RequestError(Gff2RdfError):
+    """A request is refused; ``status`` is the HTTP status, the message is safe to show."""
+
+    def __init__(self, message: str, status: int = 400,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+class QueryRefusedError(RequestError):
+    """A query or update would reach the network in a way that is not allowed (403 by default)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message, status)
+
+
+__all__ += ["QueryRefusedError", "RequestError", "ServerError"]
+
+
+# -- canned queries and ontologies (gff2rdf.queries, gff2rdf.ontologies) ----------------------
+#
+#   Gff2RdfError
+#   ├── QueryError               a canned query is unknown, a parameter is missing or invalid,
+#   │                            or the query failed on the store or the endpoint
+#   └── OntologyError            an ontology file cannot be read or does not name its graph
+
+
+class QueryError(Gff2RdfError):
+    """A canned query cannot be bound or run; the message names the query and the cause."""
+
+
+class OntologyError(Gff2RdfError):
+    """An ontology file cannot be read, or does not say which graph it belongs in."""
+
+
+__all__ += ["OntologyError", "QueryError"]

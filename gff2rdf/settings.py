@@ -38,6 +38,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("window", "50000",
             "Lines after which a feature with no new lines is considered complete; lines of "
             "one feature further apart than this are an error."),
+    # gff2rdf serve (gff2rdf.server)
+    Setting("host", "127.0.0.1",
+            "Address gff2rdf serve listens on; 0.0.0.0 (every interface) only when asked."),
+    Setting("port", "7878", "Port of gff2rdf serve; 0 picks a free one."),
+    Setting("timeout", "30",
+            "Seconds a query may run before its worker process is killed (a hard stop)."),
+    Setting("max-rows", "100000",
+            "Rows (or triples) a result may have; a bigger one is an error, never cut "
+            "silently; 0: no limit."),
+    Setting("allow-service", "",
+            "Endpoint IRIs that SERVICE may call, space-separated; empty: the uniprot-endpoint "
+            "and ubergraph-endpoint settings; 'none': no federation."),
+    Setting("update-token-file", "",
+            "File holding the bearer token that enables writes (SPARQL Update, Graph Store "
+            "writes); empty: the server is read-only."),
+    Setting("cors-origin", "",
+            "Origins (space-separated) allowed to read the endpoint from a browser; empty: "
+            "no CORS."),
+    Setting("serve-workers", "auto",
+            "Query worker processes of gff2rdf serve ('auto': one per core, at least 2)."),
+    Setting("max-concurrent", "32",
+            "Requests gff2rdf serve handles at once; more get 503 with Retry-After."),
+    Setting("max-body", "1M", "Largest query or update request body (413 beyond)."),
+    Setting("max-upload", "16G", "Largest Graph Store Protocol upload (413 beyond)."),
+    Setting("worker-memory", "2G",
+            "Resident memory a query worker may use before it is killed (also bounds what a "
+            "SERVICE call may bring back)."),
+    # gff2rdf query (gff2rdf.queries)
+    Setting("query-timeout", "60",
+            "Seconds gff2rdf query waits for a SPARQL endpoint (--endpoint) to answer."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

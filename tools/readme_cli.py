@@ -11,12 +11,33 @@ from gff2rdf.cli import main
 
 README = Path(__file__).parents[1] / "README.md"
 START, END = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
+SETTINGS_START, SETTINGS_END = "<!-- settings:start -->", "<!-- settings:end -->"
+
+
+def settings_table() -> str:
+    from gff2rdf.settings import SETTINGS, env_name
+
+    rows = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| {s.name} | `{env_name(s.name)}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+def _commands() -> list[list[str]]:
+    found: list[list[str]] = [[]]
+    for name in sorted(main.commands):
+        command = main.commands[name]
+        found.append([name])
+        for sub in sorted(getattr(command, "commands", {})):
+            found.append([name, sub])
+    return found
 
 
 def reference() -> str:
     runner = CliRunner()
     parts = []
-    for args in [[], *([name] for name in sorted(main.commands))]:
+    for args in _commands():
         result = runner.invoke(main, [*args, "--help"], terminal_width=100)
         title = "gff2rdf " + " ".join(args) if args else "gff2rdf"
         parts.append(f"### `{title}`\n\n```\n{result.output.rstrip()}\n```\n")
@@ -25,9 +46,12 @@ def reference() -> str:
 
 def main_() -> None:
     text = README.read_text(encoding="utf-8")
-    block = f"{START}\n{reference()}\n{END}"
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    README.write_text(new, encoding="utf-8")
+    for start, end, body in ((START, END, reference()),
+                             (SETTINGS_START, SETTINGS_END, settings_table())):
+        block = f"{start}\n{body}\n{end}"
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _, b=block: b, text,
+                      flags=re.S)
+    README.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+"""Writing one graph of a store to a file: ``gff2rdf dump``.
+
+The file appears only when complete: it is written to a temporary file beside the target,
+synced, and renamed into place. A genome version is written from its current build, followed
+by its description from the metadata graph (N-Quads: the data in the genome's own graph, the
+description in ``{BASE}meta``, as ``convert`` writes them), so the file loads again with
+``gff2rdf load`` like ``convert``'s output. Any other graph (the metadata graph, an ontology)
+is written as it is.
+
+Example:
+    >>> with GenomeStore.open("gff2rdf-store") as store:                   # doctest: +SKIP
+    ...     dump_graph(store, "arabidopsis_thaliana/TAIR10/Araport11", "araport11.nq.gz")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, cast
+
+import pyoxigraph as ox
+
+from .errors import Gff2RdfError, OutputError, StoreError
+from .inputs import RDF_FORMATS
+from .metadata import PREFIXES, DumpResult, GenomeEntry
+from .writers import format_for_path
+
+if TYPE_CHECKING:
+    from .store import GenomeStore
+
+__all__ = ["dump_graph"]
+
+
+class _GraphSuffix:
+    """Turns N-Triples lines into N-Quads lines of one graph while they are written."""
+
+    def __init__(self, out: IO[bytes], graph: str) -> None:
+        self._out = out
+        self._suffix = f"<{graph}> .\n".encode()
+        self._rest = b""
+
+    def write(self, data: bytes) -> int:
+        text = self._rest + bytes(data)
+        head, sep, self._rest = text.rpartition(b"\n")
+        if sep:
+            lines = head.split(b"\n")
+            self._out.write(b"".join([line[:-1] + self._suffix for line in lines if line]))
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+class _AtomicFile:
+    """A binary output that appears at ``path`` (gzipped for ``.gz``) only on ``commit()``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        target = Path(path)
+        try:
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                             dir=target.parent if str(target.parent) else ".")
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write here: {exc.strerror or exc}") from exc
+        self._raw = os.fdopen(fd, "wb")
+        self.stream: IO[bytes] = self._raw
+        if path.endswith(".gz"):
+            self.stream = cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="wb",
+                                                        compresslevel=6, mtime=0))
+
+    def commit(self) -> int:
+        try:
+            if self.stream is not self._raw:
+                self.stream.close()
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
+            self._raw.close()
+            os.chmod(self._tmp, 0o644)
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from exc
+        return os.path.getsize(self.path)
+
+    def discard(self) -> None:
+        for closer in (self.stream.close, self._raw.close):
+            with contextlib.suppress(OSError, ValueError):
+                closer()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+
+def dump_graph(store: GenomeStore, graph: str, output: str | Path,
+               fmt: str | None = None) -> DumpResult:
+    """Write one graph to a file, atomically (a temporary file renamed into place).
+
+    ``graph`` may name a genome version (IRI or path): its current build is written with
+    its description, in the genome's own graph for N-Quads, so the file loads again like
+    ``convert``'s output. Any other graph IRI is written as it is.
+    """
+    output = str(output)
+    fmt = fmt or format_for_path(output)
+    if fmt not in RDF_FORMATS:
+        raise Gff2RdfError(f"unknown format {fmt!r}; expected one of nq, nt, ttl")
+    entry: GenomeEntry | None
+    try:
+        entry = store.resolve(graph)
+    except StoreError:
+        entry = None
+    source_graph = entry.build if entry else graph
+    node = ox.NamedNode(source_graph)
+    if not store.guarded("reading", lambda: store.store.contains_named_graph(node)):
+        raise StoreError(f"no graph {graph} in {store.path} (gff2rdf graphs lists the "
+                         "genome versions)")
+    name = entry.genome if entry else graph
+    out = _AtomicFile(output)
+    try:
+        if fmt == "nq":
+            suffixed = cast(IO[bytes], _GraphSuffix(out.stream, name))
+            store.guarded("dump", lambda: store.store.dump(
+                suffixed, ox.RdfFormat.N_TRIPLES, from_graph=node))
+        else:
+            store.guarded("dump", lambda: store.store.dump(
+                out.stream, RDF_FORMATS[fmt], from_graph=node))
+        if entry is not None:
+            _dump_description(store, entry, out.stream, fmt)
+    except BaseException:
+        out.discard()
+        raise
+    size = out.commit()
+    return DumpResult(name, source_graph, output, fmt, size)
+
+
+def _dump_description(store: GenomeStore, entry: GenomeEntry, stream: IO[bytes],
+                      fmt: str) -> None:
+    g, m = entry.genome, entry.meta
+    query = (PREFIXES + f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{m}> {{ "
+             f"{{ <{g}> ?p ?o BIND(<{g}> AS ?s) FILTER(?p != g2r:currentBuild) }} UNION "
+             f"{{ <{g}> void:classPartition ?s . ?s ?p ?o }} UNION "
+             f"{{ <{g}> prov:wasDerivedFrom ?s . ?s ?p ?o }} }} }}")
+    result = store.guarded("query", lambda: store.store.query(query))
+    triples = list(result) if isinstance(result, ox.QueryTriples) else []
+    if fmt == "nq":
+        meta = ox.NamedNode(m)
+        ox.serialize([ox.Quad(t.subject, t.predicate, t.object, meta) for t in triples],
+                     stream, ox.RdfFormat.N_QUADS)
+    else:
+        ox.serialize(triples, stream, RDF_FORMATS[fmt])

@@ -1,0 +1,112 @@
+"""The dagster ``Definitions`` of a genome catalogue: one partition per genome version.
+
+``build_definitions(catalogue, store)`` is what the runner and the tests use. The dagster UI
+loads the module itself (``dagster dev -m gff2rdf.pipeline.definitions``, started by
+``gff2rdf pipeline ui``), which calls ``defs()`` with the catalogue and store taken from
+``GFF2RDF_CATALOGUE``, ``GFF2RDF_STORE`` and ``GFF2RDF_PIPELINE_DIR``. ``genomes_job`` rebuilds
+the job in another process (the multiprocess executor, a Kubernetes pod) from the same three
+paths.
+
+Example:
+    >>> defs = build_definitions("examples/catalogue.yaml", "/tmp/store")  # doctest: +SKIP
+    >>> defs.resolve_job_def(JOB).execute_in_process(partition_key=...)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from .. import settings
+from .assets import PipelineResource, build_assets
+from .catalogue import load_catalogue
+from .layout import Layout, setting
+from .versions import code_versions
+
+__all__ = ["JOB", "build_definitions", "defs", "genomes_job", "load_executor",
+           "reconstructable_job"]
+
+JOB = "genomes"
+PARTITIONS = "genome_versions"
+
+
+def build_definitions(catalogue: str | Path, store: str | Path,
+                      pipeline_dir: str | Path | None = None, *, executor: Any = None,
+                      schema_version: str | None = None) -> dg.Definitions:
+    """Assets, checks, the ``genomes`` job and the pipeline resource for a catalogue.
+
+    ``executor`` replaces dagster's default (multiprocess, or in-process for
+    ``execute_in_process``), e.g. ``dagster_k8s.k8s_job_executor`` on a cluster.
+    """
+    path = Path(catalogue).absolute()
+    parsed = load_catalogue(path)
+    layout = Layout.for_store(store, pipeline_dir)
+    versions = code_versions(schema_version)
+    with warnings.catch_warnings():
+        # Partitioned asset checks are a dagster "preview" feature (pinned: dagster 1.13.x)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        partitions = dg.StaticPartitionsDefinition(parsed.keys)
+        assets, checks = build_assets(partitions, versions)
+        job = dg.define_asset_job(
+            JOB, selection=dg.AssetSelection.assets(*assets),
+            description="Build every asset of one genome version (one partition per run).")
+        resource = PipelineResource(catalogue=str(path), store=str(layout.store),
+                                    pipeline_dir=str(layout.pipeline_dir),
+                                    base_iri=settings.get("base-iri"))
+        extra = {"executor": executor} if executor is not None else {}
+        return dg.Definitions(assets=assets, asset_checks=checks, jobs=[job],
+                              resources={"pipeline": resource}, **extra)
+
+
+def genomes_job(catalogue: str, store: str, pipeline_dir: str) -> dg.JobDefinition:
+    """The ``genomes`` job, rebuilt from paths: the target of ``reconstructable_job``."""
+    return build_definitions(catalogue, store, pipeline_dir).resolve_job_def(JOB)
+
+
+def reconstructable_job(catalogue: str | Path, store: str | Path,
+                        pipeline_dir: str | Path) -> Any:
+    """The ``genomes`` job as dagster can rebuild it in a step process (multiprocess)."""
+    return dg.build_reconstructable_job(
+        __name__, "genomes_job",
+        reconstructable_kwargs={"catalogue": str(Path(catalogue).absolute()),
+                                "store": str(Path(store).absolute()),
+                                "pipeline_dir": str(Path(pipeline_dir).absolute())})
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """For the dagster UI: the catalogue and store from the environment (see the module doc)."""
+    from .catalogue import CatalogueError
+
+    catalogue = setting("catalogue")
+    if not catalogue:
+        raise CatalogueError("set GFF2RDF_CATALOGUE to a genome catalogue (YAML); gff2rdf "
+                             "pipeline ui does it for you")
+    return build_definitions(catalogue, settings.get("store"), setting("pipeline-dir") or None,
+                             executor=load_executor(setting("pipeline-executor")))
+
+
+def load_executor(spec: str) -> Any:
+    """An executor definition named ``module:attribute`` (``dagster_k8s:k8s_job_executor``,
+    ``dagster_celery:celery_executor``, ``dagster_dask:dask_executor``), or None for dagster's
+    default; the error names the setting when it cannot be imported."""
+    if not spec:
+        return None
+    from importlib import import_module
+
+    from ..errors import Gff2RdfError
+
+    module, _, attribute = spec.partition(":")
+    try:
+        found = getattr(import_module(module), attribute or "executor")
+    except (ImportError, AttributeError) as exc:
+        raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r}: cannot load it ({exc}); "
+                             "install the executor's package, e.g. pip install dagster-k8s") \
+            from exc
+    if not isinstance(found, dg.ExecutorDefinition):
+        raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r} is not a dagster executor")
+    return found

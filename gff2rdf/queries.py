@@ -1,0 +1,421 @@
+"""Canned SPARQL queries: the ``queries/*.rq`` files as typed records, bound and run.
+
+Each ``.rq`` file is one query with a YAML header in its leading ``#`` lines::
+
+    # title: Features in a region
+    # description: >-
+    #   All features whose location overlaps ...
+    # parameters:
+    #   - {name: genome, type: genome, example: arabidopsis_thaliana/TAIR10/Araport11,
+    #      help: "the genome version, as gff2rdf graphs lists it"}
+    #   - {name: start, type: integer, variable: from, example: 1, min: 1}
+    # classes:
+    #   gene_class: [SO:0000704, SO:0000336]     # these SO classes and their descendants
+    # services:
+    #   uniprot-endpoint: https://sparql.uniprot.org/sparql
+
+Parameter types: ``genome`` (``species/assembly/annotation`` or the genome IRI; bound as the
+genome IRI, which ``run`` looks up among the genome versions of its target first, so that a
+query starts from ``GRAPH ?meta { ?genome_iri g2r:currentBuild ?g }`` with its subject bound), ``string``, ``integer``,
+``iri``, ``term`` (``GO:0008150``, ``PO_0009006`` or an IRI; bound as the OBO IRI),
+``strings`` and ``terms`` (comma-separated lists), ``loci`` (comma-separated gene IDs, bound
+together with their UniProt spellings, ``AT1G01010`` and ``At1g01010``, in ``?{name}_uniprot``)
+and ``limit`` (an integer that is also written as the number of the query's final ``LIMIT``:
+SPARQL has no variable LIMIT; it is validated as an integer first). Every other parameter is bound by ``VALUES`` blocks (``gff2rdf.binding``),
+the same way on the embedded store and on a remote endpoint; ``classes`` are bound the same way.
+A ``services`` entry names the setting whose value replaces that ``SERVICE`` IRI.
+
+Example:
+    >>> q = get_query("region")
+    >>> [p.name for p in q.parameters]
+    ['genome', 'seqid', 'start', 'end']
+    >>> text = q.bind({"genome": "arabidopsis_thaliana/TAIR10/Araport11", "seqid": "1",
+    ...                "start": "1", "end": "100000"})
+    >>> "VALUES ?from" in text
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import unquote
+
+import pyoxigraph as ox
+import yaml
+
+from .binding import Term, bind_values
+from .binindex import descendants
+from .errors import QueryError
+from .metadata import genome_path
+from .results import QueryResult, run_on_endpoint, run_on_store
+from .settings import get
+from .terms import encode_segment
+
+__all__ = ["CannedQuery", "Parameter", "QueryResult", "get_query", "list_queries",
+           "uniprot_spellings"]
+
+OBO = "http://purl.obolibrary.org/obo/"
+INDEX_SUFFIX = ".index"  # queries/{name}.index.rq: the plan of {name} on a store with a bin index
+TYPES = ("genome", "string", "integer", "iri", "term", "strings", "terms", "loci", "limit")
+_CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[:_]([A-Za-z0-9_.-]+)$")
+_LIMIT = re.compile(r"\bLIMIT\s+(\d+)\s*$", re.IGNORECASE)
+_HEADER_LINE = re.compile(r"^#( |$)")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a canned query."""
+
+    name: str
+    type: str
+    help: str = ""
+    default: str | None = None
+    example: str = ""
+    minimum: int | None = None
+    variable: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    @property
+    def var(self) -> str:
+        """The query variable the parameter binds (its name unless the header says)."""
+        return self.variable or self.name
+
+    def terms(self, text: str, query: str,
+              genomes: Mapping[str, str] | None = None) -> list[Term]:
+        """The value as RDF terms; raises ``QueryError`` naming the query and parameter.
+
+        A ``genome`` becomes its genome IRI: given as an IRI, as it is; given as a path, the
+        IRI ``genomes`` maps it to (the genome versions of the store or endpoint), else the
+        IRI under the ``base-iri`` setting.
+        """
+        where = f"{query}: parameter {self.name}"
+        text = text.strip()
+        if self.type in ("integer", "limit"):
+            try:
+                value = int(text)
+            except ValueError:
+                raise QueryError(f"{where} must be an integer, not {text!r}") from None
+            if self.minimum is not None and value < self.minimum:
+                raise QueryError(f"{where} must be at least {self.minimum}, not {value}")
+            return [ox.Literal(value)]
+        if self.type == "genome":
+            return [_named(genome_iri(text, genomes, where), where)]
+        if self.type == "iri":
+            return [_named(text, where)]
+        if self.type == "term":
+            return [ox.NamedNode(term_iri(text, where))]
+        if self.type in ("strings", "loci"):
+            return [ox.Literal(v) for v in _split(text)]
+        if self.type == "terms":
+            return [ox.NamedNode(term_iri(v, where)) for v in _split(text)]
+        return [ox.Literal(text)]
+
+
+def _split(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _named(text: str, where: str) -> ox.NamedNode:
+    try:
+        return ox.NamedNode(text)
+    except ValueError as exc:
+        raise QueryError(f"{where} is not an IRI: {text!r} ({exc})") from None
+
+
+def term_iri(text: str, where: str = "term") -> str:
+    """``GO:0008150``, ``GO_0008150`` or an IRI, as the OBO IRI.
+
+    >>> term_iri("PO:0009006")
+    'http://purl.obolibrary.org/obo/PO_0009006'
+    """
+    if "://" in text:
+        return _named(text, where).value
+    m = _CURIE.match(text)
+    if not m:
+        raise QueryError(f"{where} must be an ontology term such as GO:0008150 or an IRI, "
+                         f"not {text!r}")
+    return f"{OBO}{m.group(1)}_{m.group(2)}"
+
+
+def genome_iri(text: str, genomes: Mapping[str, str] | None = None, where: str = "genome"
+               ) -> str:
+    """The IRI of a genome version given by IRI or by ``species/assembly/annotation``."""
+    if "://" in text:
+        return text
+    path = normalise_genome(text)
+    if genomes is None:
+        base = get("base-iri")
+        return f"{base if base.endswith(('/', '#')) else base + '/'}genome/{path}"
+    if path not in genomes:
+        known = ", ".join(sorted(genomes)) or "none"
+        raise QueryError(f"{where}: no genome version {text!r} here (gff2rdf graphs lists "
+                         f"them: {known})")
+    return genomes[path]
+
+
+def normalise_genome(text: str) -> str:
+    """A genome IRI as it is; a ``species/assembly/annotation`` path with each segment
+    percent-encoded as in genome IRIs (``B73 v4`` and ``B73%20v4`` both give the latter)."""
+    if "://" in text:
+        return text
+    return "/".join(encode_segment(unquote(part)) for part in text.strip("/").split("/"))
+
+
+def uniprot_spellings(locus: str) -> list[str]:
+    """The ways UniProt may spell an ordered locus name: as given, upper case, and its
+    ``At1g01010`` style (first letter upper, the rest lower), e.g. for AGI codes.
+
+    >>> uniprot_spellings("AT1G01010")
+    ['AT1G01010', 'At1g01010']
+    >>> uniprot_spellings("LOC_Os01g01010")
+    ['LOC_Os01g01010', 'Loc_os01g01010']
+    """
+    found = []
+    for spelling in (locus, locus.upper(), locus[:1].upper() + locus[1:].lower()):
+        if spelling and spelling not in found:
+            found.append(spelling)
+    return found
+
+
+@dataclass(frozen=True)
+class CannedQuery:
+    """A canned query: its header as a record, its SPARQL text, binding and running."""
+
+    name: str
+    title: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    sparql: str
+    classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    services: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""
+    index_plan: CannedQuery | None = None
+
+    @property
+    def federated(self) -> bool:
+        return bool(self.services)
+
+    @property
+    def example(self) -> dict[str, str]:
+        """Parameter values for a worked example (the header's ``example`` values)."""
+        return {p.name: p.example or (p.default or "") for p in self.parameters}
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        names = ", ".join(p.name for p in self.parameters) or "none"
+        raise QueryError(f"{self.name}: no parameter {name!r} (parameters: {names})")
+
+    def values(self, params: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every parameter's value: given, else its default; missing required ones raise."""
+        params = dict(params or {})
+        for name in params:
+            self.parameter(name)
+        out: dict[str, str] = {}
+        missing = []
+        for p in self.parameters:
+            if p.name in params:
+                out[p.name] = str(params[p.name])
+            elif p.default is not None:
+                out[p.name] = p.default
+            else:
+                missing.append(p.name)
+        if missing:
+            example = " ".join(f"--param {p.name}={p.example}" for p in self.parameters
+                               if p.name in missing)
+            raise QueryError(f"{self.name}: missing parameter(s) {', '.join(missing)} "
+                             f"(e.g. {example})")
+        return out
+
+    def bind(self, params: Mapping[str, str] | None = None,
+             endpoints: Mapping[str, str] | None = None,
+             genomes: Mapping[str, str] | None = None) -> str:
+        """The SPARQL text with parameters, classes and service endpoints bound.
+
+        ``endpoints`` maps a service setting name (``uniprot-endpoint``) to the IRI to use;
+        by default each comes from its setting. ``genomes`` maps genome paths to genome IRIs
+        (``run`` reads them from its target first); without it a path is taken to be under
+        the ``base-iri`` setting.
+        """
+        values = self.values(params)
+        tables: dict[str, list[Term]] = {}
+        text = self._services(self.sparql, endpoints or {})
+        for p in self.parameters:
+            terms = p.terms(values[p.name], self.name, genomes)
+            if p.type == "limit":
+                text = self._limit(text, int(values[p.name]))
+            tables[p.var] = terms
+            if p.type == "loci":
+                tables[p.var + "_uniprot"] = [ox.Literal(s) for t in terms
+                                              for s in uniprot_spellings(t.value)]
+        for var, roots in self.classes.items():
+            tables[var] = [ox.NamedNode(OBO + acc.replace(":", "_"))
+                           for acc in descendants(roots)]
+        return bind_values(text, tables)
+
+    def _limit(self, text: str, value: int) -> str:
+        body = text.rstrip()
+        m = _LIMIT.search(body)
+        if not m:
+            raise QueryError(f"{self.name}: a 'limit' parameter needs a final LIMIT clause")
+        return body[:m.start(1)] + str(value) + "\n"
+
+    def _services(self, text: str, endpoints: Mapping[str, str]) -> str:
+        for setting, iri in self.services.items():
+            target = endpoints.get(setting) or get(setting)
+            target = _named(target, f"{self.name}: setting {setting}").value
+            text = text.replace(f"SERVICE <{iri}>", f"SERVICE <{target}>")
+        return text
+
+    def run(self, target: Any, params: Mapping[str, str] | None = None, *,
+            endpoints: Mapping[str, str] | None = None, timeout: float | None = None,
+            use_index: bool = True) -> QueryResult:
+        """Run on a ``GenomeStore``, a ``pyoxigraph.Store`` or an endpoint URL (a str).
+
+        When the query has an index plan (``{name}.index.rq``) and the genome version's
+        current build has a bin index there, the plan runs instead (same rows, much faster).
+        """
+        genomes = self.genomes(target) if any(p.type == "genome" for p in self.parameters) \
+            else None
+        if use_index and self.index_plan is not None and self._indexed(target, params, genomes):
+            result = self.index_plan._run_plan(target, self.values(params), endpoints, timeout,
+                                               genomes)
+            if result.rows or self._indexed(target, params, genomes):
+                return result
+            # the build changed between the check and the query: fall back to FALDO
+        return self._execute(target, self.bind(params, endpoints, genomes), timeout)
+
+    def genomes(self, target: Any) -> dict[str, str]:
+        """Genome path -> genome IRI for every genome version of a store or an endpoint."""
+        found: dict[str, str] = {}
+        for iri in self._execute(target, _GENOMES, None).column("genome_iri"):
+            found.setdefault(genome_path(iri), iri)
+            found.setdefault(unquote(genome_path(iri)), iri)
+        return found
+
+    def _execute(self, target: Any, text: str, timeout: float | None) -> QueryResult:
+        if isinstance(target, str):
+            return run_on_endpoint(target, text, self.name, timeout)
+        return run_on_store(getattr(target, "store", target), text, self.name)
+
+    def _indexed(self, target: Any, params: Mapping[str, str] | None,
+                 genomes: Mapping[str, str] | None) -> bool:
+        genome = next((p for p in self.parameters if p.type == "genome"), None)
+        if genome is None:
+            return False
+        value = self.values(params)[genome.name]
+        text = bind_values(_HAS_INDEX, {"genome_iri": genome.terms(value, self.name, genomes)})
+        return bool(self._execute(target, text, None).rows)
+
+    def _run_plan(self, target: Any, values: dict[str, str],
+                  endpoints: Mapping[str, str] | None, timeout: float | None,
+                  genomes: Mapping[str, str] | None = None) -> QueryResult:
+        """Run an index plan; one with a ``radius`` parameter is widened tenfold until it
+        finds as many rows as its ``limit`` parameter asks for (or covers every position)."""
+        limit = next((p for p in self.parameters if p.type == "limit"), None)
+        if not any(p.name == "radius" for p in self.parameters) or limit is None:
+            return self._execute(target, self.bind(values, endpoints, genomes), timeout)
+        radius = int(values.get("radius") or self.parameter("radius").default or 500_000)
+        while True:
+            result = self._execute(target, self.bind({**values, "radius": str(radius)},
+                                                     endpoints, genomes), timeout)
+            if len(result.rows) >= int(values[limit.name]) or radius >= _MAX_RADIUS:
+                return result
+            radius = min(radius * 10, _MAX_RADIUS)
+
+
+_MAX_RADIUS = 2**42  # beyond every coordinate the converter accepts (2^40)
+_HAS_INDEX = """PREFIX g2r: <https://w3id.org/gff2rdf/vocab#>
+SELECT ?bins WHERE {
+  GRAPH ?meta { ?genome_iri g2r:currentBuild ?g }
+  GRAPH ?bins { ?bins g2r:indexOf ?g }
+} LIMIT 1
+"""
+_GENOMES = """PREFIX g2r: <https://w3id.org/gff2rdf/vocab#>
+SELECT DISTINCT ?genome_iri WHERE { GRAPH ?meta { ?genome_iri g2r:currentBuild ?build } }
+ORDER BY ?genome_iri
+"""
+
+
+def _parse_header(text: str, path: str) -> dict[str, Any]:
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(_HEADER_LINE.sub("", line, count=1))
+    try:
+        header = yaml.safe_load("\n".join(lines)) or {}
+    except yaml.YAMLError as exc:
+        raise QueryError(f"{path}: the header is not valid YAML: {exc}") from exc
+    if not isinstance(header, dict) or "title" not in header:
+        raise QueryError(f"{path}: the header needs at least a title")
+    return header
+
+
+def parse_query(text: str, name: str, path: str = "") -> CannedQuery:
+    """A canned query from the text of a ``.rq`` file."""
+    header = _parse_header(text, path or name)
+    params = []
+    for raw in header.get("parameters") or []:
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise QueryError(f"{path or name}: each parameter needs a name")
+        kind = str(raw.get("type", "string"))
+        if kind not in TYPES:
+            raise QueryError(f"{path or name}: parameter {raw['name']}: unknown type {kind!r} "
+                             f"(one of {', '.join(TYPES)})")
+        default = raw.get("default")
+        params.append(Parameter(
+            name=str(raw["name"]), type=kind, help=str(raw.get("help", "")),
+            default=None if default is None else str(default),
+            example=str(raw.get("example", "")),
+            minimum=None if raw.get("min") is None else int(raw["min"]),
+            variable=str(raw.get("variable", ""))))
+    classes = {str(k): tuple(str(v) for v in (vs if isinstance(vs, list) else [vs]))
+               for k, vs in (header.get("classes") or {}).items()}
+    services = {str(k): str(v) for k, v in (header.get("services") or {}).items()}
+    return CannedQuery(name=str(header.get("name", name)), title=str(header["title"]),
+                       description=" ".join(str(header.get("description", "")).split()),
+                       parameters=tuple(params), sparql=text, classes=classes,
+                       services=services, path=path)
+
+
+@cache
+def _load_all() -> dict[str, CannedQuery]:
+    folder = resources.files("gff2rdf").joinpath("queries")
+    texts = {entry.name[:-3]: (entry.read_text(encoding="utf-8"), str(entry))
+             for entry in folder.iterdir() if entry.name.endswith(".rq")}
+    found = {}
+    for name in sorted(texts):
+        if name.endswith(INDEX_SUFFIX):
+            continue
+        plan = None
+        if name + INDEX_SUFFIX in texts:
+            plan_text, plan_path = texts[name + INDEX_SUFFIX]
+            plan = parse_query(plan_text, name + INDEX_SUFFIX, plan_path)
+        text, path = texts[name]
+        query = parse_query(text, name, path)
+        found[name] = replace(query, index_plan=plan)
+    return found
+
+
+def list_queries() -> list[CannedQuery]:
+    """Every canned query, by name."""
+    return list(_load_all().values())
+
+
+def get_query(name: str) -> CannedQuery:
+    """The canned query called ``name``; ``QueryError`` lists the names when there is none."""
+    queries = _load_all()
+    if name not in queries:
+        raise QueryError(f"no canned query {name!r}; gff2rdf query --list shows them: "
+                         + ", ".join(queries))
+    return queries[name]

@@ -1,0 +1,505 @@
+"""``gff2rdf serve``: the store as a SPARQL 1.1 endpoint with a web page, safe by default.
+
+Routes: ``/sparql`` (also ``/query``) SPARQL 1.1 Protocol queries, ``/update`` SPARQL Update,
+``/store`` the Graph Store Protocol, ``/`` the page, ``/genomes`` and ``/queries`` the page's
+JSON, ``/queries/NAME`` a canned query run with its parameters, ``/status`` the workers.
+
+Safety, in the order a request meets it:
+
+* The server binds 127.0.0.1 unless told otherwise. On a loopback bind, a ``Host`` header other
+  than localhost / 127.x / [::1] is refused (403): a DNS-rebinding page cannot reach it.
+* No CORS headers unless origins are configured (``--cors-origin``), and then only for them.
+* At most ``max_concurrent`` requests at once (503 with Retry-After), bodies of at most
+  ``max_body`` bytes (413; uploads ``max_upload``), header limits in ``server_http``.
+* Read-only unless a token file is given: every write route answers 403. With one, writes need
+  ``Authorization: Bearer TOKEN`` (compared in constant time; never read from the URL or a form
+  field, so a cross-site form cannot write), and a browser ``Origin`` must be this server's own.
+* Queries run in worker processes (``server_pool``) and are killed at ``--timeout``; SERVICE and
+  LOAD are decided by ``sparql_guard`` before evaluation, in the worker.
+* A result is sent with Content-Length when it fits in 1 MiB, so any failure is an error status;
+  a larger one streams with chunked coding and a failure cuts the connection (never a
+  well-formed partial result with 200). Error bodies carry no traceback, path or token.
+
+Loading while serving: this process holds the store's gff2rdf lock for as long as it serves, so
+``gff2rdf load --store DIR`` fails at once naming it; loads go through this server instead
+(``--update-token-file``; ``PUT /store?graph=...`` then ``POST /update``, as ``gff2rdf.gsp``
+does, with ``token_endpoint``), each write run exclusively by a write worker while the read
+workers are stopped.
+
+Modules: ``server_config`` (settings), ``server_http`` (requests, responses, the socket),
+``server_pool`` and ``server_worker`` (the processes), ``server_formats`` (negotiation and
+serialisers), ``server_pages`` (the page, genome list and canned queries), ``sparql_guard``.
+
+Example:
+    >>> config = ServeConfig.from_settings("gff2rdf-store")        # doctest: +SKIP
+    >>> with App(config).start() as app:                            # doctest: +SKIP
+    ...     app.request("GET", "/sparql?query=ASK%7B%7D").status
+    200
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+from typing import Any
+
+import pyoxigraph as ox
+
+from .errors import RequestError, ServerError
+from .lock import StoreLock
+from .server_config import ServeConfig, parse_size, read_token
+from .server_formats import GRAPH_FORMATS, negotiate
+from .server_http import Params, Request, Response, StreamAborted
+from .server_pages import canned_queries, genome_rows, static_file
+from .server_pool import (
+    ClientGone,
+    PoolConfig,
+    ResultStream,
+    WorkerGone,
+    WorkerPool,
+    WorkerProcess,
+    WorkerTimeout,
+)
+
+__all__ = ["App", "ServeConfig", "parse_size", "read_token", "token_endpoint"]
+
+STREAM_AFTER = 1 << 20     # bytes of result buffered before streaming (then errors cut)
+HTTP10_BUFFER = 64 << 20   # an HTTP/1.0 client cannot be streamed to safely: buffer this much
+FORM = "application/x-www-form-urlencoded"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+SECURITY_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+]
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                             *(headers or {}).items()], (message.rstrip() + "\n").encode())
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(status, [("Content-Type", "application/json"),
+                             ("Cache-Control", "no-store")], json.dumps(obj).encode())
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _iri(value: str, what: str) -> str:
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        raise RequestError(f"{what}: not an absolute IRI: {value[:200]!r}", 400) from None
+    return value
+
+
+class App:
+    """The server application: ``handle(Request) -> Response``, no socket needed."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.pool = WorkerPool(PoolConfig(config.store, config.workers, config.allow_service,
+                                          config.worker_memory, config.warm_up))
+        self._lock: StoreLock | None = None
+        self._slots = threading.BoundedSemaphore(config.max_concurrent)
+        self._loopback = _loopback(config.host)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> App:
+        """Take the store's lock and start the workers (``ServerError`` if impossible)."""
+        directory = self.config.store
+        fresh = not (directory / "CURRENT").exists()
+        if fresh and not self.config.token:
+            raise ServerError(f"no store at {directory}; load a genome version first: "
+                              f"gff2rdf load FILE --store {directory}")
+        if fresh:
+            directory.mkdir(parents=True, exist_ok=True)
+        self._lock = StoreLock(directory).acquire()
+        try:
+            if fresh:
+                self.pool.create_store()
+            self.pool.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        self.pool.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, target: str, body: bytes = b"",
+                headers: dict[str, str] | None = None) -> Response:
+        """Handle a request in-process and read its whole body (for tests and scripts)."""
+        import io
+
+        request = Request(method, target, {k.lower(): v for k, v in (headers or {}).items()},
+                          io.BytesIO(body), len(body) if body else None)
+        response = self.handle(request)
+        try:
+            response.body = response.read()
+        except StreamAborted:
+            response.body, response.status = b"", -1  # what a client sees: a broken stream
+        finally:
+            response.stream = None
+            response.close()
+        return response
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def handle(self, req: Request) -> Response:
+        try:
+            self._check_host(req)
+            if req.method == "OPTIONS":
+                return self._decorate(self._preflight(req), req)
+            if not self._slots.acquire(blocking=False):
+                raise RequestError("too many requests at once; try again shortly", 503,
+                                   {"Retry-After": "1"})
+            try:
+                response = self._route(req)
+            except BaseException:
+                self._slots.release()
+                raise
+            response.on_close.append(self._slots.release)
+        except RequestError as exc:
+            return self.error(exc, req)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)  # the details stay in the server's log
+            return self.error(RequestError("internal server error", 500), req)
+        return self._decorate(response, req)
+
+    def error(self, exc: RequestError, req: Request | None) -> Response:
+        return self._decorate(_text(exc.status, str(exc), exc.headers), req)
+
+    def _decorate(self, response: Response, req: Request | None) -> Response:
+        response.headers.extend(SECURITY_HEADERS)
+        origin = req.header("origin") if req is not None else ""
+        if origin and origin in self.config.cors_origins:
+            response.headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        return response
+
+    def _check_host(self, req: Request) -> None:
+        host = req.header("host").strip().lower()
+        if not self._loopback or not host:
+            return
+        name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if not _loopback(name):
+            raise RequestError(f"Host {host[:100]!r} is not allowed: this server listens on a "
+                               "loopback address and answers only to localhost, 127.0.0.1 and "
+                               "[::1] (DNS rebinding)", 403)
+
+    def _preflight(self, req: Request) -> Response:
+        origin = req.header("origin")
+        if origin not in self.config.cors_origins:
+            return Response(204, [("Allow", "GET, HEAD, POST, OPTIONS")])
+        return Response(204, [("Access-Control-Allow-Methods", "GET, HEAD, POST"),
+                              ("Access-Control-Allow-Headers", "Accept, Content-Type"),
+                              ("Access-Control-Max-Age", "600")])
+
+    def _route(self, req: Request) -> Response:
+        path = req.path
+        if path in ("/sparql", "/query"):
+            return self._sparql(req)
+        if path == "/update":
+            return self._update(req)
+        if path == "/store":
+            return self._graph_store(req)
+        self._methods(req, "GET", "HEAD")
+        if path in ("/", "/index.html"):
+            return self._static("index.html", PAGE_CSP)
+        if path.startswith("/web/"):
+            return self._static(path[5:])
+        if path == "/genomes":
+            return _json(self.genomes())
+        if path == "/queries":
+            return _json([q.to_json() for q in canned_queries()])
+        if path.startswith("/queries/"):
+            return self._canned(req, urllib.parse.unquote(path[9:]))
+        if path == "/status":
+            stats = self.pool.stats
+            return _json({"workers": self.pool.pids(), "killed": stats.killed,
+                          "kill_seconds": stats.kill_seconds[-10:], "writes": stats.writes,
+                          "read_only": self.config.token is None,
+                          "timeout": self.config.timeout, "max_rows": self.config.max_rows})
+        raise RequestError(f"no such page: {path[:200]}", 404)
+
+    @staticmethod
+    def _methods(req: Request, *allowed: str) -> None:
+        if req.method not in allowed:
+            raise RequestError(f"{req.method} is not allowed here", 405,
+                               {"Allow": ", ".join(allowed)})
+
+    def _static(self, name: str, csp: str | None = None) -> Response:
+        body, content_type = static_file(name)
+        headers = [("Content-Type", content_type), ("Cache-Control", "no-cache")]
+        if csp:
+            headers.append(("Content-Security-Policy", csp))
+        return Response(200, headers, body)
+
+    # -- SPARQL queries ----------------------------------------------------------------------
+
+    def _sparql(self, req: Request) -> Response:
+        url = Params.parse(req.query_string)
+        if req.method in ("GET", "HEAD"):
+            if not url.values:
+                return self._service_description(req)
+            params, query = url, url.one("query")
+            if url.one("update") is not None:
+                return self._update(req)
+        elif req.method == "POST":
+            kind = req.content_type
+            if kind == "application/sparql-update":
+                return self._update(req)
+            if kind == FORM:
+                form = Params.parse(self._body_text(req))
+                if form.one("update") is not None:
+                    return self._write_update(req, form)
+                params, query = url.merge(form), form.one("query")
+            elif kind == "application/sparql-query":
+                params, query = url, self._body_text(req)
+            else:
+                raise RequestError(f"a query is sent as {FORM} or application/sparql-query, "
+                                   f"not {kind or 'no content type'}", 415)
+        else:
+            raise RequestError(f"{req.method} is not allowed here", 405,
+                               {"Allow": "GET, HEAD, POST"})
+        if query is None or not query.strip():
+            raise RequestError("no query: send one in the 'query' parameter", 400)
+        request = {"op": "query", "query": query, "accept": req.header("accept"),
+                   "default_graphs": [_iri(g, "default-graph-uri")
+                                      for g in params.all("default-graph-uri")],
+                   "named_graphs": [_iri(g, "named-graph-uri")
+                                    for g in params.all("named-graph-uri")],
+                   "union": self.config.union_default_graph, "max_rows": self.config.max_rows}
+        return self._run(request, req)
+
+    def _body_text(self, req: Request) -> str:
+        try:
+            return req.read_body(self.config.max_body).decode("utf-8")
+        except UnicodeDecodeError:
+            raise RequestError("the request body is not UTF-8", 400) from None
+
+    def _run(self, request: dict[str, Any], req: Request) -> Response:
+        """Send a request to a worker and turn its frames into a response."""
+        timeout = self.config.timeout
+        deadline = time.monotonic() + timeout
+        worker = self.pool.acquire(deadline)
+        owned = True
+        try:
+            worker.send(request)
+            kind, payload = worker.read(deadline, req.gone)
+            if kind == b"X":
+                info = json.loads(payload)
+                self.pool.release(worker)
+                owned = False
+                raise RequestError(info["message"], info["status"])
+            head = json.loads(payload)
+            headers = [("Content-Type", head["content_type"])] if head["content_type"] else []
+            headers.append(("Cache-Control", "no-store"))
+            chunks: list[bytes] = []
+            size = 0
+            limit = STREAM_AFTER if req.http11 else HTTP10_BUFFER
+            while True:
+                kind, payload = worker.read(deadline, req.gone)
+                if kind == b"D":
+                    chunks.append(payload)
+                    size += len(payload)
+                    if size > limit:
+                        if not req.http11:
+                            raise RequestError(f"the result is larger than {limit >> 20} MB; "
+                                               "an HTTP/1.1 client can receive it", 500)
+                        owned = False
+                        return Response(head["status"], headers,
+                                        stream=self._stream(worker, chunks, deadline, req))
+                elif kind == b"E":
+                    self.pool.release(worker)
+                    owned = False
+                    return Response(head["status"], headers, b"".join(chunks))
+                else:
+                    info = json.loads(payload)
+                    self.pool.release(worker)
+                    owned = False
+                    raise RequestError(info["message"], info["status"])
+        except WorkerTimeout:
+            raise RequestError(f"the query ran longer than {timeout:g} s and was stopped "
+                               "(--timeout)", 504) from None
+        except WorkerGone as exc:
+            raise RequestError(str(exc), exc.status) from None
+        except ClientGone:
+            raise RequestError("the client went away", 400) from None
+        finally:
+            if owned:
+                self.pool.discard(worker)
+
+    def _stream(self, worker: WorkerProcess, chunks: list[bytes], deadline: float,
+                req: Request) -> ResultStream:
+        return ResultStream(self.pool, worker, b"".join(chunks), deadline, req,
+                             self.config.timeout)
+
+    def _service_description(self, req: Request) -> Response:
+        host = req.header("host") or f"{self.config.host}:{self.config.port}"
+        url = f"http://{host}{req.path}"
+        me, sd, fmt = ox.BlankNode("service"), SD, FORMATS
+        t = [(ox.NamedNode(f"{sd}endpoint"), ox.NamedNode(url)),
+             (ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+              ox.NamedNode(f"{sd}Service")),
+             (ox.NamedNode(f"{sd}supportedLanguage"), ox.NamedNode(f"{sd}SPARQL11Query"))]
+        if self.config.token:
+            t.append((ox.NamedNode(f"{sd}supportedLanguage"), ox.NamedNode(f"{sd}SPARQL11Update")))
+        if self.config.allow_service:
+            t.append((ox.NamedNode(f"{sd}feature"), ox.NamedNode(f"{sd}BasicFederatedQuery")))
+        if self.config.union_default_graph:
+            t.append((ox.NamedNode(f"{sd}feature"), ox.NamedNode(f"{sd}UnionDefaultGraph")))
+        for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
+                     "SPARQL_Results_TSV", "Turtle", "N-Triples", "RDF_XML"):
+            t.append((ox.NamedNode(f"{sd}resultFormat"), ox.NamedNode(f"{fmt}{name}")))
+        chosen = negotiate(req.header("accept"), GRAPH_FORMATS)
+        body = ox.serialize([ox.Triple(me, p, o) for p, o in t], None, chosen.rdf)
+        return Response(200, [("Content-Type", chosen.content_type)], bytes(body or b""))
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _authorize(self, req: Request) -> None:
+        if not self.config.token:
+            raise RequestError("this server is read-only: writes are disabled (start it with "
+                               "--update-token-file to enable them)", 403)
+        origin = req.header("origin")
+        own = {f"http://{req.header('host')}", *self.config.cors_origins}
+        if origin and origin != "null" and origin not in own:
+            raise RequestError("writes from another site's page are not allowed", 403)
+        scheme, _, token = req.header("authorization").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                token.strip().encode(), self.config.token.encode()):
+            raise RequestError("this write needs the server's token: Authorization: Bearer "
+                               "TOKEN", 401, {"WWW-Authenticate": 'Bearer realm="gff2rdf"'})
+
+    def _update(self, req: Request) -> Response:
+        self._authorize(req)
+        if req.method != "POST":
+            raise RequestError("updates are sent with POST", 405, {"Allow": "POST"})
+        if req.content_type == "application/sparql-update":
+            return self._write_update(req, Params.parse(req.query_string), self._body_text(req))
+        if req.content_type == FORM:
+            return self._write_update(req, Params.parse(self._body_text(req)))
+        raise RequestError("an update is sent as application/sparql-update or "
+                           f"{FORM}", 415)
+
+    def _write_update(self, req: Request, params: Params, text: str | None = None) -> Response:
+        self._authorize(req)
+        text = params.one("update") if text is None else text
+        if not text or not text.strip():
+            raise RequestError("no update: send one in the 'update' parameter", 400)
+        if params.all("using-graph-uri") or params.all("using-named-graph-uri"):
+            raise RequestError("using-graph-uri and using-named-graph-uri are not supported; "
+                               "write USING in the update", 400)
+        return self._write({"op": "update", "update": text})
+
+    def _write(self, request: dict[str, Any]) -> Response:
+        status, message = self.pool.write(request, drain=self.config.timeout + 5)
+        if message:
+            return _text(status, message)
+        return Response(status)
+
+    def _graph_store(self, req: Request) -> Response:
+        params = Params.parse(req.query_string)
+        graph = params.one("graph")
+        if graph is not None and "default" in params.values:
+            raise RequestError("give either ?graph=IRI or ?default, not both", 400)
+        target = _iri(graph, "graph") if graph is not None else (
+            "" if "default" in params.values else None)
+        if req.method in ("GET", "HEAD"):
+            return self._run({"op": "graph", "graph": target, "accept": req.header("accept"),
+                              "head": req.method == "HEAD"}, req)
+        if req.method not in ("PUT", "POST", "DELETE"):
+            raise RequestError(f"{req.method} is not allowed here", 405,
+                               {"Allow": "GET, HEAD, PUT, POST, DELETE"})
+        self._authorize(req)
+        if target is None:
+            raise RequestError("name the graph: ?graph=IRI or ?default", 400)
+        if req.method == "DELETE":
+            return self._write({"op": "graph_write", "method": "DELETE", "graph": target})
+        if not req.content_type:
+            raise RequestError("give the data's Content-Type (text/turtle, "
+                               "application/n-triples or application/rdf+xml)", 415)
+        fd, path = tempfile.mkstemp(prefix="gff2rdf-upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                req.save_body(self.config.max_upload, out)
+            return self._write({"op": "graph_write", "method": req.method, "graph": target,
+                                "path": path, "content_type": req.content_type})
+        finally:
+            os.unlink(path)
+
+    # -- the page's data ---------------------------------------------------------------------
+
+    def select(self, query: str) -> list[dict[str, str]]:
+        """Rows of a SELECT run by a worker, as ``{variable: value}``."""
+        req = Request("GET", "/sparql")
+        response = self._run({"op": "query", "query": query,
+                              "accept": "application/sparql-results+json"}, req)
+        doc = json.loads(response.read())
+        return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
+
+    def genomes(self) -> list[dict[str, Any]]:
+        from .metadata import listing_query
+
+        return genome_rows(self.select(listing_query()))
+
+    def _canned(self, req: Request, name: str) -> Response:
+        found = {q.name: q for q in canned_queries()}
+        if name not in found:
+            raise RequestError(f"no canned query {name[:100]!r} (GET /queries lists them)", 404)
+        params = Params.parse(req.query_string)
+        text, bindings = found[name].bind({k: v[-1] for k, v in params.values.items()})
+        request = {"op": "query", "query": text, "accept": req.header("accept"),
+                   "substitutions": bindings, "union": self.config.union_default_graph,
+                   "max_rows": self.config.max_rows}
+        return self._run(request, req)
+
+
+def token_endpoint(url: str, token: str) -> Any:
+    """A ``gff2rdf.gsp.Endpoint`` for a write-enabled ``gff2rdf serve`` (``.../store``) that sends
+    the bearer token, so ``gsp.load_remote`` loads a genome version while the server serves.
+
+    Example:
+        >>> endpoint = token_endpoint("http://127.0.0.1:7878/store", token)  # doctest: +SKIP
+        >>> gsp.load_remote(endpoint, "annotation.gff3", species=...)      # doctest: +SKIP
+    """
+    from .gsp import Endpoint
+
+    class _TokenEndpoint(Endpoint):
+        def _request(self, method: str, url: str, body: Any = None,
+                     headers: dict[str, str] | None = None) -> bytes:
+            headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
+            return super()._request(method, url, body, headers)
+
+    base = Endpoint.for_url(url)
+    return _TokenEndpoint(base.store_url, base.query_url, base.update_url)

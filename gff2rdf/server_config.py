@@ -1,0 +1,95 @@
+"""The configuration of ``gff2rdf serve``: the settings table's values, sizes and the token.
+
+Example:
+    >>> ServeConfig.from_settings("gff2rdf-store", port=0).host
+    '127.0.0.1'
+    >>> parse_size("16G")
+    17179869184
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ServerError
+from .settings import get
+
+__all__ = ["ServeConfig", "parse_size", "read_token"]
+
+
+def parse_size(text: str | int) -> int:
+    """``'16G'``, ``'512M'``, ``'64K'`` or a plain number of bytes."""
+    value = str(text).strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(value[-1:], 1)
+    number = value[:-1] if scale > 1 else value
+    try:
+        return int(float(number) * scale)
+    except ValueError:
+        raise ServerError(f"not a size: {text!r} (e.g. 512M, 2G)") from None
+
+
+def read_token(path: str | Path) -> str:
+    """The bearer token in ``path`` (its first line); ``ServerError`` if unusable."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServerError(f"{path}: cannot read the update token: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from exc
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if len(token) < 16 or any(c.isspace() for c in token):
+        raise ServerError(f"{path}: the update token must be one line of at least 16 "
+                          "characters without spaces (e.g. python -c 'import secrets; "
+                          "print(secrets.token_urlsafe(32))')")
+    return token
+
+
+def _list_setting(name: str) -> tuple[str, ...]:
+    return tuple(v for v in get(name).replace(",", " ").split() if v)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything ``gff2rdf serve`` is started with (see the settings table)."""
+
+    store: Path
+    host: str = "127.0.0.1"
+    port: int = 7878
+    timeout: float = 30.0
+    max_rows: int = 0
+    allow_service: tuple[str, ...] = ()
+    token: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    workers: int = 2
+    max_concurrent: int = 32
+    max_body: int = 1 << 20
+    max_upload: int = 16 << 30
+    worker_memory: int = 2 << 30
+    union_default_graph: bool = False
+    access_log: bool = True
+    warm_up: bool = True
+
+    @classmethod
+    def from_settings(cls, store: str | Path | None = None, **given: Any) -> ServeConfig:
+        """The settings (environment, else defaults) with ``given`` values on top."""
+        allow = _list_setting("allow-service")
+        if not allow:
+            allow = (get("uniprot-endpoint"), get("ubergraph-endpoint"))
+        if allow == ("none",):
+            allow = ()
+        workers = get("serve-workers")
+        token_file = get("update-token-file")
+        values: dict[str, Any] = dict(
+            store=Path(store if store is not None else get("store")),
+            host=get("host"), port=int(get("port")), timeout=float(get("timeout")),
+            max_rows=int(get("max-rows")), allow_service=allow,
+            token=read_token(token_file) if token_file else None,
+            cors_origins=_list_setting("cors-origin"),
+            workers=max(2, len(os.sched_getaffinity(0))) if workers == "auto" else
+            int(workers), max_concurrent=int(get("max-concurrent")),
+            max_body=parse_size(get("max-body")), max_upload=parse_size(get("max-upload")),
+            worker_memory=parse_size(get("worker-memory")))
+        values.update({k: v for k, v in given.items() if v is not None})
+        return cls(**values)

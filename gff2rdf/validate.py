@@ -1,0 +1,245 @@
+"""``gff2rdf validate``: GFF3 structure checks for GFF3 files, SHACL for RDF files and stores.
+
+* ``check_gff3(path)`` reads a GFF3 file with the converter's own reader and structure checks
+  (nothing is written) and returns every problem found, with file:line, kind and message.
+* ``validate_rdf(path)`` validates an RDF file against the shapes (``gff2rdf.shacl``): line
+  formats (N-Triples, N-Quads, plain or gzipped) in bounded chunks
+  (``gff2rdf.shacl_chunks``), other formats in one in-memory store (large ones are first
+  streamed to N-Triples).
+* ``validate_stored(store, graph)`` validates one genome version of a store (its current build
+  with its description from the metadata graph), written out and checked like a file.
+
+Example:
+    >>> check_gff3("tests/data/tair10_chr5_mikado.gff3").errors       # doctest: +SKIP
+    0
+    >>> validate_rdf("tair10.nt").conforms                             # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import Gff2RdfError, InputError, ProblemLog
+from .shacl import ValidationReport
+
+__all__ = [
+    "FORMATS",
+    "check_gff3",
+    "gff3_report",
+    "gff3_report_data",
+    "input_format",
+    "validate_rdf",
+    "validate_stored",
+]
+
+# name -> (extensions, pyoxigraph format name); "gff3" is read by the GFF3 reader
+FORMATS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "gff3": ((".gff3", ".gff"), None),
+    "nt": ((".nt",), "N_TRIPLES"),
+    "nq": ((".nq",), "N_QUADS"),
+    "ttl": ((".ttl", ".turtle"), "TURTLE"),
+    "trig": ((".trig",), "TRIG"),
+    "rdf": ((".rdf", ".owl", ".xml"), "RDF_XML"),
+}
+WHOLE_LIMIT = 64 << 20  # non-line RDF up to this size is validated in one store
+
+
+def input_format(path: str | Path, declared: str | None = None) -> str:
+    """The input format: ``declared``, else by extension (``.gz`` looked through), else gff3.
+
+    >>> input_format("genome.nq.gz"), input_format("TAIR10.gff"), input_format("x", "ttl")
+    ('nq', 'gff3', 'ttl')
+    """
+    if declared:
+        if declared not in FORMATS:
+            raise Gff2RdfError(f"unknown input format {declared!r}; expected one of "
+                               + ", ".join(FORMATS))
+        return declared
+    name = str(path).lower()
+    name = name[:-3] if name.endswith(".gz") else name
+    for fmt, (extensions, _) in FORMATS.items():
+        if name.endswith(extensions):
+            return fmt
+    return "gff3"
+
+
+# -- GFF3 ---------------------------------------------------------------------------------
+
+
+class _NullSink:
+    """An output that keeps nothing: check_gff3 runs the converter for its checks only."""
+
+    def __init__(self) -> None:
+        self.stream = self
+        self.path = os.devnull
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def check_gff3(path: str | Path, *, strict: bool = False, lenient: bool = False,
+               window: int | None = None, keep: int = 1000,
+               progress: Callable[[int], None] | None = None) -> ProblemLog:
+    """Every problem of a GFF3 file that ``convert`` would find, without writing anything.
+
+    Runs the converter's reader, structure checks and emitter (the emitter's own warnings,
+    such as unknown SO types, are part of the checks) into a sink that discards the triples.
+    ``keep`` problems of each kind are kept; all are counted. ``strict`` makes warnings errors.
+    """
+    from .convert import _run
+    from .gff3 import Gff3Reader
+    from .schema import compile_mapping
+    from .structure import DEFAULT_WINDOW
+
+    mapping = compile_mapping()
+    reader = Gff3Reader.open(str(path))
+    reader.log.keep = keep
+    try:
+        _run(reader, _NullSink(), "nt", mapping, None, None, None, None,  # type: ignore[arg-type]
+             "https://w3id.org/gff2rdf/data/", lenient, window or DEFAULT_WINDOW, progress)
+    finally:
+        reader.close()
+    if strict:
+        reader.log.escalate()
+    return reader.log
+
+
+def gff3_report_data(log: ProblemLog) -> dict[str, Any]:
+    """The problems of ``log`` as data: counts by kind, then every kept problem by kind."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for (severity, kind), n in sorted(log.counts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        entry = kinds.setdefault(kind, {"kind": kind, "errors": 0, "warnings": 0,
+                                        "problems": []})
+        entry["errors" if severity == "error" else "warnings"] += n
+    for problem in log.problems():
+        kinds[problem.kind]["problems"].append({
+            "file": problem.path, "line": problem.line, "severity": problem.severity,
+            "message": problem.message})
+    for entry in kinds.values():
+        entry["shown"] = len(entry["problems"])
+    return {"file": log.path, "errors": log.errors, "warnings": log.warnings,
+            "valid": log.errors == 0, "kinds": list(kinds.values())}
+
+
+def gff3_report(log: ProblemLog, fmt: str = "text") -> str:
+    """Every problem, grouped and counted by kind (``fmt="json"``: the same as JSON)."""
+    data = gff3_report_data(log)
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    verdict = "valid GFF3" if log.errors == 0 else "invalid GFF3"
+    lines = [f"{log.path}: {verdict}: {log.errors:,} error(s), {log.warnings:,} warning(s)"]
+    if data["kinds"]:
+        width = max(len(k["kind"]) for k in data["kinds"])
+        for entry in data["kinds"]:
+            counts = Counter({"error": entry["errors"], "warning": entry["warnings"]})
+            text = ", ".join(f"{n:,} {s}(s)" for s, n in counts.items() if n)
+            lines.append(f"  {entry['kind']:<{width}}  {text}")
+    for entry in data["kinds"]:
+        total = entry["errors"] + entry["warnings"]
+        lines.append("")
+        lines.append(f"{entry['kind']} ({total:,}):")
+        for p in entry["problems"]:
+            where = f"{p['file']}:{p['line']}" if p["line"] else p["file"]
+            lines.append(f"  {where}: {p['severity']}: {p['message']}")
+        if total > entry["shown"]:
+            lines.append(f"  ... and {total - entry['shown']:,} more")
+    return "\n".join(lines)
+
+
+# -- RDF files and stores -----------------------------------------------------------------
+
+
+def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_000,
+                 first: int = 10, chunk_bytes: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> ValidationReport:
+    """Validate an RDF file against the gff2rdf shapes; see the module docstring."""
+    from .shacl_chunks import DEFAULT_CHUNK_BYTES, validate_lines
+
+    path = str(path)
+    fmt = input_format(path, fmt)
+    if fmt == "gff3":
+        raise Gff2RdfError(f"{path} is GFF3; validate_rdf takes RDF (check_gff3 takes GFF3)")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such file")
+    size = chunk_bytes or DEFAULT_CHUNK_BYTES
+    if fmt in ("nt", "nq"):
+        return validate_lines(path, fmt, chunk_bytes=size, keep=keep, first=first,
+                              progress=progress)
+    if os.path.getsize(path) <= WHOLE_LIMIT:
+        return _validate_whole(path, fmt, keep, first)
+    with tempfile.TemporaryDirectory(prefix="gff2rdf-validate-") as tmp:
+        lines = os.path.join(tmp, "data.nq")
+        _to_nquads(path, fmt, lines)
+        report = validate_lines(lines, "nq", chunk_bytes=size, keep=keep, first=first,
+                                progress=progress)
+    report.source = path
+    return report
+
+
+def _ox_format(fmt: str) -> Any:
+    import pyoxigraph as ox
+
+    return getattr(ox.RdfFormat, FORMATS[fmt][1] or "N_TRIPLES")
+
+
+def _open(path: str) -> IO[bytes]:
+    from .ntchunks import open_lines
+
+    return open_lines(path)
+
+
+def _validate_whole(path: str, fmt: str, keep: int, first: int) -> ValidationReport:
+    import pyoxigraph as ox
+
+    from .shacl_oxigraph import validate_store
+
+    store = ox.Store()
+    try:
+        with _open(path) as stream:
+            store.load(stream, format=_ox_format(fmt))
+    except SyntaxError as exc:
+        raise InputError(f"{path}: not valid {fmt}: {exc}") from exc
+    graphs = [ox.DefaultGraph(), *store.named_graphs()]
+    return validate_store(store, path, graphs, keep=keep, first=first, triples=len(store))
+
+
+def _to_nquads(path: str, fmt: str, output: str) -> None:
+    """Stream a large Turtle / TriG / RDF/XML file to N-Quads, for chunked validation."""
+    import pyoxigraph as ox
+
+    try:
+        with _open(path) as stream, open(output, "wb") as out:
+            ox.serialize(ox.parse(stream, format=_ox_format(fmt)), out,
+                         format=ox.RdfFormat.N_QUADS)
+    except SyntaxError as exc:
+        raise InputError(f"{path}: not valid {fmt}: {exc}") from exc
+
+
+def validate_stored(store: Any, graph: str, *, keep: int = 1_000_000, first: int = 10,
+                    progress: Callable[[int], None] | None = None) -> ValidationReport:
+    """Validate one genome version of a ``gff2rdf.store.GenomeStore``: its current build and
+    its description, written to a temporary N-Triples file (Oxigraph writes it in Rust) and
+    checked in chunks like a file. ``graph`` is a genome IRI, its ``species/assembly/annotation``
+    path, or any graph IRI of the store."""
+    from .shacl_chunks import validate_lines
+
+    if "://" not in graph:
+        store.resolve(graph)  # a clear error for an unknown species/assembly/annotation
+    directory = Path(str(getattr(store, "path", "."))) / "gff2rdf-tmp"
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="validate-", dir=directory) as tmp:
+        output = os.path.join(tmp, "graph.nt")
+        store.dump(graph, output, "nt")
+        report = validate_lines(output, "nt", keep=keep, first=first, progress=progress)
+    report.source = graph
+    return report
