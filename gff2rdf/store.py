@@ -88,7 +88,7 @@ __all__ = ["DumpResult", "GenomeStore", "LoadResult", "current_graph"]
 
 TMP_DIR = "gff2rdf-tmp"
 GC_CHUNK = 25_000
-LOAD_PART_BYTES = 1 << 30  # see GenomeStore._bulk_load_in_parts
+LOAD_PART_BYTES = 0  # 0: one bulk load per build; see GenomeStore._bulk_load_in_parts
 
 
 class _Slice:
@@ -427,18 +427,23 @@ class GenomeStore:
         return result
 
     def _bulk_load_in_parts(self, nq: Path) -> None:
-        """Bulk-load an N-Quads file in pieces of about ``LOAD_PART_BYTES``, cut at line ends.
+        """Bulk-load an N-Quads file, in pieces of about ``LOAD_PART_BYTES`` cut at line ends
+        when that is set (0: in one piece).
 
-        One bulk load takes memory with the size of its input up to about 2 GB (measured peak
-        RSS for 0.13 / 0.25 / 0.5 / 1.0 / 5.6 GB of N-Quads: 0.5 / 1.2 / 1.5 / 1.8 / 2.0-2.1
-        GB), but every further piece costs time: pieces after the first overlap the data
-        already there, so RocksDB compacts them (0.5 GB pieces: +9 % CPU on 1.3 GB; 0.25 GB
-        pieces: +57 % wall time on 5.6 GB). 1 GB pieces keep a whole genome under 2 GB at a
-        small cost. The build graph is invisible until the flip, so loading it in several
-        atomic pieces changes nothing for readers, and a kill between pieces leaves an
-        unreferenced build that the next open removes.
+        One bulk load takes memory with the size of its input up to about 2 GB (peak RSS for
+        0.13 / 0.25 / 0.5 / 1.3 / 5.6 GB of N-Quads: 0.5 / 1.2 / 1.5 / 1.8 / 2.0-2.1 GB).
+        Pieces bound that, but each piece after the first overlaps the data already loaded and
+        RocksDB compacts it: at 5.6 GB (a 1 M-line genome), 0.25 GB pieces peaked at 1.1 GB but
+        took about 1.5x the time of one piece, and 1 GB pieces saved no memory (2.4 GB). So one
+        piece is the default; a machine short of memory can set ``LOAD_PART_BYTES`` to
+        ``256 << 20``. The build graph is invisible until the flip, so loading it in pieces
+        changes nothing for readers, and a kill between pieces leaves an unreferenced build
+        that the next open removes.
         """
         size = nq.stat().st_size
+        if LOAD_PART_BYTES <= 0 or size <= LOAD_PART_BYTES:
+            self._bulk_load(path=str(nq), format=ox.RdfFormat.N_QUADS)
+            return
         with open(nq, "rb") as data:
             start = 0
             while start < size:
