@@ -69,6 +69,16 @@ class _Group:
     parent: _Group | None
     variables: set[str] = field(default_factory=set)
     children: list[_Group] = field(default_factory=list)
+    barrier: bool = False  # evaluated on its own: WHERE, UNION branch, OPTIONAL, MINUS ...
+    union_branch: bool = False
+
+    def scope_root(self) -> _Group:
+        """The outermost group this one is joined into (plain and GRAPH groups are joins)."""
+        group = self
+        while not group.barrier and group.parent is not None \
+                and group.parent.kind == "group":
+            group = group.parent
+        return group
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
@@ -103,6 +113,7 @@ def _parse(text: str) -> tuple[list[_Group], _Group | None]:
                 group_kind = "subquery"
             parent = stack[-1] if stack else None
             group = _Group(end, group_kind, parent)
+            group.barrier = parent is None or parent.kind != "group" or _opens_scope(tokens, i)
             if parent is not None:
                 parent.children.append(group)
             groups.append(group)
@@ -111,7 +122,11 @@ def _parse(text: str) -> tuple[list[_Group], _Group | None]:
                 where = group
         elif kind == "close":
             if stack:
-                stack.pop()
+                closed = stack.pop()
+                following = tokens[i + 1] if i + 1 < len(tokens) else None
+                if following is not None and following[0] == "word" \
+                        and following[1].upper() == "UNION":
+                    closed.barrier = True  # the first branch of a UNION
         elif kind == "var":
             name = value[1:]
             owner = _owner(stack)
@@ -128,6 +143,24 @@ def _parse(text: str) -> tuple[list[_Group], _Group | None]:
     if where is not None:
         where.variables |= pending_outer
     return groups, where
+
+
+_SCOPES = {"OPTIONAL", "MINUS", "EXISTS", "UNION", "SERVICE", "SILENT"}
+
+
+def _opens_scope(tokens: list[tuple[str, str, int]], i: int) -> bool:
+    """Whether the '{' at ``tokens[i]`` starts a group evaluated on its own: after OPTIONAL,
+    MINUS, (NOT) EXISTS, UNION, or SERVICE [SILENT] <iri> / ?var."""
+    j = i - 1
+    if j >= 0 and tokens[j][0] in ("iri", "var", "word") and j >= 1 \
+            and tokens[j - 1][0] == "word" and tokens[j - 1][1].upper() in ("SERVICE", "SILENT"):
+        return True
+    if j >= 0 and tokens[j][0] == "other" and tokens[j][1] == ":" :
+        return False
+    if j >= 1 and tokens[j][0] == "word" and tokens[j - 1][0] == "word" \
+            and tokens[j - 1][1].upper() in ("SERVICE", "SILENT"):
+        return True  # SERVICE prefix:name
+    return j >= 0 and tokens[j][0] == "word" and tokens[j][1].upper() in _SCOPES
 
 
 def _after_values_header(previous: list[tuple[str, str, int]]) -> bool:
@@ -182,11 +215,22 @@ def bind_values(query: str, bindings: Mapping[str, Sequence[Term]]) -> str:
     groups, where = _parse(query)
     if where is None:
         raise ValueError("the query has no WHERE group to bind parameters in")
+    # Each group that mentions a variable gets it (its FILTERs and BINDs see only their own
+    # group), and so does the outermost group it is joined into, where all the single values
+    # make one VALUES row: an optimiser then starts its joins from the bound values.
+    wanted: dict[int, set[str]] = {}
+    for group in groups:
+        if group.kind != "group":
+            continue
+        mentioned = {n for n in bindings if n in group.variables}
+        if mentioned:
+            wanted.setdefault(id(group), set()).update(mentioned)
+            wanted.setdefault(id(group.scope_root()), set()).update(mentioned)
     inserts: dict[int, list[str]] = {}
     for group in groups:
         if group.kind != "group":
             continue
-        names = [n for n in bindings if n in group.variables]
+        names = [n for n in bindings if n in wanted.get(id(group), set())]
         # one row binding every single-valued variable: one VALUES node, so that an engine's
         # optimiser can push a filter on parameters alone onto it (and start its joins there)
         single = [n for n in names if len(bindings[n]) == 1]

@@ -26,7 +26,7 @@ from .errors import InputError
 __all__ = ["Chunk", "file_tail", "loaded_chunks", "open_lines", "ox_format", "subject_of",
            "term_of"]
 
-TAIL_BYTES = 4 << 20
+TAIL_BYTES = 1 << 20
 _ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
@@ -167,7 +167,7 @@ def _tail(data: bytearray, lines: int) -> bytes:
 
 
 def _load(index: int, data: bytearray, context: bytes, fmt: str, preload: list[str],
-          tail: bytes = b"") -> Chunk:
+          tail: tuple[bytes, set[bytes]] = (b"", set())) -> Chunk:
     """A store with the piece, then its context: the subjects found before the context is
     added are the piece's own (``proper``), even those the context holds too."""
     import pyoxigraph as ox
@@ -180,10 +180,12 @@ def _load(index: int, data: bytearray, context: bytes, fmt: str, preload: list[s
         store.load(data, format=ox_format(fmt))  # type: ignore[arg-type]  # bytearray works
         graphs = [ox.DefaultGraph(), *store.named_graphs()] if fmt == "nq" else None
         proper = set(tsv_columns(store, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }", graphs)[0])
-        for extra in (context, tail):
-            if extra:
-                context_subjects |= {subject_of(line) for line in extra.split(b"\n")} - {b""}
-                store.load(extra, format=ox_format(fmt))
+        if context:
+            context_subjects = {subject_of(line) for line in context.split(b"\n")} - {b""}
+            store.load(context, format=ox_format(fmt))
+        if tail[0]:
+            context_subjects |= tail[1]
+            store.load(tail[0], format=ox_format(fmt))
         if preload:
             store.load("\n".join(preload).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
     except SyntaxError as exc:
@@ -201,12 +203,14 @@ def loaded_chunks(path: str, fmt: str, size: int, context_lines: int, preload: l
     loading and querying)."""
 
     tail_start, tail = file_tail(path, min(TAIL_BYTES, size))
+    given = (tail, {subject_of(line) for line in tail.split(b"\n")} - {b""})
 
     def produce() -> Iterator[Chunk]:
         context = b""
         for index, (end, data) in enumerate(_chunks(path, size, progress)):
             # the piece holding the tail (or part of it) does without
-            chunk = _load(index, data, context, fmt, preload, tail if end <= tail_start else b"")
+            chunk = _load(index, data, context, fmt, preload,
+                          given if end <= tail_start else (b"", set()))
             prepare(chunk)
             context = _tail(data, context_lines) if context_lines else b""
             del data

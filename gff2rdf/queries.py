@@ -319,7 +319,7 @@ class CannedQuery:
     def _run_plan(self, target: Any, values: dict[str, str],
                   endpoints: Mapping[str, str] | None, timeout: float | None,
                   genomes: Mapping[str, str] | None = None) -> QueryResult:
-        """Run an index plan; one with a ``radius`` parameter is widened tenfold until it
+        """Run an index plan; one with a ``radius`` parameter is widened fourfold until it
         finds as many rows as its ``limit`` parameter asks for (or covers every position)."""
         limit = next((p for p in self.parameters if p.type == "limit"), None)
         if not any(p.name == "radius" for p in self.parameters) or limit is None:
@@ -330,7 +330,7 @@ class CannedQuery:
                                                      endpoints, genomes), timeout)
             if len(result.rows) >= int(values[limit.name]) or radius >= _MAX_RADIUS:
                 return result
-            radius = min(radius * 10, _MAX_RADIUS)
+            radius = min(radius * 4, _MAX_RADIUS)
 
 
 _MAX_RADIUS = 2**42  # beyond every coordinate the converter accepts (2^40)

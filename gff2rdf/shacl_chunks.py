@@ -2,16 +2,18 @@
 
 A genome of 1 M GFF3 lines is about 20 M triples: about 8 GB in one in-memory Oxigraph store,
 and hours in pySHACL. ``validate_lines`` reads the file in chunks of ``chunk_bytes`` (cut between
-subjects), loads each chunk with the tail of the previous one (``context_lines``) into a fresh
-in-memory store while the previous chunk is being checked, and runs the compiled shapes on it.
-Memory stays bounded by two chunks plus the node table (``gff2rdf.shacl_nodes``).
+subjects), loads each chunk with the last lines of the previous one (``context_lines``) and the
+end of the file (where writers put what everything points to: sequences, the genome's
+description) into a fresh in-memory store while the previous chunk is being checked, and runs
+the compiled shapes on it (``gff2rdf.ntchunks``). Memory stays bounded by two chunks plus the
+node table (``gff2rdf.shacl_nodes``).
 
 The verdicts equal those of validating the whole graph at once (``tests/test_shacl.py`` holds
 them to it with chunks of a few hundred triples and with shuffled lines). What one chunk cannot
 decide is settled with what the chunks remember:
 
-* a check that reads the ``rdf:type`` of a node held by another chunk (the chromosome of every
-  position is written last) is decided at the end from the recorded types;
+* a check that reads the ``rdf:type`` of a node held by another chunk (a parent feature far
+  above) is decided at the end from the recorded types;
 * a node that a relational check reaches through a link but that an earlier chunk holds (a
   position shared with a feature far above) is given to the chunk from the remembered facts;
 * a node checked in a chunk that does not hold its triples is settled by the chunk that does
@@ -25,6 +27,8 @@ decide is settled with what the chunks remember:
 Node identity in the tables is Python's 64-bit string hash: two distinct nodes share one with
 a probability of about 1e-7 for 2 M subjects, which could only hide a type from a ``value``
 check. Data with ``rdfs:subClassOf`` triples is validated again with them in every chunk.
+Oxigraph renames blank nodes per store, so a blank node shared by two chunks would count as two
+(gff2rdf writes none).
 """
 
 from __future__ import annotations
@@ -39,13 +43,13 @@ from typing import Any
 from .ntchunks import Chunk, loaded_chunks, open_lines, ox_format, term_of
 from .shacl import ValidationReport, Violation, load_shapes, shapes_version
 from .shacl_nodes import NodeTable, tsv_columns
-from .shacl_oxigraph import dangling_values, execute, gff_lines, source_title
+from .shacl_oxigraph import execute, gff_lines, source_title
 from .shacl_sparql import RELATIONAL, VALUE, Check, compile_checks
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CONTEXT_LINES", "validate_lines"]
 
 DEFAULT_CHUNK_BYTES = 96 << 20
-DEFAULT_CONTEXT_LINES = 20_000
+DEFAULT_CONTEXT_LINES = 5_000
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
@@ -175,33 +179,35 @@ def _check_chunk(state: _State, chunk: Chunk, fmt: str) -> list[tuple[Check, str
         state.subclass_triples.add(f"{row['a']} <{SUBCLASS_OF}> {row['b']} .")
     state.source_title = source_title(store, graphs) or state.source_title
     subjects = {s.decode("utf-8") for s in chunk.held}
-    known = subjects | _give_remembered_facts(state, store, graphs, subjects)
+    given, missing = _give_remembered_facts(state, store, graphs, subjects)
+    known = subjects | given
     seen = []
     relational: set[str] = set()
-    for check, solution in execute(store, state.checks, graphs, held_values=True):
+    for check, solution in execute(store, state.checks, graphs, mark_dangling=True):
         focus, value = check.terms(solution)
         seen.append((check, focus))
         index = state.index[id(check)]
+        # a value node without triples here: settled at the end from the recorded types
+        open_value = (check.kind == VALUE and value is not None and value[0] != '"'
+                      and solution["dangling"] is not None
+                      and solution["dangling"].value == "true")
         if focus not in subjects:  # checked here through a link, held elsewhere (or nowhere)
-            v = check.violation(solution)
-            state.dangling.setdefault(v.key, (index, v))
+            if open_value:
+                state.dangling_values.append((index, focus, value or ""))
+            else:
+                v = check.violation(solution)
+                state.dangling.setdefault(v.key, (index, v))
         elif check.kind == RELATIONAL:
             relational.add(focus)
+        elif open_value:
+            state.pending[(index, value or "")].append(focus.encode("utf-8"))
         elif check.kind == VALUE and value and value[0] != '"':
             state.decided.append((index, check.violation(solution)))
         else:
             v = check.violation(solution)
             state.results.setdefault(v.key, v)
-    for index, check in enumerate(state.checks):
-        if check.kind != VALUE:
-            continue
-        for focus_b, value_b in dangling_values(store, check, graphs):
-            focus = focus_b.decode("utf-8")
-            if focus not in subjects:
-                state.dangling_values.append((index, focus, value_b.decode("utf-8")))
-            else:  # settled at the end from the types other chunks record
-                state.pending[(index, value_b.decode("utf-8"))].append(focus_b)
-    relational |= _relational_dangling(state, store, graphs, known)
+    if missing:  # some linked node is in no chunk seen so far (or in none at all)
+        relational |= _relational_dangling(state, store, graphs, known)
     _capture(state, store, graphs, relational)
     state.nodes.remember(store, chunk.proper, graphs)
     state.nodes.remember_links_in(store, graphs)
@@ -209,30 +215,34 @@ def _check_chunk(state: _State, chunk: Chunk, fmt: str) -> list[tuple[Check, str
 
 
 def _give_remembered_facts(state: _State, store: Any, graphs: Any,
-                           subjects: set[str]) -> set[str]:
+                           subjects: set[str]) -> tuple[set[str], bool]:
     """Load the remembered facts of nodes this chunk links to but does not hold (two links
-    deep); returns the nodes given."""
+    deep); returns the nodes given, and whether some linked node is still missing."""
     import pyoxigraph as ox
 
     nodes = state.nodes
     if not nodes.link_predicates:
-        return set()
+        return set(), False
     links = " ".join(f"<{p}>" for p in nodes.link_predicates)
     query = (f"SELECT DISTINCT ?n WHERE {{ VALUES ?l {{ {links} }} ?x ?l ?n "
              "FILTER (!isLiteral(?n)) FILTER NOT EXISTS { ?n ?q ?o } }")
     given: set[str] = set()
+    missing = False
     for _ in range(2):
         lines = []
-        for row in store.query(query, default_graph=graphs):
-            node = str(row["n"])
+        missing = False
+        for node_b in tsv_columns(store, query, graphs)[0]:
+            node = node_b.decode("utf-8")
             facts = nodes.fact_lines(node) if node not in given else None
             if facts:
                 lines.extend(facts)
                 given.add(node)
+            else:
+                missing = True
         if not lines:
             break
         store.load("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.TURTLE)
-    return given
+    return given, missing
 
 
 def _relational_dangling(state: _State, store: Any, graphs: Any, known: set[str]) -> set[str]:

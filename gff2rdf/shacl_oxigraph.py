@@ -39,13 +39,13 @@ def checks_for(store: Any, default_graph: Any = None) -> list[Check]:
 
 
 def execute(store: Any, checks: list[Check], default_graph: Any = None,
-            held_values: bool = False) -> Iterator[tuple[Check, Any]]:
+            mark_dangling: bool = False) -> Iterator[tuple[Check, Any]]:
     """Every violation of ``checks`` in ``store`` (its default graph, or ``default_graph``:
     a graph or a list of graphs whose union is validated), as (check, solution); see
     ``Check.violation`` and ``Check.terms``. Checks that share a scan run as one query.
 
-    ``held_values``: ``value`` checks pass on value nodes without triples in the store (for a
-    chunk: they are settled later, see ``dangling_values``)."""
+    ``mark_dangling``: solutions of ``value`` checks say in ``?dangling`` whether the value
+    node has no triples in the store (in a chunk: to be settled with what others know)."""
     groups: dict[tuple[str, ...], list[Check]] = defaultdict(list)
     alone: list[Check] = []
     for check in checks:
@@ -55,7 +55,7 @@ def execute(store: Any, checks: list[Check], default_graph: Any = None,
         if key[0] == "focus":
             query = _focus_query(members)
         else:
-            query = _scan_query(key[0], members, shapes, held_values)
+            query = _scan_query(key[0], members, shapes, mark_dangling)
         for solution in _query(store, query, members[0], default_graph):
             for i, check in enumerate(members):
                 if key[0] != "focus" and _false(solution[f"in{shapes[check.node_shape]}"]):
@@ -71,25 +71,8 @@ def _false(term: Any) -> bool:
     return term is not None and term.value == "false"
 
 
-def _ok(check: Check, held_values: bool) -> str:
-    if held_values and check.kind == VALUE:
-        return f"(NOT EXISTS {{ ?value ?anyPredicate ?anyObject }} || ({check.ok}))"
-    return check.ok or "true"
-
-
-def dangling_values(store: Any, check: Check, default_graph: Any = None) -> list[list[bytes]]:
-    """(focus, value) rows (Turtle terms) where a ``value`` check's value node has no triples
-    in the store and fails the check there: to be settled with what other chunks know."""
-    from .shacl_nodes import tsv
-
-    query = (f"SELECT ?this ?value WHERE {{ {{ SELECT ?this ?value WHERE {{ ?this {check.path} "
-             f"?value FILTER (!isLiteral(?value)) FILTER NOT EXISTS {{ ?value ?q ?o }} "
-             f"FILTER (!({check.ok})) }} }} FILTER ({check.test}) }}")
-    return tsv(store, query, default_graph)
-
-
 def _scan_query(kind: str, members: list[Check], shapes: dict[str, int],
-                held_values: bool = False) -> str:
+                mark_dangling: bool = False) -> str:
     """Checks on one path, of one or several shapes: one scan of the path (``values``: for
     values failing any condition; ``max``: for focus nodes with too many values), then a test
     of which shapes' focus nodes the candidates are."""
@@ -101,8 +84,10 @@ def _scan_query(kind: str, members: list[Check], shapes: dict[str, int],
         return (f"SELECT * WHERE {{ {{ SELECT ?this WHERE {{ ?this {first.path} ?value }} "
                 f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {first.detail}) }} {binds} "
                 f"FILTER ({inside}) }}")
-    any_fails = " && ".join(f"({_ok(c, held_values)})" for c in members)
-    oks = " ".join(f"BIND (({_ok(c, held_values)}) AS ?ok{i})" for i, c in enumerate(members))
+    any_fails = " && ".join(f"({c.ok})" for c in members)
+    oks = " ".join(f"BIND (({c.ok}) AS ?ok{i})" for i, c in enumerate(members))
+    if mark_dangling and any(c.kind == VALUE for c in members):
+        oks += " BIND (NOT EXISTS { ?value ?anyPredicate ?anyObject } AS ?dangling)"
     return (f"SELECT DISTINCT * WHERE {{ {{ SELECT ?this ?value WHERE {{ ?this {first.path} "
             f"?value FILTER (!({any_fails})) }} }} {binds} FILTER ({inside}) {oks} }}")
 
