@@ -3,8 +3,8 @@
 A parameter ``?start`` is bound by a ``VALUES ?start { "1"^^xsd:integer }`` block inserted at
 the top of every group graph pattern ``{ ... }`` that mentions ``?start`` itself (not only in a
 nested group), all single values of a group in one ``VALUES (?a ?b) { (...) }`` row; a mention
-outside any group (``SELECT`` expressions, ``ORDER BY``) counts for the
-query's ``WHERE`` group, and a sub-query's clauses for the sub-query's own ``WHERE`` group. Under SPARQL's bottom-up
+outside any group (``SELECT`` expressions, ``ORDER BY``) counts for the query's ``WHERE``
+group, and a sub-query's clauses for the sub-query's own ``WHERE`` group. Under SPARQL's bottom-up
 evaluation that gives every occurrence the bound value, as if the variable had been replaced
 (SEP-0007), for queries that follow two rules:
 
@@ -26,8 +26,8 @@ become query syntax.
 Example:
     >>> import pyoxigraph as ox
     >>> bind_values("SELECT ?s WHERE { ?s ?p ?o FILTER(?o > ?min) }",
-    ...             {"min": [ox.Literal(2)]})
-    'SELECT ?s WHERE { VALUES (?min) { ("2"^^<http://www.w3.org/2001/XMLSchema#integer>) } ?s ?p ?o FILTER(?o > ?min) }'
+    ...             {"min": [ox.Literal("2")]})
+    'SELECT ?s WHERE { VALUES (?min) { ("2") } ?s ?p ?o FILTER(?o > ?min) }'
 """
 
 from __future__ import annotations

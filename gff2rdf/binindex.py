@@ -62,8 +62,8 @@ if TYPE_CHECKING:
 
 
 
-__all__ = ["GENE_ROOTS", "LEVELS", "IndexResult", "bin_iri", "bin_of", "build_index", "gene_classes",
-           "has_index", "index_graph", "stale_indexes"]
+__all__ = ["GENE_ROOTS", "LEVELS", "IndexResult", "bin_iri", "bin_of", "build_index",
+           "gene_classes", "has_index", "index_graph", "stale_indexes"]
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
 FALDO = "http://biohackathon.org/resource/faldo#"

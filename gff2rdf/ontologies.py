@@ -198,7 +198,7 @@ def _closure(scratch: ox.Store) -> tuple[list[tuple[str, str, str]], int]:
     return out, len(classes)
 
 
-def _ntriples(triples: Iterable[ox.Triple]) -> str:
+def _ntriples(triples: Iterable[ox.Triple | ox.Quad]) -> str:
     return "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
 
 

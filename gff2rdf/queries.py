@@ -16,13 +16,14 @@ Each ``.rq`` file is one query with a YAML header in its leading ``#`` lines::
 
 Parameter types: ``genome`` (``species/assembly/annotation`` or the genome IRI; bound as the
 genome IRI, which ``run`` looks up among the genome versions of its target first, so that a
-query starts from ``GRAPH ?meta { ?genome_iri g2r:currentBuild ?g }`` with its subject bound), ``string``, ``integer``,
-``iri``, ``term`` (``GO:0008150``, ``PO_0009006`` or an IRI; bound as the OBO IRI),
-``strings`` and ``terms`` (comma-separated lists), ``loci`` (comma-separated gene IDs, bound
-together with their UniProt spellings, ``AT1G01010`` and ``At1g01010``, in ``?{name}_uniprot``)
-and ``limit`` (an integer that is also written as the number of the query's final ``LIMIT``:
-SPARQL has no variable LIMIT; it is validated as an integer first). Every other parameter is bound by ``VALUES`` blocks (``gff2rdf.binding``),
-the same way on the embedded store and on a remote endpoint; ``classes`` are bound the same way.
+query starts from ``GRAPH ?meta { ?genome_iri g2r:currentBuild ?g }`` with its subject bound),
+``string``, ``integer``, ``iri``, ``term`` (``GO:0008150``, ``PO_0009006`` or an IRI; bound as
+the OBO IRI), ``strings`` and ``terms`` (comma-separated lists), ``loci`` (comma-separated gene
+IDs, bound together with their UniProt spellings, ``AT1G01010`` and ``At1g01010``, in
+``?{name}_uniprot``) and ``limit`` (an integer that is also written as the number of the
+query's final ``LIMIT``: SPARQL has no variable LIMIT; it is validated as an integer first).
+Every other parameter is bound by ``VALUES`` blocks (``gff2rdf.binding``), the same way on the
+embedded store and on a remote endpoint; ``classes`` are bound the same way.
 A ``services`` entry names the setting whose value replaces that ``SERVICE`` IRI.
 
 Example:
@@ -31,7 +32,7 @@ Example:
     ['genome', 'seqid', 'start', 'end']
     >>> text = q.bind({"genome": "arabidopsis_thaliana/TAIR10/Araport11", "seqid": "1",
     ...                "start": "1", "end": "100000"})
-    >>> "VALUES ?from" in text
+    >>> "?from ?to" in text and '"100000"^^' in text
     True
 """
 
@@ -176,7 +177,7 @@ def uniprot_spellings(locus: str) -> list[str]:
     >>> uniprot_spellings("AT1G01010")
     ['AT1G01010', 'At1g01010']
     >>> uniprot_spellings("LOC_Os01g01010")
-    ['LOC_Os01g01010', 'Loc_os01g01010']
+    ['LOC_Os01g01010', 'LOC_OS01G01010', 'Loc_os01g01010']
     """
     found = []
     for spelling in (locus, locus.upper(), locus[:1].upper() + locus[1:].lower()):

@@ -67,14 +67,14 @@ class _StandIn(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("query")
         if not query:
             self.send_error(400, "no query")
             return
         self._answer(query[0])
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8")
         kind = self.headers.get("Content-Type", "")
         if kind.startswith("application/sparql-query"):

@@ -29,8 +29,8 @@ from gff3_facts import (
 )
 
 from conftest import SHARED
-from gff2rdf.binindex import build_index, index_graph
 from gff2rdf.binding import bind_values
+from gff2rdf.binindex import build_index, index_graph
 from gff2rdf.errors import QueryError
 from gff2rdf.ontologies import load_ontology
 from gff2rdf.queries import CannedQuery, get_query, list_queries
@@ -209,11 +209,12 @@ def _replace_variables(q: CannedQuery, params: dict[str, str]) -> str:
         assert len(terms) == 1
         term = str(terms[0]).replace("\\", "\\\\")
         # GROUP BY takes an expression in parentheses, not a bare constant
-        body = re.sub(r"GROUP BY[^}{]*", lambda m: re.sub(rf"[?$]{p.var}\b", f"({term})",
-                                                          m.group(0)), body)
+        var = rf"[?$]{p.var}\b"
+        body = re.sub(r"GROUP BY[^}{]*", lambda m, var=var, term=term: re.sub(
+            var, f"({term})", m.group(0)), body)
         # a projected parameter becomes (term AS ?var)
-        body = re.sub(r"SELECT[^{]*WHERE", lambda m: re.sub(
-            rf"[?$]{p.var}\b", f"({term} AS ?{p.var})", m.group(0), count=1), body, count=1)
+        body = re.sub(r"SELECT[^{]*WHERE", lambda m, var=var, term=term, name=p.var: re.sub(
+            var, f"({term} AS ?{name})", m.group(0), count=1), body, count=1)
         body = re.sub(rf"(?<!AS )[?$]{p.var}\b", term, body)
     from gff2rdf.binindex import descendants
 

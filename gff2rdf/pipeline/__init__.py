@@ -10,8 +10,8 @@ Importing this package does not import dagster; the names below are loaded on fi
 
 Example:
     >>> from gff2rdf.pipeline import run_pipeline                    # doctest: +SKIP
-    >>> result = run_pipeline("examples/catalogue.yaml", "./gff2rdf-store")
-    >>> print(result.summary())
+    >>> result = run_pipeline("examples/catalogue.yaml", "./gff2rdf-store")  # doctest: +SKIP
+    >>> print(result.summary())                                      # doctest: +SKIP
 """
 
 from __future__ import annotations
