@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 
 __all__ = ["GENE_ROOTS", "LEVELS", "IndexResult", "bin_iri", "bin_of", "build_index",
-           "gene_classes", "has_index", "index_graph", "stale_indexes"]
+           "gene_classes", "has_index", "index_graph", "stale_indexes", "write_index"]
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
 FALDO = "http://biohackathon.org/resource/faldo#"
@@ -247,6 +247,18 @@ def build_index(store: GenomeStore, genome: str) -> IndexResult:
         if store.store.contains_named_graph(ox.NamedNode(stale)):
             store.remove_graph(stale)
             removed += stale != graph
+    counts = write_index(store, entry.build, entry.path)
+    return IndexResult(entry.genome, entry.build, graph, counts.get("features", 0),
+                       counts.get("genes", 0), counts.get("bins", 0), removed,
+                       time.perf_counter() - started)
+
+
+def write_index(store: GenomeStore, build: str, path: str) -> dict[str, int]:
+    """Bulk-load the bin index of the build graph ``build`` (of the genome version whose path
+    is ``path``) into its index graph, which must not exist yet; returns the counts of
+    features, genes and bins. ``GenomeStore.load`` calls it before the new build becomes
+    current, so that readers get the build and its index in one step."""
+    graph = index_graph(build)
     counts: dict[str, int] = {}
     from .store import TMP_DIR  # the store's temporary directory, emptied when it opens
 
@@ -255,7 +267,7 @@ def build_index(store: GenomeStore, genome: str) -> IndexResult:
     fd, tmp = tempfile.mkstemp(prefix="bins-", suffix=".nq", dir=tmp_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for lines in _index_lines(store, entry.build, graph, entry.path, counts):
+            for lines in _index_lines(store, build, graph, path, counts):
                 out.write(lines)
         store.store.bulk_load(path=tmp, format=ox.RdfFormat.N_QUADS)
         store.flush()
@@ -263,6 +275,4 @@ def build_index(store: GenomeStore, genome: str) -> IndexResult:
         raise StoreError(f"{store.path}: building the bin index failed: {exc}") from exc
     finally:
         os.unlink(tmp)
-    return IndexResult(entry.genome, entry.build, graph, counts.get("features", 0),
-                       counts.get("genes", 0), counts.get("bins", 0), removed,
-                       time.perf_counter() - started)
+    return counts

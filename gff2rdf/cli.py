@@ -183,12 +183,16 @@ def _progress_bar(source: str, silent: bool, label: str) -> Any:
 @check_options
 @jobs_option
 @click.option("--force", is_flag=True, help="Rebuild even when the genome version is current.")
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Build the bin index of the new build in the store (fast region and "
+              "nearest-genes queries; about a third more load time).")
 @click.option("--silent", is_flag=True, help="No progress bar, warnings or summary.")
 @handle_errors
 def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str | None,
          update_endpoint: str | None, no_update: bool, species: str | None, taxon: str | None,
          assembly: str | None, annotation: str | None, base_iri: str, lenient: bool,
-         strict: bool, window: int, jobs: str, force: bool, silent: bool) -> None:
+         strict: bool, window: int, jobs: str, force: bool, index: bool,
+         silent: bool) -> None:
     """Load a GFF3 or RDF file into the store as a genome version.
 
     A GFF3 file is converted on the way; an RDF file must be one written by convert (or dump).
@@ -228,7 +232,7 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
                 from .store import GenomeStore
 
                 with GenomeStore.open(store_dir) as store:
-                    result = store.load(source, progress=progress, **options)
+                    result = store.load(source, progress=progress, index=index, **options)
         except Gff3Error as exc:
             click.echo(exc.log.report(per_kind=5, severity=None if not silent else "error"),
                        err=True)
@@ -240,7 +244,8 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
     if not silent:
         click.echo(result.summary(), err=True)
         if result.collected:
-            click.echo(f"removed {result.collected} old build graph(s)", err=True)
+            click.echo(f"removed {result.collected} old graph(s) (builds and their indexes)",
+                       err=True)
 
 
 @main.command()
@@ -277,8 +282,8 @@ def graphs(store_dir: str, as_json: bool) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True))
                    + "  " + r[-1])
     if garbage:
-        click.echo(f"{len(garbage)} old build graph(s) await removal (the next load or drop "
-                   "removes them)", err=True)
+        click.echo(f"{len(garbage)} old graph(s) (builds, indexes) await removal (the next "
+                   "load or drop removes them)", err=True)
 
 
 @main.command()

@@ -368,6 +368,8 @@ class LoadResult:
     seconds: float = 0.0
     collected: int = 0
     conversion: ConvertResult | None = field(default=None, repr=False)
+    indexed: dict[str, int] | None = None  # features, genes and bins of the bin index
+    index_seconds: float = 0.0
 
     @property
     def path(self) -> str:
@@ -377,8 +379,12 @@ class LoadResult:
         why = "; ".join(self.reasons)
         if self.status == "unchanged":
             return f"{self.path}: unchanged, nothing to do ({why})"
+        index = ""
+        if self.indexed is not None:
+            index = (f", bin index of {self.indexed.get('features', 0):,} features in "
+                     f"{self.index_seconds:.1f} s")
         return (f"{self.path}: {self.status} ({why}): {self.triples:,} triples in "
-                f"{self.seconds:.1f} s")
+                f"{self.seconds:.1f} s{index}")
 
 
 @dataclass

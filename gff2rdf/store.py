@@ -57,6 +57,7 @@ from urllib.parse import unquote
 
 import pyoxigraph as ox
 
+from .binindex import INDEX_SUFFIX, write_index
 from .convert import ConvertResult, convert
 from .emit import DEFAULT_BASE
 from .errors import Gff2RdfError, InputError, StoreError, StoreLockedError
@@ -74,6 +75,7 @@ from .metadata import (
     code_version,
     drop_update,
     flip_update,
+    genome_path,
     listing_query,
     new_build_id,
     now,
@@ -292,12 +294,17 @@ class GenomeStore:
                          "them)")
 
     def garbage(self) -> list[str]:
-        """Build graphs that no ``g2r:currentBuild`` points to."""
+        """Build graphs that no ``g2r:currentBuild`` points to, and their bin indexes."""
         current = {r["b"] for r in self.select(
             f"SELECT DISTINCT ?b WHERE {{ GRAPH ?m {{ ?g <{CURRENT_BUILD}> ?b }} }}")}
         graphs = self.guarded("listing graphs", lambda: list(self.store.named_graphs()))
-        return sorted(g.value for g in graphs if isinstance(g, ox.NamedNode)
-                      and BUILD_GRAPH.match(g.value) and g.value not in current)
+        found = []
+        for graph in graphs:
+            name = graph.value if isinstance(graph, ox.NamedNode) else ""
+            build = name.removesuffix(INDEX_SUFFIX)
+            if BUILD_GRAPH.match(build) and build not in current:
+                found.append(name)
+        return sorted(found)
 
     # -- removing ----------------------------------------------------------------------------
 
@@ -349,9 +356,13 @@ class GenomeStore:
         collect: bool = True,
         progress: Callable[[int], None] | None = None,
         jobs: int = 1,
+        index: bool = True,
     ) -> LoadResult:
         """Load a GFF3 file (converted on the way) or an RDF file written by ``convert`` as the
-        current build of its genome version; a no-op when that build is already current."""
+        current build of its genome version; a no-op when that build is already current.
+
+        With ``index`` the build gets its bin index (``gff2rdf.binindex``: fast region and
+        nearest-gene queries) before it becomes current, so readers see both at once."""
         started, clock = now(), time.perf_counter()
         source = str(source)
         mapping = mapping or compile_mapping()
@@ -369,6 +380,8 @@ class GenomeStore:
         build = build_iri(genome, new_build_id())
         info = BuildInfo.for_plan(plan, build, started)
         conversion = None
+        indexed: dict[str, int] | None = None
+        index_seconds = 0.0
         flipped = False
         try:
             if fmt == "gff3":
@@ -383,6 +396,10 @@ class GenomeStore:
             if not rows:
                 raise Gff2RdfError(f"{source}: the loaded data have no description of {genome}")
             info.triples = int(rows[0]["n"])
+            if index:
+                index_clock = time.perf_counter()
+                indexed = write_index(self, build, genome_path(genome))
+                index_seconds = time.perf_counter() - index_clock
             self.update(flip_update(info))
             flipped = True
             self.flush()
@@ -391,7 +408,8 @@ class GenomeStore:
                 self._discard(build)
             raise
         result = LoadResult(genome, "rebuilt" if entry else "loaded", reasons, build, previous,
-                            info.triples, time.perf_counter() - clock, conversion=conversion)
+                            info.triples, time.perf_counter() - clock, conversion=conversion,
+                            indexed=indexed, index_seconds=index_seconds)
         if collect:
             result.collected = self.collect_garbage()
         return result
@@ -400,6 +418,7 @@ class GenomeStore:
         """Best effort: remove a build that never became current (else the next open does)."""
         try:
             self.remove_graph(build)
+            self.remove_graph(build + INDEX_SUFFIX)
             self.flush()
         except (Gff2RdfError, OSError):
             pass

@@ -77,9 +77,10 @@ def test_two_genome_versions_side_by_side(two_versions: Path) -> None:
         ensembl = entries["arabidopsis_thaliana/TAIR10/Ensembl40"]
         assert mikado.source == MIKADO.name and ensembl.source == ENSEMBL.name
         assert len(store.genomes()) == 2 and store.garbage() == []
-        # only the two builds and the metadata graph
+        # only the two builds, their bin indexes and the metadata graph
         graphs = {g.value for g in store.store.named_graphs()}
-        assert graphs == {META, mikado.build, ensembl.build}
+        assert graphs == {META, mikado.build, ensembl.build, mikado.build + "/bins",
+                          ensembl.build + "/bins"}
         # each version's features are in its own graph, under its own IRIs
         rows = store.select(f"""SELECT ?genome (COUNT(?f) AS ?n) WHERE {{
             GRAPH <{META}> {{ ?genome <{G2R}currentBuild> ?g }}
@@ -148,7 +149,10 @@ def test_changed_source_or_options_rebuild_and_say_why(two_versions: Path,
         assert result.status == "rebuilt" and "source changed (sha256" in result.reasons[0]
         assert result.previous_build == old != result.build
         assert current_graph(store, MIKADO_GENOME) == result.build
-        assert result.collected == 1 and old not in {g.value for g in store.store.named_graphs()}
+        graphs = {g.value for g in store.store.named_graphs()}
+        # the old build and its bin index are gone; the new build has its index
+        assert result.collected == 2 and old not in graphs and old + "/bins" not in graphs
+        assert result.build + "/bins" in graphs
         result = store.load(changed, annotation="mikado", species="Arabidopsis thaliana",
                             assembly="TAIR10")
         assert result.status == "rebuilt"
@@ -220,6 +224,37 @@ def test_bad_input_at_the_last_line_changes_nothing(two_versions: Path, tmp_path
     assert quads(two_versions) == before
 
 
+def test_load_builds_the_bin_index_before_the_flip(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from gff2rdf import binindex
+    from gff2rdf.queries import get_query
+
+    seen: list[bool] = []
+    write_index = binindex.write_index
+
+    def spy(store: GenomeStore, build: str, path: str) -> dict[str, int]:
+        seen.append(current_graph(store, MIKADO_GENOME) == build)  # not current yet
+        return write_index(store, build, path)
+
+    monkeypatch.setattr("gff2rdf.store.write_index", spy)
+    with GenomeStore.open(tmp_path / "s") as store:
+        result = store.load(MIKADO, annotation="mikado", **ATH)
+        assert seen == [False] and result.indexed is not None
+        assert result.indexed["features"] > 100 and "bin index of" in result.summary()
+        assert binindex.has_index(store, MIKADO_GENOME)
+        canned = get_query("region")
+        params = {"genome": MIKADO_GENOME, "seqid": "Chr5", "start": "1", "end": "30000000"}
+        indexed = canned.run(store.store, params)
+        assert indexed.rows == canned.run(store.store, params, use_index=False).rows
+        assert len(indexed.rows) == result.indexed["features"]
+    code, _, err = run("load", str(MIKADO), "--store", str(tmp_path / "plain"), "--no-index",
+                       "--annotation", "mikado", "--species", "Arabidopsis thaliana",
+                       "--taxon", "3702", "--assembly", "TAIR10")
+    assert code == 0 and "bin index" not in err
+    with GenomeStore.open(tmp_path / "plain") as store:
+        assert not binindex.has_index(store, MIKADO_GENOME)
+
+
 def test_failure_at_the_flip_changes_nothing(two_versions: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     before = quads(two_versions)
@@ -237,16 +272,17 @@ def test_leftovers_of_a_killed_load_are_cleaned_on_open(two_versions: Path) -> N
     with GenomeStore.open(two_versions) as store:
         orphan = MIKADO_GENOME + "/build/20000101T000000Z-deadbeef"
         store.update(f"INSERT DATA {{ GRAPH <{orphan}> {{ <urn:a> <urn:b> <urn:c> }} }}")
+        store.update(f"INSERT DATA {{ GRAPH <{orphan}/bins> {{ <urn:a> <urn:b> <urn:c> }} }}")
     (two_versions / "bulk-1234567890.sst").write_bytes(b"half a table")
     (two_versions / "gff2rdf-tmp").mkdir(exist_ok=True)
     (two_versions / "gff2rdf-tmp" / "x.nq").write_text("")
     with GenomeStore.open(two_versions, collect=False) as store:  # as graphs and dump do
         assert store.cleaned == ["bulk-1234567890.sst", "x.nq"]
-        assert store.garbage() == [orphan]
+        assert store.garbage() == [orphan, orphan + "/bins"]
     assert not list(two_versions.glob("bulk-*.sst"))
     assert not (two_versions / "gff2rdf-tmp").exists()
     code, _, err = run("graphs", "--store", str(two_versions))
-    assert code == 0 and "1 old build graph(s) await removal" in err
+    assert code == 0 and "2 old graph(s) (builds, indexes) await removal" in err
     with GenomeStore.open(two_versions) as store:  # as load and drop do
         assert store.garbage() == []
         assert orphan not in {g.value for g in store.store.named_graphs()}
