@@ -31,7 +31,6 @@ Run it:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
@@ -42,6 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import bench_convert
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 
@@ -50,15 +51,7 @@ TARGET_LOAD_OVER_FLOOR = 1.15
 TARGET_PEAK_MB = 2000.0
 
 
-def _bench_convert() -> Any:
-    """bench/convert.py, for its tiled input (one tiling for both benchmarks)."""
-    spec = importlib.util.spec_from_file_location("bench_convert", ROOT / "bench" / "convert.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("bench/convert.py is missing; it builds the tiled input")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_convert"] = module
-    spec.loader.exec_module(module)
-    return module
+_bench_convert = bench_convert  # bench/common.py
 
 
 def _genome() -> dict[str, str]:

@@ -27,7 +27,6 @@ Run it:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -36,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from common import bench_convert
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -49,14 +50,7 @@ TARGET_MS = 50.0
 WINDOW = 100_000
 
 
-def _bench_convert() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_convert", ROOT / "bench" / "convert.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("bench/convert.py is missing; it builds the tiled input")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_convert"] = module
-    spec.loader.exec_module(module)
-    return module
+_bench_convert = bench_convert  # bench/common.py
 
 
 def _store(args: argparse.Namespace) -> tuple[Path, str, int]:

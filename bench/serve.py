@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib.util
 import io
 import json
 import os
@@ -46,20 +45,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common import bench_convert
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 TARGET_OVERHEAD_MS = 2.0
 
 
-def _bench_convert() -> Any:
-    """bench/convert.py, for its tiled input (one tiling for every benchmark)."""
-    spec = importlib.util.spec_from_file_location("bench_convert", ROOT / "bench" / "convert.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("bench/convert.py is missing; it builds the tiled input")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_convert"] = module
-    spec.loader.exec_module(module)
-    return module
+_bench_convert = bench_convert  # bench/common.py
 
 
 def build_store(lines: int) -> tuple[Path, dict[str, Any]]:

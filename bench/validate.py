@@ -26,7 +26,6 @@ Run it:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -37,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import bench_convert
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 FULL_LINES = 1_000_000
@@ -46,15 +47,7 @@ META = {"species": "Arabidopsis thaliana", "taxon": "3702", "assembly": "TAIR10.
         "annotation": "bench"}
 
 
-def _builder() -> Any:
-    """bench/convert.py's tiled-input builder (one way to build the inputs for every bench)."""
-    spec = importlib.util.spec_from_file_location("bench_convert", ROOT / "bench" / "convert.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("bench/convert.py is missing: it builds the tiled inputs")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_convert"] = module
-    spec.loader.exec_module(module)
-    return module
+_builder = bench_convert  # bench/common.py
 
 
 # -- the phases (child processes) ---------------------------------------------------------------
