@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="100k lines")
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--faldo-runs", type=int, default=3)
+    parser.add_argument("--faldo-runs", type=int, default=2)
     parser.add_argument("--store", help="a store already loaded with the tiled input")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             "gene": {"genome": genome, "id": "AT1G01010-t5"},
             "type-counts": {"genome": genome},
             "genome-versions": {},
+            "genes-by-term": {"genome": genome, "term": "GO:0005634"},
             "qc-transcripts-without-exons": {"genome": genome},
+            "qc-missing-parents": {"genome": genome},
         }
         for name, params in others.items():
             figures[name] = _summary(_time(store, name, [params]))
