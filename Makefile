@@ -30,6 +30,8 @@ demo: install
 	$(BIN)/gff2rdf graphs --store demo-output/store
 	$(BIN)/gff2rdf query type-counts --store demo-output/store \
 		--param genome=arabidopsis_thaliana/TAIR10/Araport11
+	$(BIN)/gff2rdf query gene --store demo-output/store --format tsv \
+		--param genome=arabidopsis_thaliana/TAIR10/Araport11 --param id=AT1G01010
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -731,7 +731,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of the N-Triples conversion of the slice")
     parser.add_argument("--jobs", type=int, metavar="N",
-                        help="pass jobs=N to convert (default: the library's own default)")
+                        help="pass jobs=N to convert (default: what gff2rdf convert uses, the "
+                        "jobs setting: one per core)")
     parser.add_argument("--phase", choices=PHASES,
                         help=argparse.SUPPRESS)  # internal: run one phase in this process
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -741,6 +742,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.phase:
         print(json.dumps(run_phase(args.phase, args.input, args.output, args.jobs)))
         return 0
+    if args.jobs is None:  # what the command line does by default
+        from gff2rdf.settings import jobs
+
+        args.jobs = jobs()
 
     if not args.source.exists():
         print(f"bench skipped: the source annotation {args.source} is absent. The benchmark "
