@@ -305,6 +305,33 @@ def test_gene_by_prefixed_id_name_or_alias(store: GenomeStore, so: Ontology) -> 
     assert rows(store, "gene", genome=G_ENSEMBL, id="NO_SUCH_GENE") == []
 
 
+def test_queries_name_the_current_build_graph(store: GenomeStore) -> None:
+    """run() writes GRAPH <build> for GRAPH ?g (Oxigraph plans a variable graph blind); the
+    rows are those of the query as written, and a stale build gives none."""
+    from gff2rdf.queries import Genomes
+
+    canned = get_query("gene")
+    genomes = canned.genomes(store)
+    build = store.resolve(G_ENSEMBL).build
+    assert genomes.builds[genomes[G_ENSEMBL]] == build
+    params = {"genome": G_ENSEMBL, "id": "AT1G01010"}
+    pinned = canned.bind(params, genomes=genomes)
+    assert f"GRAPH <{build}>" in pinned and "GRAPH ?g " not in pinned
+    plain = Genomes()
+    plain.update(genomes)  # no builds: the text as written
+    as_written = canned.bind(params, genomes=plain)
+    assert "GRAPH ?g " in as_written and f"<{build}>" not in as_written
+    solutions = [store.store.query(text) for text in (pinned, as_written)]
+    found = [sorted(tuple(str(row[v]) for v in ("feature", "start", "end")) for row in s)
+             for s in solutions]
+    assert found[0] == found[1] and len(found[0]) > 5
+    stale = Genomes()
+    stale.update(genomes)
+    stale.builds = {**genomes.builds, genomes[G_ENSEMBL]: build + "-gone"}
+    assert list(store.store.query(canned.bind(params, genomes=stale))) == []
+    assert len(canned.run(store, params).rows) == len(found[0])
+
+
 def _region_expected(path: Path, seqid: str, start: int, end: int) -> set[tuple[str, int, int,
                                                                                 str]]:
     return {(f.key, f.start, f.end, f.strand) for f in read_features(path)
