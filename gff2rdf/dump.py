@@ -14,19 +14,17 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 import pyoxigraph as ox
 
-from .errors import Gff2RdfError, OutputError, StoreError
+from .errors import Gff2RdfError, StoreError
 from .inputs import RDF_FORMATS
 from .metadata import PREFIXES, DumpResult, GenomeEntry
-from .writers import format_for_path
+from .writers import OutputFile, format_for_path
 
 if TYPE_CHECKING:
     from .store import GenomeStore
@@ -54,45 +52,6 @@ class _GraphSuffix:
         self._out.flush()
 
 
-class _AtomicFile:
-    """A binary output that appears at ``path`` (gzipped for ``.gz``) only on ``commit()``."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        target = Path(path)
-        try:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                             dir=target.parent if str(target.parent) else ".")
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot write here: {exc.strerror or exc}") from exc
-        self._raw = os.fdopen(fd, "wb")
-        self.stream: IO[bytes] = self._raw
-        if path.endswith(".gz"):
-            self.stream = cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="wb",
-                                                        compresslevel=6, mtime=0))
-
-    def commit(self) -> int:
-        try:
-            if self.stream is not self._raw:
-                self.stream.close()
-            self._raw.flush()
-            os.fsync(self._raw.fileno())
-            self._raw.close()
-            os.chmod(self._tmp, 0o644)
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            self.discard()
-            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from exc
-        return os.path.getsize(self.path)
-
-    def discard(self) -> None:
-        for closer in (self.stream.close, self._raw.close):
-            with contextlib.suppress(OSError, ValueError):
-                closer()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._tmp)
-
-
 def dump_graph(store: GenomeStore, graph: str, output: str | Path,
                fmt: str | None = None) -> DumpResult:
     """Write one graph to a file, atomically (a temporary file renamed into place).
@@ -116,21 +75,24 @@ def dump_graph(store: GenomeStore, graph: str, output: str | Path,
         raise StoreError(f"no graph {graph} in {store.path} (gff2rdf graphs lists the "
                          "genome versions)")
     name = entry.genome if entry else graph
-    out = _AtomicFile(output)
-    try:
+    with OutputFile(output, binary=True) as out:  # appears only on commit()
+        stream = out.binary
+        if output.endswith(".gz"):
+            stream = cast(IO[bytes], gzip.GzipFile(fileobj=out.binary, mode="wb",
+                                                   compresslevel=6, mtime=0))
         if fmt == "nq":
-            suffixed = cast(IO[bytes], _GraphSuffix(out.stream, name))
+            suffixed = cast(IO[bytes], _GraphSuffix(stream, name))
             store.guarded("dump", lambda: store.store.dump(
                 suffixed, ox.RdfFormat.N_TRIPLES, from_graph=node))
         else:
             store.guarded("dump", lambda: store.store.dump(
-                out.stream, RDF_FORMATS[fmt], from_graph=node))
+                stream, RDF_FORMATS[fmt], from_graph=node))
         if entry is not None:
-            _dump_description(store, entry, out.stream, fmt)
-    except BaseException:
-        out.discard()
-        raise
-    size = out.commit()
+            _dump_description(store, entry, stream, fmt)
+        if stream is not out.binary:
+            stream.close()  # the gzip trailer; the file itself stays open for commit()
+        out.commit()
+    size = os.path.getsize(output) if output != "-" else 0
     return DumpResult(name, source_graph, output, fmt, size)
 
 
