@@ -70,8 +70,12 @@ def dump_graph(store: GenomeStore, graph: str, output: str | Path,
     except StoreError:
         entry = None
     source_graph = entry.build if entry else graph
-    node = ox.NamedNode(source_graph)
-    if not store.guarded("reading", lambda: store.store.contains_named_graph(node)):
+    try:
+        node = ox.NamedNode(source_graph)
+    except ValueError:  # neither a genome version nor an IRI
+        node = None
+    if node is None or not store.guarded(
+            "reading", lambda: store.store.contains_named_graph(node)):
         raise StoreError(f"no graph {graph} in {store.path} (gff2rdf graphs lists the "
                          "genome versions)")
     name = entry.genome if entry else graph

@@ -321,6 +321,10 @@ def test_drop_and_dump_cli(two_versions: Path, tmp_path: Path) -> None:
     code, _, err = run("dump", "--store", str(two_versions), "--graph", "urn:nothing", "-o",
                        str(tmp_path / "x.nt"))
     assert code == 1 and err.startswith("Error: no graph urn:nothing")
+    code, _, err = run("dump", "--store", str(two_versions), "--graph", "oryza/IRGSP/none",
+                       "-o", str(tmp_path / "x.nt"))  # neither a genome version nor an IRI
+    assert code == 1 and err.startswith("Error: no graph oryza/IRGSP/none")
+    assert not (tmp_path / "x.nt").exists()
     code, _, err = run("drop", "arabidopsis_thaliana/TAIR10/Ensembl40", "--store",
                        str(two_versions))
     assert code == 0 and "dropped arabidopsis_thaliana/TAIR10/Ensembl40" in err
