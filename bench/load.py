@@ -51,11 +51,10 @@ TARGET_LOAD_OVER_FLOOR = 1.15
 TARGET_PEAK_MB = 2000.0
 
 
-_bench_convert = bench_convert  # bench/common.py
 
 
 def _genome() -> dict[str, str]:
-    b = _bench_convert()
+    b = bench_convert()
     return dict(species=b.SPECIES, taxon=b.TAXON, assembly=b.ASSEMBLY, annotation=b.ANNOTATION)
 
 
@@ -280,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = PHASES[args.phase](args.input, Path(args.work))
         print(json.dumps({"phase": args.phase, **figures, **_peaks()}))
         return 0
-    bench = _bench_convert()
+    bench = bench_convert()
     if not bench.SOURCE.exists():
         print(f"bench skipped: the source annotation {bench.SOURCE} is absent")
         return 0

@@ -52,12 +52,11 @@ TARGET_MS = 50.0
 WINDOW = 100_000
 
 
-_bench_convert = bench_convert  # bench/common.py
 
 
 def _store(args: argparse.Namespace) -> tuple[Path, str, int]:
     """The loaded, indexed store, its genome path, and the sequence's last position."""
-    bc = _bench_convert()
+    bc = bench_convert()
     genome = f"arabidopsis_thaliana/{bc.ASSEMBLY}/{bc.ANNOTATION}"
     if args.store:
         path = Path(args.store)

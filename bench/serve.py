@@ -52,12 +52,11 @@ OUT = ROOT / "bench" / "out"
 TARGET_OVERHEAD_MS = 2.0
 
 
-_bench_convert = bench_convert  # bench/common.py
 
 
 def build_store(lines: int) -> tuple[Path, dict[str, Any]]:
     """The store of the tiled input of ``lines`` lines, built once and reused."""
-    bc = _bench_convert()
+    bc = bench_convert()
     if not bc.SOURCE.exists():
         raise SystemExit(f"no source annotation at {bc.SOURCE} (../shared absent): nothing to do")
     inp = bc.build_input(bc.SOURCE, lines)

@@ -47,7 +47,6 @@ META = {"species": "Arabidopsis thaliana", "taxon": "3702", "assembly": "TAIR10.
         "annotation": "bench"}
 
 
-_builder = bench_convert  # bench/common.py
 
 
 # -- the phases (child processes) ---------------------------------------------------------------
@@ -217,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.phase:
         print(json.dumps(run_phase(args.phase, args.gff3, args.nt)))
         return 0
-    bench = _builder()
+    bench = bench_convert()
     if not bench.SOURCE.exists():
         print(f"bench skipped: {bench.SOURCE} is absent (the shared data directory holds it)")
         return 0

@@ -53,7 +53,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from .errors import StoreError
-from .metadata import BUILD_GRAPH, CURRENT_BUILD, code_version, genome_path, now
+from .metadata import code_version, genome_path, now
 from .sotypes import SequenceOntology
 from .terms import integer, literal
 
@@ -218,17 +218,9 @@ def _index_lines(store: GenomeStore, build: str, graph: str, path: str,
 
 
 def stale_indexes(store: GenomeStore) -> list[str]:
-    """Index graphs whose build is no longer any genome's current build."""
-    current = {r["b"] for r in store.select(
-        f"SELECT DISTINCT ?b WHERE {{ GRAPH ?m {{ ?g <{CURRENT_BUILD}> ?b }} }}")}
-    stale = []
-    for graph in store.store.named_graphs():
-        name = graph.value if isinstance(graph, ox.NamedNode) else ""
-        if name.endswith(INDEX_SUFFIX):
-            build = name[: -len(INDEX_SUFFIX)]
-            if BUILD_GRAPH.match(build) and build not in current:
-                stale.append(name)
-    return sorted(stale)
+    """Index graphs whose build is no longer any genome's current build (the index half of
+    ``GenomeStore.garbage``)."""
+    return [graph for graph in store.garbage() if graph.endswith(INDEX_SUFFIX)]
 
 
 def has_index(store: GenomeStore, genome: str) -> bool:

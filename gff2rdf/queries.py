@@ -319,12 +319,16 @@ class CannedQuery:
         When the query has an index plan (``{name}.index.rq``) and the genome version's
         current build has a bin index there, the plan runs instead (same rows, much faster).
         """
+        genomes = self.genomes(target) if any(p.type == "genome" for p in self.parameters) \
+            else None
         for _ in range(3):  # again when a genome version was rebuilt while it ran
-            genomes = self.genomes(target) if any(p.type == "genome" for p in self.parameters) \
-                else None
             result = self._run_once(target, params, endpoints, timeout, use_index, genomes)
-            if result.rows or genomes is None or self.genomes(target).builds == genomes.builds:
+            if result.rows or genomes is None:
                 break
+            fresh = self.genomes(target)
+            if fresh.builds == genomes.builds:
+                break
+            genomes = fresh
         return result
 
     def _run_once(self, target: Any, params: Mapping[str, str] | None,
