@@ -47,6 +47,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -245,11 +246,15 @@ def build_index(store: GenomeStore, genome: str) -> IndexResult:
                        time.perf_counter() - started)
 
 
-def write_index(store: GenomeStore, build: str, path: str) -> dict[str, int]:
+def write_index(store: GenomeStore, build: str, path: str, atomic: bool = True
+                ) -> dict[str, int]:
     """Bulk-load the bin index of the build graph ``build`` (of the genome version whose path
     is ``path``) into its index graph, which must not exist yet; returns the counts of
     features, genes and bins. ``GenomeStore.load`` calls it before the new build becomes
-    current, so that readers get the build and its index in one step."""
+    current, so that readers get the build and its index in one step; it passes
+    ``atomic=False``, as no reader sees the index before then, and the index is loaded in
+    pieces of bounded memory (``GenomeStore.bulk_load_nquads``). The index of a current
+    build is loaded in one piece: a query must not find half of it."""
     graph = index_graph(build)
     counts: dict[str, int] = {}
     from .store import TMP_DIR  # the store's temporary directory, emptied when it opens
@@ -261,7 +266,7 @@ def write_index(store: GenomeStore, build: str, path: str) -> dict[str, int]:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for lines in _index_lines(store, build, graph, path, counts):
                 out.write(lines)
-        store.store.bulk_load(path=tmp, format=ox.RdfFormat.N_QUADS)
+        store.bulk_load_nquads(Path(tmp), atomic=atomic)
         store.flush()
     except OSError as exc:
         raise StoreError(f"{store.path}: building the bin index failed: {exc}") from exc

@@ -152,6 +152,10 @@ class Gff3Error(Gff2RdfError):
         self.path = log.path
         super().__init__(log.report(severity="error"))
 
+    def __reduce__(self) -> tuple[type[Gff3Error], tuple[ProblemLog]]:
+        # rebuilt from the log, not the message: it crosses from a forked conversion
+        return type(self), (self.log,)
+
     @property
     def problems(self) -> list[Problem]:
         return self.log.problems("error")

@@ -3,11 +3,12 @@
 Design (see also ``gff2rdf.metadata`` for the metadata graph and the query pattern):
 
 * **A new graph per build.** ``load`` converts a GFF3 file to N-Quads in a temporary file
-  (``convert(..., fmt="nq", graph=B, meta_graph=B)``) and bulk-loads it into a fresh build graph
-  ``B = {genome}/build/{UTC time}-{random}``; an RDF file written by ``convert`` is loaded into
-  ``B`` the same way (N-Triples and Turtle with ``bulk_load(to_graph=B)``, N-Quads parsed and
-  re-graphed into ``bulk_extend``). pyoxigraph's bulk load is atomic: until it ends, no reader
-  sees any of ``B``.
+  (``convert(..., fmt="nq", graph=B, meta_graph=B)``, in a forked child process so that its
+  memory is returned before the load) and bulk-loads it, in pieces of ``LOAD_PART_BYTES`` that
+  bound the loader's memory, into a fresh build graph ``B = {genome}/build/{UTC time}-{random}``;
+  an RDF file written by ``convert`` is loaded into ``B`` the same way (N-Triples and Turtle with
+  ``bulk_load(to_graph=B)``, N-Quads parsed and re-graphed into ``bulk_extend``). No query sees
+  ``B`` before the flip below, which is the only way to reach it.
 * **A one-transaction pointer flip.** One SPARQL UPDATE (``metadata.flip_update``) replaces
   the genome's metadata in ``{BASE}meta``: it deletes the old description, moves the new one out
   of ``B``, and sets ``<genome> g2r:currentBuild <B>`` with the build's provenance. Queries that
@@ -61,6 +62,7 @@ from .binindex import INDEX_SUFFIX, write_index
 from .convert import ConvertResult, convert
 from .emit import DEFAULT_BASE
 from .errors import Gff2RdfError, InputError, StoreError, StoreLockedError
+from .forked import call_in_child
 from .inputs import RDF_FORMATS, open_binary, plan_load
 from .lock import LOCK_NAME, StoreLock, holder_of
 from .metadata import (
@@ -90,7 +92,7 @@ __all__ = ["DumpResult", "GenomeStore", "LoadResult", "current_graph"]
 
 TMP_DIR = "gff2rdf-tmp"
 GC_CHUNK = 25_000
-LOAD_PART_BYTES = 0  # 0: one bulk load per build; see GenomeStore._bulk_load_in_parts
+LOAD_PART_BYTES = 512 << 20  # see GenomeStore.bulk_load_nquads for the figures
 
 
 class _Slice:
@@ -398,7 +400,7 @@ class GenomeStore:
             info.triples = int(rows[0]["n"])
             if index:
                 index_clock = time.perf_counter()
-                indexed = write_index(self, build, genome_path(genome))
+                indexed = write_index(self, build, genome_path(genome), atomic=False)
                 index_seconds = time.perf_counter() - index_clock
             self.update(flip_update(info))
             flipped = True
@@ -437,30 +439,44 @@ class GenomeStore:
         tmp.mkdir(exist_ok=True)
         nq = tmp / (build.rsplit("/", 1)[-1] + ".nq")
         try:
-            result = convert(source, nq, fmt="nq", graph=build, meta_graph=build, **options)
+            # in a child process: the conversion's memory is returned before the bulk load
+            # (gff2rdf.forked: 170 MB on the 1 M-line benchmark genome)
+            result = call_in_child(convert, source, nq, fmt="nq", graph=build, meta_graph=build,
+                                   **options)
             if result.genome.iri != genome:  # the header said otherwise than it did at peek
                 raise Gff2RdfError(f"{source}: changed while it was being loaded")
-            self._bulk_load_in_parts(nq)
+            self.bulk_load_nquads(nq)
         finally:
             nq.unlink(missing_ok=True)
         return result
 
-    def _bulk_load_in_parts(self, nq: Path) -> None:
-        """Bulk-load an N-Quads file, in pieces of about ``LOAD_PART_BYTES`` cut at line ends
-        when that is set (0: in one piece).
+    def bulk_load_nquads(self, nq: Path, atomic: bool = False) -> None:
+        """Bulk-load an N-Quads file: in one piece when ``atomic`` (readers see none of it or
+        all of it), else in pieces of about ``LOAD_PART_BYTES`` cut at line ends (0: one piece),
+        for graphs that no query sees before a pointer flip.
 
-        One bulk load takes memory with the size of its input up to about 2 GB (peak RSS for
-        0.13 / 0.25 / 0.5 / 1.3 / 5.6 GB of N-Quads: 0.5 / 1.2 / 1.5 / 1.8 / 2.0-2.1 GB).
-        Pieces bound that, but each piece after the first overlaps the data already loaded and
-        RocksDB compacts it: at 5.6 GB (a 1 M-line genome), 0.25 GB pieces peaked at 1.1 GB but
-        took about 1.5x the time of one piece, and 1 GB pieces saved no memory (2.4 GB). So one
-        piece is the default; a machine short of memory can set ``LOAD_PART_BYTES`` to
-        ``256 << 20``. The build graph is invisible until the flip, so loading it in pieces
-        changes nothing for readers, and a kill between pieces leaves an unreferenced build
-        that the next open removes.
+        One bulk load holds batches of a million quads per thread, so its memory grows with its
+        input up to about 2 GB. Pieces bound that; each piece after the first overlaps the data
+        already loaded, and RocksDB compacts it, which costs CPU. Measured on the 5.4 GB of
+        N-Quads of the 1 M-line benchmark genome (2 cores, quiet machine; peak RSS, wall, CPU):
+
+        ====================  ========  =======  =======
+        piece                 peak RSS  seconds  CPU s
+        ====================  ========  =======  =======
+        one piece             1,977 MB  136.0    211
+        768 MB                1,855 MB  133.1    227
+        512 MB (the default)  1,719 MB  133.6    245
+        384 MB                1,584 MB  141.7    256
+        256 MB                1,100 MB  ~1.5x    -
+        ====================  ========  =======  =======
+
+        512 MB (about two million quads: one batch for each of the loader's two threads) takes
+        the time of one piece for 260 MB less. A build graph and its bin index are invisible
+        until the flip, so loading them in pieces changes nothing for readers, and a kill
+        between pieces leaves an unreferenced build that the next open removes.
         """
         size = nq.stat().st_size
-        if LOAD_PART_BYTES <= 0 or size <= LOAD_PART_BYTES:
+        if atomic or LOAD_PART_BYTES <= 0 or size <= LOAD_PART_BYTES:
             self._bulk_load(path=str(nq), format=ox.RdfFormat.N_QUADS)
             return
         with open(nq, "rb") as data:

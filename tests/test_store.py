@@ -229,17 +229,18 @@ def test_load_builds_the_bin_index_before_the_flip(tmp_path: Path,
     from gff2rdf import binindex
     from gff2rdf.queries import get_query
 
-    seen: list[bool] = []
+    seen: list[tuple[bool, bool]] = []
     write_index = binindex.write_index
 
-    def spy(store: GenomeStore, build: str, path: str) -> dict[str, int]:
-        seen.append(current_graph(store, MIKADO_GENOME) == build)  # not current yet
-        return write_index(store, build, path)
+    def spy(store: GenomeStore, build: str, path: str, atomic: bool = True) -> dict[str, int]:
+        # not current yet, so it may be loaded in pieces
+        seen.append((current_graph(store, MIKADO_GENOME) == build, atomic))
+        return write_index(store, build, path, atomic)
 
     monkeypatch.setattr("gff2rdf.store.write_index", spy)
     with GenomeStore.open(tmp_path / "s") as store:
         result = store.load(MIKADO, annotation="mikado", **ATH)
-        assert seen == [False] and result.indexed is not None
+        assert seen == [(False, False)] and result.indexed is not None
         assert result.indexed["features"] > 100 and "bin index of" in result.summary()
         assert binindex.has_index(store, MIKADO_GENOME)
         canned = get_query("region")
@@ -363,5 +364,10 @@ def test_a_build_loaded_in_pieces_is_whole(tmp_path: Path,
         pieces = store.load(ENSEMBL, annotation="Ensembl40", **ATH)
         got = store.store.dump(format=ox.RdfFormat.N_TRIPLES,
                                from_graph=ox.NamedNode(pieces.build))
+        # the bin index, loaded before the flip, comes in pieces too
+        index = store.store.dump(format=ox.RdfFormat.N_TRIPLES,
+                                 from_graph=ox.NamedNode(pieces.build + "/bins"))
     assert pieces.triples == whole.triples
     assert sorted(bytes(got).splitlines()) == sorted(bytes(expected).splitlines())
+    assert pieces.indexed == whole.indexed and pieces.indexed is not None
+    assert len(bytes(index).splitlines()) > 4 * pieces.indexed["features"]
