@@ -328,7 +328,12 @@ class Assembler:
                 self.emitter.type_info(f)
             reverse = all(f.strand == "-" for f in kids)
             if len(kids) > 1:
-                kids.sort(key=lambda f: _order_key(f, reverse))
+                # by coordinates; the attribute text that breaks ties costs 2 us a line, so
+                # only when two lines share their coordinates (the order is the same)
+                kids.sort(key=(lambda f: (-f.end, -f.start)) if reverse else
+                          (lambda f: (f.start, f.end)))
+                if any(a.start == b.start and a.end == b.end for a, b in zip(kids, kids[1:])):
+                    kids.sort(key=lambda f: _order_key(f, reverse))
             if ftype in CDS_TYPES:
                 self._check_phases(kids)
             count_key = (parent, ftype)
