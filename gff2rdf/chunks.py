@@ -26,7 +26,9 @@ import io
 import multiprocessing
 import os
 import shutil
+import stat
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -206,19 +208,29 @@ def run_chunks(
     """Convert chunks (in ``jobs`` processes, or here when 1) and append the parts to ``out``
     in file order. Raises ``Unsplittable`` when the file cannot be cut."""
     results: list[ChunkResult] = []
+    writeback = _Writeback(out)
 
     def append(result: ChunkResult, part: str) -> None:
         _append_file(part, out)
         os.unlink(part)
+        writeback.kick()
         results.append(result)
         if progress is not None:
             progress()
 
-    if jobs <= 1:
-        for n, (start, data) in enumerate(chunks):
-            part = os.path.join(workdir, f"part-{n:06d}")
-            append(convert_chunk(make_job(data, start, part)), part)
-        return results
+    with writeback:
+        if jobs <= 1:
+            for n, (start, data) in enumerate(chunks):
+                part = os.path.join(workdir, f"part-{n:06d}")
+                append(convert_chunk(make_job(data, start, part)), part)
+            return results
+        _run_pool(chunks, make_job, workdir, jobs, append)
+    return results
+
+
+def _run_pool(chunks: Iterator[tuple[int, bytes]],
+              make_job: Callable[[bytes, int, str], ChunkJob], workdir: str, jobs: int,
+              append: Callable[[ChunkResult, str], None]) -> None:
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     pending: list[tuple[Future[ChunkResult], str]] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -235,7 +247,58 @@ def run_chunks(
             for future, _ in pending:
                 future.cancel()
             raise
-    return results
+
+
+class _Writeback:
+    """Writes the output's appended parts to disk on a thread while the workers convert, so
+    that the ``fsync`` before the output is renamed into place has little left to wait for
+    (``OutputFile.commit``). Measured on the 1 M-line benchmark (4.3 GB of N-Triples, 2
+    workers): that final ``fsync`` took about 1 s of wall time at the end, out of 20.
+    Only for a regular file (not stdout or a pipe); ``fdatasync`` releases the GIL."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._fd: int | None = None
+        try:
+            fd = out.fileno()
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                self._fd = fd
+        except (OSError, io.UnsupportedOperation, AttributeError):
+            pass
+        self._out = out
+        self._wanted = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Writeback:
+        if self._fd is not None:
+            self._thread = threading.Thread(target=self._run, name="gff2rdf-writeback",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def kick(self) -> None:
+        """The output grew: write it back (requests made while one runs are merged)."""
+        if self._thread is not None:
+            self._out.flush()
+            self._wanted.set()
+
+    def _run(self) -> None:
+        assert self._fd is not None
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._stop:
+                return
+            try:
+                os.fdatasync(self._fd)
+            except OSError:
+                return  # commit's own fsync reports what is wrong
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._stop = True
+            self._wanted.set()
+            self._thread.join()
 
 
 def _append_file(part: str, out: IO[bytes]) -> None:

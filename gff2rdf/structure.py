@@ -332,7 +332,7 @@ class Assembler:
                 # only when two lines share their coordinates (the order is the same)
                 kids.sort(key=(lambda f: (-f.end, -f.start)) if reverse else
                           (lambda f: (f.start, f.end)))
-                if any(a.start == b.start and a.end == b.end for a, b in zip(kids, kids[1:])):
+                if any(a.start == b.start and a.end == b.end for a, b in pairwise(kids)):
                     kids.sort(key=lambda f: _order_key(f, reverse))
             if ftype in CDS_TYPES:
                 self._check_phases(kids)

@@ -83,3 +83,36 @@ def test_unsorted_file_falls_back_to_one_piece(tmp_path: Path) -> None:
     whole, parts = both(source, tmp_path, chunk_lines=10)
     assert whole == parts
     assert (tmp_path / "whole.nt").read_bytes() == (tmp_path / "parts.nt").read_bytes()
+
+
+def test_parts_are_written_back_while_converting(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output's parts go to disk on a thread as they are appended (chunks._Writeback), so
+    the fsync before the rename has little left; the bytes do not change."""
+    import os
+
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr("gff2rdf.chunks.os.fdatasync", spy)
+    source = DATA / "tair10_chr5_mikado.gff3"
+    convert(source, tmp_path / "whole.nt", chunk_lines=0)
+    convert(source, tmp_path / "parts.nt", chunk_lines=150, jobs=2)
+    assert len(synced) >= 1
+    assert triples(tmp_path / "whole.nt") == triples(tmp_path / "parts.nt")
+
+
+def test_no_writeback_thread_for_a_pipe() -> None:
+    import os
+
+    from gff2rdf.chunks import _Writeback
+
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as out, _Writeback(out) as writeback:
+        writeback.kick()  # nothing to sync on a pipe, and no thread to start
+        assert writeback._thread is None
+    os.close(read)
