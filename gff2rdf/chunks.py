@@ -37,6 +37,7 @@ from typing import IO, BinaryIO
 
 from .emit import Emitter, GenomeVersion
 from .errors import ProblemLog
+from .forked import worker_setup
 from .gff3 import Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping
 from .structure import Assembler
@@ -233,7 +234,8 @@ def _run_pool(chunks: Iterator[tuple[int, bytes]],
               append: Callable[[ChunkResult, str], None]) -> None:
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     pending: list[tuple[Future[ChunkResult], str]] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_setup,
+                             initargs=(os.getpid(),)) as pool:
         try:
             for n, (start, data) in enumerate(chunks):
                 part = os.path.join(workdir, f"part-{n:06d}")

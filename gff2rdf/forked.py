@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from .errors import Gff2RdfError
 
-__all__ = ["call_in_child"]
+__all__ = ["call_in_child", "worker_setup"]
 
 T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
@@ -54,12 +54,19 @@ def call_in_child(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         except BaseException as exc:  # every outcome goes to the parent
             outcome = (False, _portable(exc))
         try:
-            send.send(outcome)
-        except Exception as exc:  # a result that does not pickle
-            send.send((False, Gff2RdfError(f"{type(exc).__name__}: {exc}")))
-        send.close()
+            try:
+                send.send(outcome)
+            except OSError:
+                raise
+            except Exception as exc:  # a result that does not pickle
+                send.send((False, Gff2RdfError(f"{type(exc).__name__}: {exc}")))
+        except OSError:
+            pass  # the parent stopped listening (it was interrupted): nobody to tell
+        finally:
+            send.close()
 
-    process = context.Process(target=child, name=f"gff2rdf-{getattr(function, '__name__', 'call')}")
+    name = getattr(function, "__name__", type(function).__name__)
+    process = context.Process(target=child, name=f"gff2rdf-{name}")
     process.start()
     send.close()
     try:
@@ -67,20 +74,39 @@ def call_in_child(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             ok, value = receive.recv()
         except EOFError:
             process.join()
-            raise Gff2RdfError(f"the child process running {function.__name__} died "
+            raise Gff2RdfError(f"the child process running {name} died "
                                f"(exit status {process.exitcode})") from None
         process.join()
     finally:
         receive.close()
         if process.is_alive():  # interrupted while waiting: take the child down too
-            process.terminate()
-            process.join(5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+            _stop(process)
     if ok:
         return value  # type: ignore[no-any-return]
     raise value
+
+
+def _stop(process: Any) -> None:
+    """Stop a child that is still running. A Ctrl-C from the terminal reached it too, so give
+    it a moment to finish its ``finally`` blocks (a conversion shuts its worker pool down and
+    removes its temporary files); then interrupt it as Ctrl-C would, then harder. A second
+    interrupt during that clean-up, or SIGTERM at once, would cut it short."""
+    for stop, grace in ((lambda: None, 5.0), (lambda: os.kill(process.pid, signal.SIGINT), 3.0),
+                        (process.terminate, 5.0), (process.kill, None)):
+        with contextlib.suppress(ProcessLookupError):
+            stop()
+        process.join(grace)
+        if not process.is_alive():
+            return
+
+
+def worker_setup(parent: int) -> None:
+    """The initializer of a pool's worker processes (``gff2rdf.chunks``): die with the
+    process that made them (else a ``kill -9`` of it leaves them waiting on their queue
+    forever), and leave Ctrl-C to it: it cancels what is queued and shuts the pool down, and
+    the workers do not print a traceback each."""
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _die_with(parent: int) -> None:

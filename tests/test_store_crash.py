@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import random
@@ -187,3 +188,84 @@ def test_forked_workers_do_not_keep_the_store_locked(tmp_path: Path) -> None:
     finally:
         worker.terminate()
         worker.join()
+
+
+def _session(sid: int) -> list[int]:
+    """The live (not zombie) processes of a session."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(entry))
+    return members
+
+
+def test_ctrl_c_during_a_load_leaves_no_process_and_a_clean_store(medium: Path,
+                                                                   tmp_path: Path) -> None:
+    """Ctrl-C reaches the load, its conversion child and their chunk workers at once: all of
+    them end, and the store holds the whole new build or nothing of it."""
+    store = tmp_path / "store"
+    script = (
+        "import functools, gff2rdf.convert, gff2rdf.store\n"
+        # small chunks, so that a file of 8,000 lines goes through the worker pool
+        "gff2rdf.store.convert = functools.partial(gff2rdf.convert.convert, chunk_lines=400)\n"
+        "from gff2rdf.store import GenomeStore\n"
+        f"with GenomeStore.open({str(store)!r}) as s:\n"
+        f"    s.load({str(medium)!r}, jobs=2, index=False, **{KW!r})\n")
+    rng = random.Random()
+    for delay in (0.5 + rng.random(), 1.5 + rng.random()):
+        shutil.rmtree(store, ignore_errors=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script], start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # the workers hold stderr: all have ended
+        # done before the interrupt, or ended by it (and nothing else)
+        assert proc.returncode == 0 or (proc.returncode == -signal.SIGINT and
+                                        err.rstrip().endswith(b"KeyboardInterrupt")), \
+            err.decode()[-2000:]
+        assert _session(proc.pid) == [], f"{delay:.2f} s: processes left behind"
+        with GenomeStore.open(store) as s:
+            assert s.garbage() == [], f"{delay:.2f} s"
+            entry = s.entry(GENOME)
+            if entry is not None:  # the interrupt came after the flip
+                assert entry.triples == len(build_triples(s).splitlines())
+
+
+def test_pool_workers_die_with_the_process_that_made_them(tmp_path: Path) -> None:
+    """A kill -9 of a conversion must not leave its chunk workers waiting on their queue."""
+    script = (
+        "import multiprocessing, os, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from gff2rdf.forked import worker_setup\n"
+        "pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('fork'),\n"
+        "                           initializer=worker_setup, initargs=(os.getpid(),))\n"
+        "pids = {f.result() for f in [pool.submit(os.getpid) for _ in range(4)]}\n"
+        "print(' '.join(map(str, pids)), flush=True)\n"
+        "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        workers = [int(p) for p in proc.stdout.readline().split()]
+        assert workers and all(_session(proc.pid).count(w) == 1 for w in workers)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _session(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _session(proc.pid) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
