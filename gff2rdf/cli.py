@@ -246,6 +246,9 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
         if result.collected:
             click.echo(f"removed {result.collected} old graph(s) (builds and their indexes)",
                        err=True)
+        if result.pieces > 1 and not endpoint:
+            click.echo(f"hint: gff2rdf optimize --store {store_dir} compacts the store after "
+                       "loads in pieces: whole-genome scans get about 1.5x faster", err=True)
 
 
 @main.command()
@@ -284,6 +287,27 @@ def graphs(store_dir: str, as_json: bool) -> None:
     if garbage:
         click.echo(f"{len(garbage)} old graph(s) (builds, indexes) await removal (the next "
                    "load or drop removes them)", err=True)
+
+
+@main.command()
+@store_option
+@handle_errors
+def optimize(store_dir: str) -> None:
+    """Compact a store, for faster queries after loads.
+
+    A genome version loaded in pieces (the load-piece setting, which bounds the load's memory)
+    leaves files that whole-genome scans must merge; this compacts them (about 46 s for a
+    genome of 20 M triples). Run it once after loading several genome versions.
+
+    Example:
+
+        gff2rdf optimize --store ./gff2rdf-store
+    """
+    from .store import GenomeStore
+
+    with GenomeStore.open(store_dir, create=False, collect=False) as store:
+        seconds = store.optimize()
+    click.echo(f"optimized {store_dir} in {seconds:.1f} s", err=True)
 
 
 @main.command()

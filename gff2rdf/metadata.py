@@ -370,6 +370,7 @@ class LoadResult:
     conversion: ConvertResult | None = field(default=None, repr=False)
     indexed: dict[str, int] | None = None  # features, genes and bins of the bin index
     index_seconds: float = 0.0
+    pieces: int = 1  # bulk loads of the build graph (see GenomeStore.optimize)
 
     @property
     def path(self) -> str:
@@ -383,8 +384,9 @@ class LoadResult:
         if self.indexed is not None:
             index = (f", bin index of {self.indexed.get('features', 0):,} features in "
                      f"{self.index_seconds:.1f} s")
+        pieces = f", loaded in {self.pieces} pieces" if self.pieces > 1 else ""
         return (f"{self.path}: {self.status} ({why}): {self.triples:,} triples in "
-                f"{self.seconds:.1f} s{index}")
+                f"{self.seconds:.1f} s{index}{pieces}")
 
 
 @dataclass

@@ -14,21 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ServerError
-from .settings import get
+from .errors import Gff2RdfError, ServerError
+from .settings import get, size
 
 __all__ = ["ServeConfig", "parse_size", "read_token"]
 
 
 def parse_size(text: str | int) -> int:
-    """``'16G'``, ``'512M'``, ``'64K'`` or a plain number of bytes."""
-    value = str(text).strip().upper().removesuffix("B")
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(value[-1:], 1)
-    number = value[:-1] if scale > 1 else value
+    """``'16G'``, ``'512M'``, ``'64K'`` or a plain number of bytes (``settings.size``), as a
+    ``ServerError`` when it is not one."""
     try:
-        return int(float(number) * scale)
-    except ValueError:
-        raise ServerError(f"not a size: {text!r} (e.g. 512M, 2G)") from None
+        return size(text)
+    except Gff2RdfError as exc:
+        raise ServerError(str(exc)) from None
 
 
 def read_token(path: str | Path) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["SETTINGS", "Setting", "env_name", "get"]
+__all__ = ["SETTINGS", "Setting", "env_name", "get", "size"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ SETTINGS: tuple[Setting, ...] = (
             "UniProt SPARQL endpoint for federated GO annotation queries."),
     Setting("ubergraph-endpoint", "https://ubergraph.apps.renci.org/sparql",
             "Ubergraph SPARQL endpoint for GO / PO / SO closure queries."),
+    Setting("load-piece", "512M",
+            "Size of the pieces in which load bulk-loads a genome version (and its bin index): "
+            "it bounds the loader's memory (1.7 GB at 512M for a 1 M-line genome, 2 GB in one "
+            "piece); 0: one piece, whose store needs no gff2rdf optimize for fast scans."),
     Setting("window", "50000",
             "Lines after which a feature with no new lines is considered complete; lines of "
             "one feature further apart than this are an error."),
@@ -89,3 +93,20 @@ def jobs(value: str | int | None = None) -> int:
         return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1)
     return max(1, int(text))
+
+
+def size(text: str | int) -> int:
+    """``'16G'``, ``'512M'``, ``'64K'`` or a plain number of bytes.
+
+    >>> size("512M")
+    536870912
+    """
+    value = str(text).strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(value[-1:], 1)
+    number = value[:-1] if scale > 1 else value
+    try:
+        return int(float(number) * scale)
+    except ValueError:
+        from .errors import Gff2RdfError
+
+        raise Gff2RdfError(f"not a size: {text!r} (e.g. 512M, 2G)") from None

@@ -371,3 +371,30 @@ def test_a_build_loaded_in_pieces_is_whole(tmp_path: Path,
     assert sorted(bytes(got).splitlines()) == sorted(bytes(expected).splitlines())
     assert pieces.indexed == whole.indexed and pieces.indexed is not None
     assert len(bytes(index).splitlines()) > 4 * pieces.indexed["features"]
+
+
+def test_the_load_piece_setting_and_optimize(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """GFF2RDF_LOAD_PIECE sets the pieces of a load; the CLI then suggests gff2rdf optimize,
+    which compacts the store and changes no data."""
+    store = tmp_path / "s"
+    options = ["--species", "Arabidopsis thaliana", "--taxon", "3702", "--assembly", "TAIR10",
+               "--annotation", "Ensembl40"]
+    monkeypatch.setenv("GFF2RDF_LOAD_PIECE", "100K")
+    code, _, err = run("load", str(ENSEMBL), "--store", str(store), *options)
+    assert code == 0, err
+    assert "pieces" in err and f"gff2rdf optimize --store {store}" in err
+    with GenomeStore.open(store) as s:
+        before = sorted(bytes(s.store.dump(format=ox.RdfFormat.N_QUADS)).splitlines())
+    code, _, err = run("optimize", "--store", str(store))
+    assert code == 0 and err.startswith(f"optimized {store} in "), err
+    with GenomeStore.open(store) as s:
+        assert sorted(bytes(s.store.dump(format=ox.RdfFormat.N_QUADS)).splitlines()) == before
+    monkeypatch.setenv("GFF2RDF_LOAD_PIECE", "0")  # one piece: no hint
+    code, _, err = run("load", str(ENSEMBL), "--store", str(tmp_path / "one"), *options)
+    assert code == 0 and "pieces" not in err and "optimize" not in err, err
+    monkeypatch.setenv("GFF2RDF_LOAD_PIECE", "lots")
+    code, _, err = run("load", str(ENSEMBL), "--store", str(tmp_path / "bad"), *options)
+    assert code == 1 and "not a size: 'lots'" in err
+    code, _, err = run("optimize", "--store", str(tmp_path / "none"))
+    assert code == 1 and "none" in err
