@@ -224,8 +224,8 @@ def run_chunks(
             for n, (start, data) in enumerate(chunks):
                 part = os.path.join(workdir, f"part-{n:06d}")
                 append(convert_chunk(make_job(data, start, part)), part)
-            return results
-        _run_pool(chunks, make_job, workdir, jobs, append)
+        else:
+            _run_pool(chunks, make_job, workdir, jobs, append)
     return results
 
 
