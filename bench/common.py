@@ -8,6 +8,7 @@ so this module is imported from the script's own directory.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,3 +27,10 @@ def bench_convert() -> Any:
     sys.modules["bench_convert"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its children waited for so far
+    (conversion workers, phase processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system

@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from common import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 SOURCE = (ROOT.parent / "shared" / "data" / "gff3"
@@ -240,15 +242,10 @@ class _Clock:
 
     def __init__(self) -> None:
         self.wall = time.perf_counter()
-        self.cpu = self._cpu()
-
-    @staticmethod
-    def _cpu() -> float:
-        t = os.times()
-        return t.user + t.system + t.children_user + t.children_system
+        self.cpu = cpu_seconds()
 
     def read(self) -> dict[str, float]:
-        return {"seconds": time.perf_counter() - self.wall, "cpu_seconds": self._cpu() - self.cpu}
+        return {"seconds": time.perf_counter() - self.wall, "cpu_seconds": cpu_seconds() - self.cpu}
 
 
 class _TreeMemory:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from common import bench_convert
+from common import cpu_seconds as _cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -64,13 +65,6 @@ def _peaks() -> dict[str, float]:
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e6
     return {"peak_rss_mb": me, "peak_child_rss_mb": children, "peak_total_mb": me + children}
-
-
-def _cpu() -> float:
-    """CPU seconds (user + system) of this process and its waited-for children so far."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _du(path: Path) -> float:

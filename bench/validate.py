@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from common import bench_convert
+from common import cpu_seconds as _cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -50,15 +51,6 @@ META = {"species": "Arabidopsis thaliana", "taxon": "3702", "assembly": "TAIR10.
 
 
 # -- the phases (child processes) ---------------------------------------------------------------
-
-
-def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (conversion workers)."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
 
 
 def phase_convert(gff3: str, nt: str) -> dict[str, Any]:
