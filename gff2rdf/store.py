@@ -4,11 +4,12 @@ Design (see also ``gff2rdf.metadata`` for the metadata graph and the query patte
 
 * **A new graph per build.** ``load`` converts a GFF3 file to N-Quads in a temporary file
   (``convert(..., fmt="nq", graph=B, meta_graph=B)``, in a forked child process so that its
-  memory is returned before the load) and bulk-loads it, in pieces of ``LOAD_PART_BYTES`` that
-  bound the loader's memory, into a fresh build graph ``B = {genome}/build/{UTC time}-{random}``;
-  an RDF file written by ``convert`` is loaded into ``B`` the same way (N-Triples and Turtle with
-  ``bulk_load(to_graph=B)``, N-Quads parsed and re-graphed into ``bulk_extend``). No query sees
-  ``B`` before the flip below, which is the only way to reach it.
+  memory is returned before the load) and bulk-loads it, in pieces of the ``load-piece``
+  setting that bound the loader's memory, into a fresh build graph
+  ``B = {genome}/build/{UTC time}-{random}``; an RDF file written by ``convert`` is loaded
+  into ``B`` the same way (N-Triples and Turtle with ``bulk_load(to_graph=B)``, N-Quads parsed
+  and re-graphed into ``bulk_extend``). No query sees ``B`` before the flip below, which is the
+  only way to reach it.
 * **A one-transaction pointer flip.** One SPARQL UPDATE (``metadata.flip_update``) replaces
   the genome's metadata in ``{BASE}meta``: it deletes the old description, moves the new one out
   of ``B``, and sets ``<genome> g2r:currentBuild <B>`` with the build's provenance. Queries that
@@ -94,6 +95,12 @@ __all__ = ["DumpResult", "GenomeStore", "LoadResult", "current_graph"]
 TMP_DIR = "gff2rdf-tmp"
 GC_CHUNK = 25_000
 LOAD_PART_BYTES: int | None = None  # None: the load-piece setting (512M); see bulk_load_nquads
+
+
+def _piece_bytes() -> int:
+    """The size of a bulk-load piece: ``LOAD_PART_BYTES`` when set, else the ``load-piece``
+    setting (0: one piece)."""
+    return LOAD_PART_BYTES if LOAD_PART_BYTES is not None else parse_size(get("load-piece"))
 
 
 class _Slice:
@@ -368,6 +375,7 @@ class GenomeStore:
         nearest-gene queries) before it becomes current, so readers see both at once."""
         started, clock = now(), time.perf_counter()
         source = str(source)
+        _piece_bytes()  # a bad load-piece setting is an error now, not after the conversion
         mapping = mapping or compile_mapping()
         plan = plan_load(source, mapping, species, taxon, assembly, annotation, base_iri,
                          lenient, strict, window)
@@ -493,7 +501,7 @@ class GenomeStore:
         between pieces leaves an unreferenced build that the next open removes.
         """
         size = nq.stat().st_size
-        part = LOAD_PART_BYTES if LOAD_PART_BYTES is not None else parse_size(get("load-piece"))
+        part = _piece_bytes()
         if atomic or part <= 0 or size <= part:
             self._bulk_load(path=str(nq), format=ox.RdfFormat.N_QUADS)
             return 1
