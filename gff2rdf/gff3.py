@@ -468,17 +468,24 @@ class Gff3Reader:
         return Feature(intern(seqid), intern(source), intern(ftype), start, end, score, strand,
                        phase, attributes, number)
 
-    def _decode(self, text: str, number: int, what: str) -> str | None:
+    def _decode(self, text: str, number: int, what: str, tag: str = "") -> str | None:
+        """Percent-decode ``text``, or report why not (``what``, with ``tag`` filled in: the
+        message is built only for a problem)."""
+        parts = text.split("%")
+        try:  # escapes of ASCII characters only, every one well-formed: the common case
+            return parts[0] + "".join([_ASCII_ESCAPES[p[:2]] + p[2:] for p in parts[1:]])
+        except KeyError:
+            pass
         if _BAD_ESCAPE.search(text):
             self.error(number, "bad-escape",
-                       f"{what} {text!r} has a '%' that is not followed by two hex digits; "
-                       "write a literal '%' as %25")
+                       f"{what.format(tag)} {text!r} has a '%' that is not followed by two hex "
+                       "digits; write a literal '%' as %25")
             return None
         try:
-            return _unescape(text)
+            return unquote(text, errors="strict")
         except UnicodeDecodeError:
             self.error(number, "bad-escape",
-                       f"{what} {text!r} has percent escapes that are not UTF-8")
+                       f"{what.format(tag)} {text!r} has percent escapes that are not UTF-8")
             return None
 
     def _attributes(self, text: str, number: int) -> dict[str, list[str]] | None:
@@ -518,7 +525,7 @@ class Gff3Reader:
             if "%" in value:
                 values: list[str] = []
                 for part in value.split(","):
-                    decoded = self._decode(part, number, f"value of {tag}")
+                    decoded = self._decode(part, number, "value of {}", tag)
                     if decoded is None:
                         return None
                     values.append(decoded)
