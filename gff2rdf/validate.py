@@ -172,16 +172,34 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file")
     size = chunk_bytes or DEFAULT_CHUNK_BYTES
+
+    def lines(source: str, line_fmt: str) -> ValidationReport:
+        """The streaming proof first; the exact engine when it cannot prove conformance."""
+        from .settings import jobs
+        from .shacl import shapes_version
+        from .shacl_fast import prove
+
+        proof = prove(source, line_fmt, jobs=jobs())
+        if proof.conforms:
+            report = ValidationReport(source, shapes_version(), keep=keep, engine=(
+                f"streaming proof, {proof.subjects:,} subjects"), triples=proof.triples)
+            report.seconds = proof.seconds
+            return report
+        report = validate_lines(source, line_fmt, chunk_bytes=size, keep=keep, first=first,
+                                progress=progress)
+        report.seconds += proof.seconds
+        report.notes.append(f"checked by the exact engine, as the streaming proof stopped at: "
+                            f"{proof.reason}")
+        return report
+
     if fmt in ("nt", "nq"):
-        return validate_lines(path, fmt, chunk_bytes=size, keep=keep, first=first,
-                              progress=progress)
+        return lines(path, fmt)
     if os.path.getsize(path) <= WHOLE_LIMIT:
         return _validate_whole(path, fmt, keep, first)
     with tempfile.TemporaryDirectory(prefix="gff2rdf-validate-") as tmp:
-        lines = os.path.join(tmp, "data.nq")
-        _to_nquads(path, fmt, lines)
-        report = validate_lines(lines, "nq", chunk_bytes=size, keep=keep, first=first,
-                                progress=progress)
+        converted = os.path.join(tmp, "data.nq")
+        _to_nquads(path, fmt, converted)
+        report = lines(converted, "nq")
     report.source = path
     return report
 

@@ -1,0 +1,157 @@
+"""The streaming proof (gff2rdf.shacl_fast): it proves converted genomes conform, and it never
+proves a graph that the exact engine finds a violation in.
+
+Soundness is tested the way tests/test_shacl.py tests the rules: every rule's mutation of a
+correct graph (the tomato fixture), alone and all at once, in the converter's line order and in
+Oxigraph's, in one part and in two. Each must be handed over to the exact engine, which then
+reports exactly what it reports without the proof.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from test_shacl import MUTATIONS, PICK, SMALL_CORPUS, _nt, _store, _text, corpus, tomato
+
+import gff2rdf.shacl_fast as fast
+from conftest import DATA
+from gff2rdf.shacl import load_shapes
+from gff2rdf.shacl_chunks import validate_lines
+from gff2rdf.shacl_fast import prove
+from gff2rdf.validate import validate_rdf
+
+__all__ = ["corpus", "tomato"]  # fixtures shared with test_shacl.py
+
+
+@pytest.fixture
+def two_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let small files be read in two parts, as genomes are."""
+    monkeypatch.setattr(fast, "PART_MIN", 0)
+
+
+def _write(tmp_path: Path, text: str, name: str = "data.nt") -> Path:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_converted_data_is_proven_in_one_part_and_in_two(tomato: str, tmp_path: Path,
+                                                         two_parts: None) -> None:
+    path = _write(tmp_path, tomato)
+    one, two = prove(path), prove(path, jobs=2)
+    assert one.conforms and two.conforms, (one.reason, two.reason)
+    assert one.triples == two.triples == len(tomato.splitlines())
+    assert one.subjects == two.subjects > 100
+    # Oxigraph's order: positions after the regions that use them, sequences in between
+    reordered = _write(tmp_path, _text(_store(tomato)), "reordered.nt")
+    assert prove(reordered).conforms and prove(reordered, jobs=2).conforms
+
+
+@pytest.mark.parametrize("mutate", MUTATIONS, ids=lambda m: m.__name__)
+def test_no_mutation_is_ever_proven(mutate: Callable[[ox.Store], object], tomato: str,
+                                    tmp_path: Path, two_parts: None) -> None:
+    store = _store(tomato)
+    mutate(store)
+    path = _write(tmp_path, _text(store))
+    for jobs in (1, 2):
+        proof = prove(path, jobs=jobs)
+        assert not proof.conforms and proof.reason, jobs
+
+
+def test_every_mutation_at_once_across_picks_is_handed_over(tomato: str, tmp_path: Path,
+                                                            two_parts: None) -> None:
+    """Mutations spread over other nodes (PICK), in the converter's order of subjects."""
+    lines = tomato.splitlines(keepends=True)
+    order = {}
+    for n, line in enumerate(lines):
+        order.setdefault(line.split(" ", 1)[0], n)
+    for pick in (3, 11):
+        for i, mutate in enumerate(MUTATIONS):
+            PICK[0] = pick + 5 * i
+            store = _store(tomato)
+            try:
+                mutate(store)
+            finally:
+                PICK[0] = 0
+            # back in the converter's subject order, each subject's lines together
+            dumped = _text(store).splitlines(keepends=True)
+            dumped.sort(key=lambda line: order.get(line.split(" ", 1)[0], len(lines)))
+            path = _write(tmp_path, "".join(dumped), f"m{pick}-{i}.nt")
+            assert not prove(path, jobs=2).conforms, (pick, mutate.__name__)
+
+
+def test_validate_rdf_uses_the_proof_and_else_the_exact_engine(tomato: str,
+                                                               tmp_path: Path) -> None:
+    good = validate_rdf(_write(tmp_path, tomato))
+    assert good.conforms and "streaming proof" in good.engine and good.triples > 1000
+    store = _store(tomato)
+    MUTATIONS[0](store)
+    bad_path = _write(tmp_path, _text(store), "bad.nt")
+    bad = validate_rdf(bad_path)
+    assert not bad.conforms and "chunk" in bad.engine
+    assert bad.violation_keys() == validate_lines(bad_path).violation_keys()
+    assert any("streaming proof stopped" in note for note in bad.notes)
+
+
+def test_what_the_proof_hands_over(tomato: str, tmp_path: Path) -> None:
+    lines = tomato.splitlines(keepends=True)
+    cases = {
+        "not together": tomato + lines[0],  # the first subject comes back at the end
+        "subClassOf": tomato + "<urn:a> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+                               "<urn:b> .\n",
+        "not a plain": tomato + "<urn:a> <urn:p> <urn:b> <urn:g> .\n",
+        "IRI with escapes": tomato + "<urn:a> <urn:p> <urn:b\\u0041> .\n",
+    }
+    for expected, text in cases.items():
+        proof = prove(_write(tmp_path, text))
+        assert not proof.conforms and expected in proof.reason, (expected, proof.reason)
+    # comments, blank lines, N-Quads and gzip are read
+    quads = "".join(f"{line[:-3]} <urn:g> .\n" for line in lines)
+    assert prove(_write(tmp_path, "# a comment\n\n" + tomato)).conforms
+    assert prove(_write(tmp_path, quads, "data.nq"), "nq").conforms
+    gz = tmp_path / "data.nt.gz"
+    gz.write_bytes(gzip.compress(tomato.encode("utf-8")))
+    assert prove(gz).conforms
+
+
+def test_a_changed_sparql_rule_sends_the_shapes_to_the_exact_engine(tomato: str,
+                                                                    tmp_path: Path) -> None:
+    """The Python equivalents are bound to the exact text of each rule: a changed rule is
+    evaluated by the exact engine until its equivalent is brought in line."""
+    import rdflib
+
+    shapes = load_shapes()
+    select = rdflib.URIRef("http://www.w3.org/ns/shacl#select")
+    rule = rdflib.URIRef("https://w3id.org/gff2rdf/shapes#RegionOrder")
+    text = str(shapes.value(rule, select))
+    shapes.set((rule, select, rdflib.Literal(text.replace("?begin > ?end", "?begin >= ?end"))))
+    proof = prove(_write(tmp_path, tomato), shapes=shapes)
+    assert not proof.conforms and "SPARQL constraint" in proof.reason
+
+
+def test_every_shipped_rule_has_its_python_equivalent() -> None:
+    plan = fast._plan()
+    natives = [n for shape in plan.shapes for n in shape.natives]
+    assert len(natives) == len(fast._NATIVE) == 3
+
+
+@pytest.mark.parametrize("name", SMALL_CORPUS)
+def test_corpus_files_are_proven(corpus: dict[str, Path], name: str, two_parts: None) -> None:
+    path = corpus[name]
+    assert validate_lines(path).conforms
+    for jobs in (1, 2):
+        proof = prove(path, jobs=jobs)
+        assert proof.conforms, (jobs, proof.reason)
+
+
+def test_a_node_needed_far_below_its_triples_is_handed_over(tomato: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.setattr(fast, "WINDOW", 5)
+    proof = prove(_write(tmp_path, _nt(DATA / "tomato_ITAG2.3_test.gff3", tmp_path)
+                         .read_text("utf-8")))
+    assert not proof.conforms and "subjects after its triples" in proof.reason
