@@ -878,7 +878,7 @@ class _Pass:
                 known = EMPTY if o[:1] == b'"' else window.get(o)
                 for shape, classes in reached:
                     if known is not None:
-                        if not classes.intersection(known.types):
+                        if classes.isdisjoint(known.types):
                             self.check(shape, o, known)
                     elif (id(shape), o) not in self.pending_keys:
                         self.when_known(o, self._object_target(shape, o), (id(shape), o))
@@ -1113,12 +1113,6 @@ def _scan_lines(state: _Pass, blocks: Iterable[bytes], fmt: str) -> None:
                     if props:
                         close(current, props)
                     current, props = s, {}
-                if p not in checked:
-                    if not (p[:1] == b"<" and p.find(b">") == len(p) - 1 and b"\\" not in p):
-                        raise Unsure(f"not a plain N-Triples / N-Quads line: {line[:80]!r}")
-                    if p == SUBCLASS_OF:
-                        raise Unsure("the data has rdfs:subClassOf triples")
-                    checked.add(p)
                 if quads:
                     o = _object(rest, True)
                 else:
@@ -1137,10 +1131,16 @@ def _scan_lines(state: _Pass, blocks: Iterable[bytes], fmt: str) -> None:
                     elif last != b'" .\n' or o[:1] != b'"' or o.find(b'"', 1) != len(o) - 1:
                         o = _object(rest, False)
                 values = props.get(p)
-                if values is None:
-                    props[p] = [o]
-                else:
+                if values is not None:
                     values.append(o)
+                    continue
+                if p not in checked:
+                    if not (p[:1] == b"<" and p.find(b">") == len(p) - 1 and b"\\" not in p):
+                        raise Unsure(f"not a plain N-Triples / N-Quads line: {line[:80]!r}")
+                    if p == SUBCLASS_OF:
+                        raise Unsure("the data has rdfs:subClassOf triples")
+                    checked.add(p)
+                props[p] = [o]
         if props:
             close(current, props)
     finally:
