@@ -6,7 +6,11 @@ engines judge data with them and must agree (``tests/test_shacl.py`` checks it):
 
 * ``pyshacl_validate`` runs pySHACL on an rdflib graph: the reference, for small graphs;
 * ``gff2rdf.shacl_sparql`` compiles the shapes into SPARQL and runs them in an Oxigraph store,
-  whole or in bounded chunks (``gff2rdf.shacl_chunks``): the fast path, for genomes.
+  whole or in bounded chunks (``gff2rdf.shacl_chunks``): the exact engine for genomes.
+
+``gff2rdf.shacl_fast`` goes before the exact engine on N-Triples and N-Quads files: a one-pass
+proof in Python that can only answer "conforms" (and otherwise hands the file over), which
+makes the common case, a correct genome, about 3x faster.
 
 Both produce ``Violation`` records, compared by ``Violation.key`` (focus node, source shape,
 constraint, path, value), and a ``ValidationReport`` that summarises them.

@@ -103,12 +103,23 @@ def test_what_the_proof_hands_over(tomato: str, tmp_path: Path) -> None:
         "not together": tomato + lines[0],  # the first subject comes back at the end
         "subClassOf": tomato + "<urn:a> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
                                "<urn:b> .\n",
-        "not a plain": tomato + "<urn:a> <urn:p> <urn:b> <urn:g> .\n",
-        "IRI with escapes": tomato + "<urn:a> <urn:p> <urn:b\\u0041> .\n",
+        "does not check: b'<urn:b> <urn:g>": tomato + "<urn:a> <urn:p> <urn:b> <urn:g> .\n",
+        "does not check": tomato + "<urn:a> <urn:p> <urn:b\\u0041> .\n",
     }
+    # what Oxigraph's parser refuses must not be proven: IRIs it rejects, a bad escape
+    for bad in ("<urn:a|b>", "<urn:a%zz>", "<relative>", "<http://[::1>", '"a\\qb"',
+                '"x"^^<not an iri>', "_:"):
+        with pytest.raises(SyntaxError):
+            ox.Store().load(f"<urn:s> <urn:p> {bad} .\n".encode(), format=ox.RdfFormat.N_TRIPLES)
+        proof = prove(_write(tmp_path, tomato + f"<urn:s> <urn:p> {bad} .\n"))
+        assert not proof.conforms and ("does not check" in proof.reason or
+                                       "not a plain" in proof.reason), (bad, proof.reason)
     for expected, text in cases.items():
         proof = prove(_write(tmp_path, text))
         assert not proof.conforms and expected in proof.reason, (expected, proof.reason)
+    latin1 = tmp_path / "latin1.nt"
+    latin1.write_bytes(tomato.encode("utf-8") + b'<urn:s> <urn:p> "caf\xe9" .\n')
+    assert "not UTF-8" in prove(latin1).reason
     # comments, blank lines, N-Quads and gzip are read
     quads = "".join(f"{line[:-3]} <urn:g> .\n" for line in lines)
     assert prove(_write(tmp_path, "# a comment\n\n" + tomato)).conforms
