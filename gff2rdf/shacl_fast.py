@@ -44,16 +44,18 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import ShapesError
 
@@ -1037,37 +1039,43 @@ def _plan(shapes: Any = None) -> _Plan:
     return _Compiler(shapes if shapes is not None else load_shapes()).compile()
 
 
-BLOCK = 32 << 20  # bytes read at a time
+class _Part(io.RawIOBase):
+    """The bytes of ``stream`` from its position on, ``size`` of them (None: to the end).
+    Lines are read through a ``BufferedReader`` over it: iterating one is about 7x faster
+    than cutting 32 MB blocks with ``splitlines`` (0.3 s against 2.4 s for 4 M lines)."""
+
+    def __init__(self, stream: IO[bytes], size: int | None) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        if self._left is not None:
+            if self._left <= 0:
+                return 0
+            view = view[:self._left]
+        n = self._stream.readinto(view)  # type: ignore[attr-defined]
+        if self._left is not None and n:
+            self._left -= n
+        return n or 0
 
 
-def _blocks(path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """The file's bytes from ``start`` to ``end`` (both at line starts), whole lines a block."""
+@contextmanager
+def _lines(path: str, start: int = 0, end: int | None = None) -> Iterator[IO[bytes]]:
+    """The file's lines from byte ``start`` to ``end`` (both at line starts)."""
     from .ntchunks import open_lines
 
     with open_lines(path) as stream:
         if start:
             stream.seek(start)
-        left = end - start if end is not None else None
-        carry = b""
-        while True:
-            size = BLOCK if left is None else min(BLOCK, left)
-            data = stream.read(size) if size else b""
-            if left is not None:
-                left -= len(data)
-            if not data:
-                if carry:
-                    yield carry
-                return
-            data = carry + data
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                carry = data
-                continue
-            carry = data[cut:]
-            yield data[:cut]
+        yield io.BufferedReader(_Part(stream, None if end is None else end - start), 1 << 20)
 
 
-def _scan(state: _Pass, blocks: Iterable[bytes], fmt: str) -> None:
+def _scan(state: _Pass, lines: Iterable[bytes], fmt: str) -> None:
     """Read the lines, group them by subject and close each group (``_Pass.close``), with
     the cyclic garbage collector off: the window and the remembered subjects are millions of
     objects that it would scan again and again, and the pass makes no reference cycles
@@ -1077,13 +1085,13 @@ def _scan(state: _Pass, blocks: Iterable[bytes], fmt: str) -> None:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        _scan_lines(state, blocks, fmt)
+        _scan_lines(state, lines, fmt)
     finally:
         if enabled:
             gc.enable()
 
 
-def _scan_lines(state: _Pass, blocks: Iterable[bytes], fmt: str) -> None:
+def _scan_lines(state: _Pass, lines: Iterable[bytes], fmt: str) -> None:
     """The lines the converter writes are checked for form with a few C-level searches, and
     each distinct IRI once (``_term_ok``: what Oxigraph's parser would refuse must not be
     proven to conform); anything else goes through ``_object``'s regular expression."""
@@ -1095,74 +1103,66 @@ def _scan_lines(state: _Pass, blocks: Iterable[bytes], fmt: str) -> None:
     valid: set[bytes] = set()  # IRIs and blank nodes already checked (bounded)
     n = 0
     try:
-        for block in blocks:
-            if not block.isascii():
-                try:
-                    block.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise Unsure(f"bytes that are not UTF-8: {exc}") from None
-            escapes = b"\\" in block
-            lines = block.splitlines(True)
-            n += len(lines)
-            for line in lines:
-                try:
-                    s, p, rest = line.split(b" ", 2)
-                except ValueError:
-                    if not line.strip() or line.lstrip()[:1] == b"#":
+        for line in lines:
+            n += 1
+            try:
+                s, p, rest = line.split(b" ", 2)
+            except ValueError:
+                if not line.strip() or line.lstrip()[:1] == b"#":
+                    n -= 1
+                    continue
+                raise Unsure(f"not a plain N-Triples / N-Quads line: {line[:80]!r}") \
+                    from None
+            if s != current:
+                if s not in valid:
+                    if s[:1] == b"#":
                         n -= 1
                         continue
-                    raise Unsure(f"not a plain N-Triples / N-Quads line: {line[:80]!r}") \
-                        from None
-                if s != current:
-                    if s not in valid:
-                        if s[:1] == b"#":
-                            n -= 1
-                            continue
-                        if not _term_ok(s, subject=True):
-                            raise Unsure(f"not a plain N-Triples / N-Quads line, or an IRI "
-                                         f"the pass does not check: {line[:80]!r}")
-                        _remember(valid, s)
-                    if props:
-                        close(current, props)
-                    current, props = s, {}
-                o = rest[:-3]
-                last = rest[-4:]
-                if quads:
-                    o = _object(rest, True)
-                    _check_object(o, valid)
-                elif last == b"> .\n":
-                    if o[:1] == b"<":  # an IRI
-                        if o not in valid:
-                            _check_object(o, valid)
-                    else:  # a typed literal
-                        j = o.find(b'"', 1)
-                        if o[:1] != b'"' or o.find(b'"^^<', j) != j:
-                            o = _object(rest, False)
-                            _check_object(o, valid)
-                        else:
-                            datatype = o[j + 3:]
-                            if datatype not in valid:
-                                _check_object(datatype, valid)
-                            if escapes and b"\\" in o:
-                                _check_object(o, valid)
-                elif last == b'" .\n' and o[:1] == b'"' and o.find(b'"', 1) == len(o) - 1:
-                    if escapes and b"\\" in o:
+                    if not _term_ok(s, subject=True):
+                        raise Unsure(f"not a plain N-Triples / N-Quads line, or an IRI "
+                                     f"the pass does not check: {line[:80]!r}")
+                    _remember(valid, s)
+                if props:
+                    close(current, props)
+                current, props = s, {}
+            o = rest[:-3]
+            last = rest[-4:]
+            if quads:
+                o = _object(rest, True)
+                _check_object(o, valid)
+            elif last == b"> .\n":
+                if o[:1] == b"<":  # an IRI
+                    if o not in valid:
                         _check_object(o, valid)
-                else:
-                    o = _object(rest, False)
+                else:  # a typed literal
+                    j = o.find(b'"', 1)
+                    if o[:1] != b'"' or o.find(b'"^^<', j) != j:
+                        o = _object(rest, False)
+                        _check_object(o, valid)
+                    else:
+                        datatype = o[j + 3:]
+                        if datatype not in valid:
+                            _check_object(datatype, valid)
+                        if b"\\" in o or not o.isascii():
+                            _check_object(o, valid)
+            elif last == b'" .\n' and o[:1] == b'"' and o.find(b'"', 1) == len(o) - 1:
+                if b"\\" in o or not o.isascii():
                     _check_object(o, valid)
-                values = props.get(p)
-                if values is not None:
-                    values.append(o)
-                    continue
-                if p not in checked:
-                    if not _SAFE_IRI.fullmatch(p):
-                        raise Unsure(f"not a plain N-Triples / N-Quads line, or an IRI the "
-                                     f"pass does not check: {line[:80]!r}")
-                    if p == SUBCLASS_OF:
-                        raise Unsure("the data has rdfs:subClassOf triples")
-                    checked.add(p)
-                props[p] = [o]
+            else:
+                o = _object(rest, False)
+                _check_object(o, valid)
+            values = props.get(p)
+            if values is not None:
+                values.append(o)
+                continue
+            if p not in checked:
+                if not _SAFE_IRI.fullmatch(p):
+                    raise Unsure(f"not a plain N-Triples / N-Quads line, or an IRI the "
+                                 f"pass does not check: {line[:80]!r}")
+                if p == SUBCLASS_OF:
+                    raise Unsure("the data has rdfs:subClassOf triples")
+                checked.add(p)
+            props[p] = [o]
         if props:
             close(current, props)
     finally:
@@ -1193,7 +1193,13 @@ def _term_ok(term: bytes, subject: bool = False) -> bool:
     if subject:
         return False
     m = _LITERAL.fullmatch(term)
-    return m is not None and (m.group(1) is None or _SAFE_IRI.fullmatch(m.group(1)) is not None)
+    if m is None or (m.group(1) is not None and _SAFE_IRI.fullmatch(m.group(1)) is None):
+        return False
+    try:
+        term.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_object(term: bytes, valid: set[bytes]) -> None:
@@ -1225,7 +1231,8 @@ def prove(path: str | Path, fmt: str = "nt", shapes: Any = None, jobs: int = 1) 
         state = _Pass(plan)
         _CURRENT.append(state)
         try:
-            _scan(state, _blocks(path), fmt)
+            with _lines(path) as lines:
+                _scan(state, lines, fmt)
             state.finish()
             proof = Proof(True, "", state.triples, state.subjects)
         except Unsure as exc:
@@ -1349,7 +1356,8 @@ def _part_worker(parent: int, plan: _Plan, path: str, fmt: str, start: int, end:
     _CURRENT.append(state)
     try:
         try:
-            _scan(state, _blocks(path, start, end), fmt)
+            with _lines(path, start, end) as lines:
+                _scan(state, lines, fmt)
         except Unsure as exc:
             conn.send(("unsure", str(exc), state.triples, state.subjects))
             return
