@@ -166,3 +166,12 @@ def test_a_node_needed_far_below_its_triples_is_handed_over(tomato: str, tmp_pat
     proof = prove(_write(tmp_path, _nt(DATA / "tomato_ITAG2.3_test.gff3", tmp_path)
                          .read_text("utf-8")))
     assert not proof.conforms and "subjects after its triples" in proof.reason
+
+
+def test_a_part_that_dies_hands_the_file_over(tomato: str, tmp_path: Path, two_parts: None,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(fast, "_scan", lambda *args: os._exit(3))  # as if killed
+    proof = prove(_write(tmp_path, tomato), jobs=2)
+    assert not proof.conforms and "ended early" in proof.reason
