@@ -29,8 +29,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("base-iri", "https://w3id.org/gff2rdf/data/",
             "Base of every data IRI (genomes, assemblies, features)."),
     Setting("jobs", "auto",
-            "Processes for converting large files ('auto': one per core); the output does "
-            "not depend on it."),
+            "Processes for converting and validating large files ('auto': one per core); "
+            "the output does not depend on it."),
     Setting("uniprot-endpoint", "https://sparql.uniprot.org/sparql",
             "UniProt SPARQL endpoint for federated GO annotation queries."),
     Setting("ubergraph-endpoint", "https://ubergraph.apps.renci.org/sparql",
