@@ -655,16 +655,18 @@ class _PathWork:
     cache: set[bytes] | None  # values that passed ``ok`` (None: not worth a look-up)
     with_facts: list[tuple[_Condition, str]]
     qualified: list[_Prop]
+    counts: bool = False  # whether the number of distinct values matters
 
     @classmethod
     def make(cls, path: bytes, props: list[_Prop]) -> _PathWork:
         counts = [p.max_count for p in props if p.max_count is not None]
         tests = [c for p in props for c in p.term_only]
+        qualified = [p for p in props if p.qualified is not None]
         return cls(path, ", ".join(p.name for p in props), min(counts) if counts else None,
                    _all_of([c.test for c in tests]),
                    set() if not all(c.cheap for c in tests) else None,
-                   [(c, p.name) for p in props for c in p.with_facts],
-                   [p for p in props if p.qualified is not None])
+                   [(c, p.name) for p in props for c in p.with_facts], qualified,
+                   bool(counts or qualified))
 
 
 @dataclass(eq=False)
@@ -792,9 +794,10 @@ class _Pass:
         for work in kind.work:
             values = props[work.path]
             if len(values) > 1:
-                values = list(dict.fromkeys(values))
-                if work.max_count is not None and len(values) > work.max_count:
-                    raise Unsure(f"{work.name}: {node.decode('utf-8', 'replace')}")
+                if work.counts:  # distinct values only where they are counted
+                    values = list(dict.fromkeys(values))
+                    if work.max_count is not None and len(values) > work.max_count:
+                        raise Unsure(f"{work.name}: {node.decode('utf-8', 'replace')}")
             elif work.max_count == 0:
                 raise Unsure(f"{work.name}: {node.decode('utf-8', 'replace')}")
             ok = work.ok
