@@ -560,6 +560,9 @@ def _all_of(tests: list[Cond]) -> Callable[[bytes], bool] | None:
     if len(tests) == 2:
         first, second = tests
         return lambda v: first(v, None) and second(v, None)
+    if len(tests) == 3:
+        first, second, third = tests
+        return lambda v: first(v, None) and second(v, None) and third(v, None)
     return lambda v: all(t(v, None) for t in tests)
 
 
@@ -812,8 +815,8 @@ class _Pass:
                         if v not in cache:
                             if not ok(v):
                                 raise Unsure(f"{work.name}: {node.decode('utf-8', 'replace')}")
-                            if len(cache) > 50_000:
-                                cache.clear()
+                            if len(cache) > 50_000:  # values that hardly repeat (positions)
+                                work.cache = None
                             cache.add(v)
             for c, name in work.with_facts:
                 for v in values:
