@@ -1038,6 +1038,9 @@ def _object(rest: bytes, quads: bool) -> bytes:
     o = m.group(1)
     if o[:1] == b"<" and b"\\" in o:
         raise Unsure("an IRI with escapes")
+    graph = m.group(2)
+    if graph is not None and not _term_ok(graph, subject=True):
+        raise Unsure(f"a graph name the pass does not check: {graph[:80]!r}")
     return o
 
 

@@ -124,6 +124,8 @@ def test_what_the_proof_hands_over(tomato: str, tmp_path: Path) -> None:
     quads = "".join(f"{line[:-3]} <urn:g> .\n" for line in lines)
     assert prove(_write(tmp_path, "# a comment\n\n" + tomato)).conforms
     assert prove(_write(tmp_path, quads, "data.nq"), "nq").conforms
+    bad_graph = quads + "<urn:s> <urn:p> <urn:o> <urn:g|h> .\n"
+    assert not prove(_write(tmp_path, bad_graph, "bad.nq"), "nq").conforms
     gz = tmp_path / "data.nt.gz"
     gz.write_bytes(gzip.compress(tomato.encode("utf-8")))
     assert prove(gz).conforms
