@@ -471,11 +471,9 @@ class Gff3Reader:
     def _decode(self, text: str, number: int, what: str, tag: str = "") -> str | None:
         """Percent-decode ``text``, or report why not (``what``, with ``tag`` filled in: the
         message is built only for a problem)."""
-        parts = text.split("%")
-        try:  # escapes of ASCII characters only, every one well-formed: the common case
-            return parts[0] + "".join([_ASCII_ESCAPES[p[:2]] + p[2:] for p in parts[1:]])
-        except KeyError:
-            pass
+        decoded = _ascii_unescape(text)
+        if decoded is not None:
+            return decoded
         if _BAD_ESCAPE.search(text):
             self.error(number, "bad-escape",
                        f"{what.format(tag)} {text!r} has a '%' that is not followed by two hex "
@@ -552,11 +550,18 @@ def _unescape(text: str) -> str:
     Note/inference values, which matters at one call per escaped value on every line. Escaped
     bytes >= 0x80 (UTF-8 sequences) go to unquote, which decodes them as bytes.
     """
+    decoded = _ascii_unescape(text)
+    return decoded if decoded is not None else unquote(text, errors="strict")
+
+
+def _ascii_unescape(text: str) -> str | None:
+    """``text`` decoded when every escape is a well-formed escape of an ASCII character (the
+    common case, with no check needed before), else None."""
     parts = text.split("%")
     try:
         return parts[0] + "".join([_ASCII_ESCAPES[p[:2]] + p[2:] for p in parts[1:]])
     except KeyError:
-        return unquote(text, errors="strict")
+        return None
 
 
 def _md5_ok(seqid: str) -> bool:
