@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .errors import ShapesError
 
@@ -1299,6 +1299,22 @@ def _part_starts(path: str, parts: int) -> list[int]:
     return starts
 
 
+class _Scanned(NamedTuple):
+    """A part's first reply: how its scan went, and what the other parts must settle."""
+
+    reason: str  # empty when the part found nothing against conformance
+    triples: int
+    subjects: int
+    pending: list[bytes]  # nodes it needs from other parts
+    seen: set[int]  # hashes of its subjects
+    incoming: dict[bytes, set[bytes]]  # objects of inverse-path predicates
+    inverse: list[tuple[str, bytes, bytes]]  # (rule, predicate, node) to check
+
+    @classmethod
+    def failed(cls, reason: str, state: _Pass) -> _Scanned:
+        return cls(reason, state.triples, state.subjects, [], set(), {}, [])
+
+
 def _prove_parts(plan: _Plan, path: str, fmt: str, jobs: int) -> Proof:
     """Each part is read by a process of its own; what one part needs of nodes in another
     (the sequences at the end of the file, a parent just before the cut) is asked of the
@@ -1319,16 +1335,18 @@ def _prove_parts(plan: _Plan, path: str, fmt: str, jobs: int) -> Proof:
         there.close()
         workers.append((process, here))
     try:
-        first = [conn.recv() for _, conn in workers]
+        first: list[_Scanned] = [conn.recv() for _, conn in workers]
+        triples = sum(r.triples for r in first)
+        subjects = sum(r.subjects for r in first)
         for reply in first:
-            if reply[0] == "unsure":
-                return Proof(False, reply[1], sum(r[2] for r in first), sum(r[3] for r in first))
-        seen_sets = [reply[5] for reply in first]
+            if reply.reason:
+                return Proof(False, reply.reason, triples, subjects)
+        seen_sets = [reply.seen for reply in first]
         for i, a in enumerate(seen_sets):
             for b in seen_sets[i + 1:]:
                 if not a.isdisjoint(b):
                     return Proof(False, "the triples of a subject are in two parts of the file")
-        wanted = sorted({node for reply in first for node in reply[4]})
+        wanted = sorted({node for reply in first for node in reply.pending})
         for _, conn in workers:
             conn.send(wanted)
         answers = [conn.recv() for _, conn in workers]
@@ -1341,19 +1359,17 @@ def _prove_parts(plan: _Plan, path: str, fmt: str, jobs: int) -> Proof:
                 facts[node] = props
         for _, conn in workers:
             conn.send(facts)
-        last = [conn.recv() for _, conn in workers]
+        last: list[str] = [conn.recv() for _, conn in workers]  # why not, or ""
         finished[0] = True
-        triples = sum(r[2] for r in first)
-        subjects = sum(r[3] for r in first)
-        for reply in last:
-            if reply[0] == "unsure":
-                return Proof(False, reply[1], triples, subjects)
+        for reason in last:
+            if reason:
+                return Proof(False, reason, triples, subjects)
         incoming: dict[bytes, set[bytes]] = {}
         for reply in first:
-            for predicate, nodes in reply[6].items():
+            for predicate, nodes in reply.incoming.items():
                 incoming.setdefault(predicate, set()).update(nodes)
         for reply in first:
-            for name, predicate, node in reply[7]:
+            for name, predicate, node in reply.inverse:
                 if node not in incoming.get(predicate, ()):
                     return Proof(False, f"{name}: {node.decode('utf-8', 'replace')}",
                                  triples, subjects)
@@ -1385,15 +1401,14 @@ def _part_worker(parent: int, plan: _Plan, path: str, fmt: str, start: int, end:
             with _lines(path, start, end) as lines:
                 _scan(state, lines, fmt)
         except Unsure as exc:
-            conn.send(("unsure", str(exc), state.triples, state.subjects))
+            conn.send(_Scanned.failed(str(exc), state))
             return
         except Exception as exc:  # a fault here must not cost the user the verdict
-            conn.send(("unsure", f"the pass failed ({type(exc).__name__}: {exc})",
-                       state.triples, state.subjects))
+            conn.send(_Scanned.failed(f"the pass failed ({type(exc).__name__}: {exc})", state))
             return
         inverse = [(name, prop.path, node) for prop, node, name in state.inverse_checks]
-        conn.send(("scanned", "", state.triples, state.subjects, list(state.pending),
-                   state.seen, state.incoming, inverse))
+        conn.send(_Scanned("", state.triples, state.subjects, list(state.pending), state.seen,
+                           state.incoming, inverse))
         wanted = conn.recv()
         answer: dict[bytes, dict[bytes, list[bytes]] | None] = {}
         for node in wanted:
@@ -1413,9 +1428,9 @@ def _part_worker(parent: int, plan: _Plan, path: str, fmt: str, start: int, end:
                     then(facts)
             if state.pending:
                 raise Unsure("a check needs a node that another part of the file holds")
-            conn.send(("done", ""))
+            conn.send("")
         except Unsure as exc:
-            conn.send(("unsure", str(exc)))
+            conn.send(str(exc))
     finally:
         _CURRENT.pop()
         conn.close()
