@@ -397,6 +397,9 @@ class Emitter:
 
 
 def _merge_attributes(lines: Sequence[Feature]) -> dict[str, list[str]]:
+    first = lines[0].attributes
+    if all(f.attributes is first for f in lines):
+        return first  # lines with the same column 9 share their dict (Gff3Reader._attributes)
     merged: dict[str, list[str]] = {}
     for f in lines:
         for key, values in f.attributes.items():

@@ -164,6 +164,25 @@ def test_percent_decoding_and_multiple_values() -> None:
     assert f.attributes == {"ID": ["a;b"], "Alias": ["x", "y,z"], "Note": ["100%"]}
 
 
+def test_a_repeated_column_9_is_parsed_once_and_its_problems_reported_each_time() -> None:
+    # the segments of a discontinuous CDS repeat column 9: the reader reuses the last clean
+    # parse, but a column with a warning or an error is parsed (and reported) on every line
+    cds = "Chr1\t.\tCDS\t{}\t{}\t.\t+\t0\t{}\n"
+    reader = Gff3Reader.from_text(
+        HEADER + cds.format(1, 9, "ID=c;Parent=m;Note=a%2Cb")
+        + cds.format(20, 29, "ID=c;Parent=m;Note=a%2Cb")
+        + cds.format(40, 49, "ID=d;Note=x;Note=y") + cds.format(60, 69, "ID=d;Note=x;Note=y")
+        + cds.format(80, 89, "ID=e;Note=%ZZ") + cds.format(90, 99, "ID=e;Note=%ZZ"))
+    first, second, third, fourth = reader.features()
+    assert first.attributes == {"ID": ["c"], "Parent": ["m"], "Note": ["a,b"]}
+    assert second.attributes is first.attributes
+    assert third.attributes == fourth.attributes == {"ID": ["d"], "Note": ["x", "y"]}
+    assert third.attributes is not fourth.attributes
+    assert sorted((p.line, p.kind) for p in reader.log.problems()) == [
+        (4, "repeated-attribute"), (5, "repeated-attribute"), (6, "bad-escape"),
+        (7, "bad-escape")]
+
+
 def test_trailing_tab_is_a_warning(tmp_path: Path) -> None:
     result, _ = convert_text(tmp_path, HEADER + "Chr1\t.\tgene\t1\t9\t.\t+\t.\tID=a\t\n")
     assert [p.kind for p in result.log.problems()] == ["trailing-tab"]
