@@ -7,6 +7,7 @@ stderr.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -444,11 +445,19 @@ def _validate_bar(source: str, silent: bool) -> Any:
 
     @contextmanager
     def bar() -> Any:
-        with click.progressbar(length=total, label="validating", file=sys.stderr,
-                               hidden=hidden) as shown:
+        with contextlib.ExitStack() as stack:
+            shown = stack.enter_context(click.progressbar(
+                length=total, label="validating", file=sys.stderr, hidden=hidden))
             done = [0]
 
             def progress(nbytes: int) -> None:
+                nonlocal shown
+                if nbytes < done[0]:  # the streaming proof handed the file over: a new pass
+                    stack.close()
+                    shown = stack.enter_context(click.progressbar(
+                        length=total, label="validating (exact engine)", file=sys.stderr,
+                        hidden=hidden))
+                    done[0] = 0
                 shown.update(nbytes - done[0])
                 done[0] = nbytes
 

@@ -162,7 +162,10 @@ def gff3_report(log: ProblemLog, fmt: str = "text") -> str:
 def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_000,
                  first: int = 10, chunk_bytes: int | None = None,
                  progress: Callable[[int], None] | None = None) -> ValidationReport:
-    """Validate an RDF file against the gff2rdf shapes; see the module docstring."""
+    """Validate an RDF file against the gff2rdf shapes; see the module docstring.
+
+    ``progress`` is called now and then with the number of bytes read: by the streaming
+    proof, then, when it hands the file over, from 0 again by the exact engine."""
     from .shacl_chunks import DEFAULT_CHUNK_BYTES, validate_lines
 
     path = str(path)
@@ -179,12 +182,14 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
         from .shacl import shapes_version
         from .shacl_fast import prove
 
-        proof = prove(source, line_fmt, jobs=jobs())
+        proof = prove(source, line_fmt, jobs=jobs(), progress=progress)
         if proof.conforms:
             report = ValidationReport(source, shapes_version(), keep=keep, engine=(
                 f"streaming proof, {proof.subjects:,} subjects"), triples=proof.triples)
             report.seconds = proof.seconds
             return report
+        if progress is not None:
+            progress(0)  # a second pass over the file begins
         report = validate_lines(source, line_fmt, chunk_bytes=size, keep=keep, first=first,
                                 progress=progress)
         report.seconds += proof.seconds

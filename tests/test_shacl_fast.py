@@ -97,6 +97,24 @@ def test_validate_rdf_uses_the_proof_and_else_the_exact_engine(tomato: str,
     assert any("streaming proof stopped" in note for note in bad.notes)
 
 
+def test_progress_counts_the_bytes_read_by_every_pass(tomato: str, tmp_path: Path,
+                                                     two_parts: None) -> None:
+    path = _write(tmp_path, tomato)
+    for jobs in (1, 2):
+        seen: list[int] = []
+        assert prove(path, jobs=jobs, progress=seen.append).conforms
+        assert seen and seen == sorted(seen) and seen[-1] == path.stat().st_size, jobs
+    # handed over: the proof's pass, then the exact engine's, from the start again
+    store = _store(tomato)
+    MUTATIONS[0](store)
+    bad = _write(tmp_path, _text(store), "bad.nt")
+    seen = []
+    assert not validate_rdf(bad, progress=seen.append).conforms
+    again = [i for i in range(1, len(seen)) if seen[i] < seen[i - 1]]
+    assert len(again) == 1, seen
+    assert seen[again[0] - 1] > 0 and seen[-1] == bad.stat().st_size
+
+
 def test_what_the_proof_hands_over(tomato: str, tmp_path: Path) -> None:
     lines = tomato.splitlines(keepends=True)
     cases = {
