@@ -15,8 +15,11 @@ workers. The main process then settles what crosses chunks: Derives_from links t
 other chunks, undefined parents, sequence regions and the dataset description.
 
 When the file turns out not to be sorted that way (a line starting before the last cut, a
-sequence that comes back, a ``##sequence-region`` after the features, an ID or a Parent link
-across chunks), ``None`` is returned and the caller converts the file in one piece.
+sequence that comes back, a ``##sequence-region`` after features of its sequence, an ID or a
+Parent link across chunks), ``None`` is returned and the caller converts the file in one piece.
+Each chunk is given what the file declared about the sequences it names (``##sequence-region``
+lines before it, ``Is_circular``), not about every sequence: a draft assembly declares tens of
+thousands of scaffolds.
 """
 
 from __future__ import annotations
@@ -33,17 +36,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, NamedTuple
 
 from .emit import Emitter, GenomeVersion
 from .errors import ProblemLog
 from .forked import worker_setup
-from .gff3 import Feature, Gff3Reader, SequenceInfo
+from .gff3 import LATE_SPECIES, Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping
 from .structure import Assembler
 from .writers import FORMATS, TurtleWriter
 
-__all__ = ["ChunkJob", "ChunkResult", "convert_chunk", "split_chunks"]
+__all__ = ["Chunk", "ChunkJob", "ChunkResult", "convert_chunk", "split_chunks"]
 
 LANDMARK_TYPES = frozenset({b"region", b"chromosome", b"contig", b"supercontig", b"scaffold",
                             b"source", b"SO:0000340", b"SO:0000001"})
@@ -117,6 +120,8 @@ def _convert_chunk(job: ChunkJob) -> ChunkResult:
             assembler.add(record)
         elif record.name == "###":
             assembler.end_of_group()
+        elif record.name == "species" and job.genome.taxon is None:
+            reader.log.warn(record.line, "late-directive", LATE_SPECIES)
     assembler.finish(resolve=False)
     writer.close()
     text.flush()
@@ -139,18 +144,32 @@ def _prefixes(mapping: Mapping) -> dict[str, str]:
     return {k: v for k, v in mapping.prefixes.items() if k != "linkml"}
 
 
+class Chunk(NamedTuple):
+    """Lines of the file to convert on their own."""
+
+    first_line: int
+    data: bytes
+    seqids: frozenset[bytes]  # the sequences its feature lines and directives name, as written
+
+
 def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
-                 circular: dict[str, int] | None = None) -> Iterator[tuple[int, bytes]]:
-    """Cut feature lines into (first line number, bytes) chunks at safe places.
+                 circular: dict[str, int] | None = None,
+                 regions: list[tuple[int, bytes]] | None = None) -> Iterator[Chunk]:
+    """Cut feature lines into chunks at safe places.
 
     Raises ``Unsplittable`` as soon as the file shows it is not sorted the way cutting needs.
     ``circular`` collects the seqids marked ``Is_circular=true`` (with the marking line's end),
-    which later chunks need to accept features across the origin.
+    which later chunks need to accept features across the origin. ``regions`` collects the
+    ``##sequence-region`` lines met between features, with their line numbers: NCBI files
+    declare each sequence just before its features, and the chunks after need to know it.
+    Such a line for a sequence whose features came before (an error the whole-file reader
+    reports) makes the file unsplittable.
     """
     buffer: list[bytes] = []
     start_line = first_line
     number = first_line - 1
     seen: set[bytes] = set()
+    names: set[bytes] = set()
     seqid = b""
     max_end = 0
     cut_start = 0
@@ -162,7 +181,13 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
             if raw.startswith(b"##FASTA") or head == b">":
                 splitting = False  # the FASTA section stays with the last chunk
             elif raw.startswith(b"##sequence-region"):
-                raise Unsplittable("a ##sequence-region after the first feature")
+                fields = raw.split()
+                name = fields[1] if len(fields) > 1 else b""
+                if regions is None or name in seen or b"%" in name:
+                    raise Unsplittable(f"a ##sequence-region on line {number} for a sequence "
+                                       "with features before it")
+                names.add(name)
+                regions.append((number, raw))
             buffer.append(raw)
             continue
         cols = raw.split(b"\t", 8)
@@ -185,22 +210,25 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
                 raise Unsplittable(f"line {number} starts before the chunk cut at {cut_start}")
             top = start > max_end and b"Parent=" not in cols[8]
         if top and len(buffer) >= chunk_lines:
-            yield start_line, b"".join(buffer)
+            yield Chunk(start_line, b"".join(buffer), frozenset(names))
             buffer = []
+            names = set()
             start_line = number
             cut_start = start
+        if top:
+            names.add(seqid)
         buffer.append(raw)
         if cols[2] not in LANDMARK_TYPES and end > max_end:
             max_end = end
         if circular is not None and b"Is_circular=true" in cols[8]:
             circular[cols[0].decode("utf-8", "replace")] = end
     if buffer:
-        yield start_line, b"".join(buffer)
+        yield Chunk(start_line, b"".join(buffer), frozenset(names))
 
 
 def run_chunks(
-    chunks: Iterator[tuple[int, bytes]],
-    make_job: Callable[[bytes, int, str], ChunkJob],
+    chunks: Iterator[Chunk],
+    make_job: Callable[[Chunk, str], ChunkJob],
     out: IO[bytes],
     workdir: str,
     jobs: int,
@@ -221,25 +249,25 @@ def run_chunks(
 
     with writeback:
         if jobs <= 1:
-            for n, (start, data) in enumerate(chunks):
+            for n, chunk in enumerate(chunks):
                 part = os.path.join(workdir, f"part-{n:06d}")
-                append(convert_chunk(make_job(data, start, part)), part)
+                append(convert_chunk(make_job(chunk, part)), part)
         else:
             _run_pool(chunks, make_job, workdir, jobs, append)
     return results
 
 
-def _run_pool(chunks: Iterator[tuple[int, bytes]],
-              make_job: Callable[[bytes, int, str], ChunkJob], workdir: str, jobs: int,
+def _run_pool(chunks: Iterator[Chunk],
+              make_job: Callable[[Chunk, str], ChunkJob], workdir: str, jobs: int,
               append: Callable[[ChunkResult, str], None]) -> None:
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     pending: list[tuple[Future[ChunkResult], str]] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_setup,
                              initargs=(os.getpid(),)) as pool:
         try:
-            for n, (start, data) in enumerate(chunks):
+            for n, chunk in enumerate(chunks):
                 part = os.path.join(workdir, f"part-{n:06d}")
-                pending.append((pool.submit(convert_chunk, make_job(data, start, part)), part))
+                pending.append((pool.submit(convert_chunk, make_job(chunk, part)), part))
                 while len(pending) > jobs + 1:  # bounded: memory stays flat
                     future, done = pending.pop(0)
                     append(future.result(), done)

@@ -36,7 +36,15 @@ from urllib.parse import parse_qs, unquote, urlparse
 from . import __version__
 from .emit import DEFAULT_BASE, OBO, RDF_TYPE, Emitter, GenomeVersion
 from .errors import Gff3Error, ProblemLog
-from .gff3 import MISSING_VERSION, Directive, Feature, Gff3Reader, SequenceInfo
+from .gff3 import (
+    LATE_SPECIES,
+    MISSING_VERSION,
+    Directive,
+    Feature,
+    Gff3Reader,
+    SequenceInfo,
+    decode_value,
+)
 from .schema import Mapping, compile_mapping
 from .structure import DEFAULT_WINDOW, Assembler
 from .terms import integer, iri, literal, typed
@@ -299,9 +307,7 @@ def _run(
             elif record.name == "###":
                 assembler.end_of_group()
             elif record.name == "species" and taxon is None and genome.taxon is None:
-                log.warn(record.line, "late-directive",
-                         "##species after the first feature is ignored; put it in the header "
-                         "or pass --taxon")
+                log.warn(record.line, "late-directive", LATE_SPECIES)
     assembler.finish()
     emitter.sequence_regions(reader.sequences)
     data_triples = emitter.writer.triples
@@ -357,7 +363,7 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
                      chunk_lines: int, progress: Callable[[int], None] | None
                      ) -> ConvertResult | None:
     """Convert a large file in chunks (``gff2rdf.chunks``); None when it must go in one piece."""
-    from .chunks import ChunkJob, Unsplittable, run_chunks, split_chunks, temp_workdir
+    from .chunks import Chunk, ChunkJob, Unsplittable, run_chunks, split_chunks, temp_workdir
 
     reader = Gff3Reader.open(source)
     try:
@@ -373,8 +379,10 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
         if first is None:
             return None
         log = reader.log
+        # what the header declares of the sequences goes into reader.sequences, to which
+        # _merge adds what the chunks found
         head = Gff3Reader(stream=io.BytesIO(b"".join(header)), path=reader.path, log=log,
-                          chunk=True)
+                          chunk=True, sequences=reader.sequences)
         for _ in head.records():
             pass
         if not head.saw_version:
@@ -382,8 +390,9 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
         genome = genome_from_directives(head.directives, reader.path, o.species, o.taxon,
                                         o.assembly, o.annotation, o.base_iri)
         circular: dict[str, int] = {}
+        regions: list[tuple[int, bytes]] = []  # ##sequence-region lines between features
         chunks = split_chunks(itertools.chain([first], lines), chunk_lines, len(header) + 1,
-                              circular)
+                              circular, regions)
         try:
             opening = [c for c in itertools.islice(chunks, 2)]
         except Unsplittable:
@@ -392,14 +401,31 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
             return None  # a small file: one piece is simpler and as fast
         data_graph = f"<{o.graph or genome.iri}>"
 
-        def make_job(data: bytes, start: int, part: str) -> ChunkJob:
-            sequences = {k: SequenceInfo(**vars(v)) for k, v in head.sequences.items()}
+        declared = {k: SequenceInfo(**vars(v)) for k, v in head.sequences.items()}
+        replayed = [0]  # how many of ``regions`` are in ``declared``
+
+        def make_job(chunk: Chunk, part: str) -> ChunkJob:
+            # the ##sequence-region lines of earlier chunks, read as their chunk's reader read
+            # them (its own lines are read by its reader, which reports their problems)
+            while replayed[0] < len(regions) and regions[replayed[0]][0] < chunk.first_line:
+                number, raw = regions[replayed[0]]
+                replayed[0] += 1
+                for _ in Gff3Reader(stream=io.BytesIO(raw), path=reader.path,
+                                    log=ProblemLog(reader.path), sequences=declared,
+                                    first_line=number, chunk=True).records():
+                    pass
+            sequences = {}
+            for name in chunk.seqids:
+                info = declared.get(_seqid_text(name))
+                if info is not None:
+                    sequences[info.seqid] = SequenceInfo(**vars(info))
             for seqid, end in circular.items():
                 info = sequences.setdefault(seqid, SequenceInfo(seqid))
                 info.circular = True
                 info.length = info.length or end
-            return ChunkJob(data, start, reader.path, part, o.fmt, genome, mapping, sequences,
-                            o.window, o.lenient, output.endswith(".gz"), data_graph)
+            return ChunkJob(chunk.data, chunk.first_line, reader.path, part, o.fmt, genome,
+                            mapping, sequences, o.window, o.lenient, output.endswith(".gz"),
+                            data_graph)
 
         with OutputFile(output, binary=True) as out:
             gz = output.endswith(".gz")
@@ -427,6 +453,15 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
         return result
     finally:
         reader.close()
+
+
+def _seqid_text(raw: bytes) -> str:
+    """A seqid as the reader keys it (decoded; a bad one keeps its escapes: its line fails)."""
+    text = raw.decode("utf-8", "replace").rstrip()
+    try:
+        return decode_value(text)
+    except UnicodeDecodeError:
+        return text
 
 
 def _text(fill: Callable[[RdfWriter], None], fmt: str, mapping: Mapping, graph: str) -> str:

@@ -39,6 +39,7 @@ __all__ = ["Directive", "Feature", "Gff3Reader", "SequenceInfo", "decode_value"]
 STRANDS = frozenset("+-.?")
 MISSING_VERSION = ("no ##gff-version 3 line; reading it as GFF3 anyway (add '##gff-version 3' "
                    "as the first line)")
+LATE_SPECIES = "##species after the first feature is ignored; put it in the header or pass --taxon"
 CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # A finite xsd:double lexical form; float() would also take "1_000", " 2", "nan", "inf".

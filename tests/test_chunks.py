@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,94 @@ def test_no_writeback_thread_for_a_pipe() -> None:
         writeback.kick()  # nothing to sync on a pipe, and no thread to start
         assert writeback._thread is None
     os.close(read)
+
+
+def _chunk_jobs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record the jobs that chunked conversions hand out (made in this process)."""
+    import gff2rdf.chunks as chunks
+
+    seen: list[Any] = []
+    real = chunks.run_chunks
+
+    def spy(items: Any, make_job: Any, *args: Any) -> Any:
+        def recorded(chunk: Any, part: str) -> Any:
+            seen.append(make_job(chunk, part))
+            return seen[-1]
+
+        return real(items, recorded, *args)
+
+    monkeypatch.setattr(chunks, "run_chunks", spy)
+    return seen
+
+
+def test_sequence_regions_between_sequences_are_chunked(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """NCBI files declare each sequence just before its features: still cut into chunks, with
+    the declaration known to the later chunks of its sequence and reported where it is."""
+    body = "##gff-version 3\n##sequence-region Chr1 1 4000\n"
+    body += "".join(gene("Chr1", 100 * i, f"a{i}") for i in range(1, 30))
+    body += "##sequence-region Chr2 1 2500\n##species https://example.org/taxon/1\n"
+    body += "##sequence-region Chr3 1 900\n"
+    body += "".join(gene("Chr2", 100 * i, f"b{i}") for i in range(1, 30))  # b25.. past 2500
+    body += "##sequence-region Chr3 1 1900\n" + gene("Chr3", 100, "c1")  # a second one
+    source = tmp_path / "in.gff3"
+    source.write_text(body)
+    jobs = _chunk_jobs(monkeypatch)
+    with pytest.raises(Gff3Error) as info:
+        convert(source, tmp_path / "x.nt", chunk_lines=10, jobs=1)
+    assert len(jobs) > 5
+    kinds = [(p.line, p.kind) for p in info.value.problems]
+    whole = [(p.line, p.kind) for p in _problems(source, tmp_path)]
+    assert kinds == whole
+    assert ("outside-sequence-region" in {k for _, k in kinds}
+            and "duplicate-sequence-region" in {k for _, k in kinds})
+    # without the mistakes: the same graph as one piece, in chunks
+    fixed = body.replace("##sequence-region Chr2 1 2500", "##sequence-region Chr2 1 3500")
+    fixed = fixed.replace("##sequence-region Chr3 1 1900\n", "")
+    source.write_text(fixed)
+    jobs.clear()
+    (tmp_path / "a").mkdir()
+    whole_graph, parts_graph = both(source, tmp_path / "a", chunk_lines=10)
+    assert whole_graph == parts_graph
+    assert len(jobs) > 5
+    assert any('"3500"' in t and "/Chr2>" in t for t in parts_graph)
+
+
+def _problems(source: Path, tmp_path: Path) -> list[Any]:
+    with pytest.raises(Gff3Error) as info:
+        convert(source, tmp_path / "whole.nt", chunk_lines=0)
+    return list(info.value.problems)
+
+
+def test_a_late_sequence_region_falls_back_to_one_piece(tmp_path: Path) -> None:
+    body = "##gff-version 3\n" + "".join(gene("Chr1", 100 * i, f"a{i}") for i in range(1, 30))
+    body += "".join(gene("Chr2", 100 * i, f"b{i}") for i in range(1, 5))
+    body += "##sequence-region Chr1 1 9000\n"  # after Chr1's features: an error
+    body += "".join(gene("Chr3", 100 * i, f"c{i}") for i in range(1, 5))
+    source = tmp_path / "in.gff3"
+    source.write_text(body)
+    with pytest.raises(Gff3Error) as info:
+        convert(source, tmp_path / "x.nt", chunk_lines=10, jobs=1)
+    assert [p.kind for p in info.value.problems] == ["late-sequence-region"]
+    assert [(p.line, p.kind) for p in info.value.problems] == \
+        [(p.line, p.kind) for p in _problems(source, tmp_path)]
+    assert not (tmp_path / "x.nt").exists()
+
+
+def test_a_chunk_is_given_only_its_own_sequences(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A draft assembly declares thousands of scaffolds in the header: each chunk gets what it
+    needs, and every declared scaffold still gets its node."""
+    scaffolds = [f"scaffold_{n}" for n in range(400)]
+    body = "##gff-version 3\n" + "".join(f"##sequence-region {s} 1 5000\n" for s in scaffolds)
+    body += "".join(gene(s, 100 * i, f"{s}.g{i}") for s in scaffolds[:20] for i in range(1, 6))
+    source = tmp_path / "in.gff3"
+    source.write_text(body)
+    jobs = _chunk_jobs(monkeypatch)
+    whole, parts = both(source, tmp_path, chunk_lines=30)
+    assert whole == parts
+    assert len(jobs) > 5
+    for job in jobs:
+        named = {line.split(b"\t", 1)[0].decode() for line in job.data.splitlines()}
+        assert set(job.sequences) <= named
+    assert sum('"5000"' in t for t in parts) == len(scaffolds)
