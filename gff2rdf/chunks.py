@@ -81,7 +81,8 @@ class ChunkResult:
     class_counts: Counter[str]
     skipped: int
     lines: int
-    ids: dict[str, tuple[str, int]]  # ID -> (seqid, line)
+    id_names: list[str]  # the chunk's IDs
+    id_seqids: list[str]  # the seqid of each
     pending: dict[str, list[tuple[str, str, int, str, int, str]]]
     failed_ids: dict[str, int]
     sequences: dict[str, SequenceInfo]
@@ -134,7 +135,7 @@ def _convert_chunk(job: ChunkJob) -> ChunkResult:
         first_line=job.first_line, log=reader.log, features=emitter.features,
         triples=writer.triples, class_counts=emitter.class_counts,
         skipped=reader.skipped_lines + assembler.skipped, lines=reader.lines_read,
-        ids={name: (ids.seqids[i], ids.lines[i]) for name, i in ids.index.items()},
+        id_names=ids.names, id_seqids=ids.seqids,
         pending=assembler.pending, failed_ids=reader.failed_ids,
         sequences=reader.sequences, seqids_used=list(emitter._seq_iri),
     )

@@ -488,10 +488,10 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
     for r in results:
         log.merge(r.log)
         failed.update(r.failed_ids)
-        for name, (seqid, _line) in r.ids.items():
-            if name in owner:
-                raise Unsplittable(f"ID {name!r} in two chunks")
-            owner[name] = seqid
+        known = len(owner)
+        owner.update(zip(r.id_names, r.id_seqids, strict=True))
+        if len(owner) != known + len(r.id_names):
+            raise Unsplittable("an ID in two chunks")
     buffer = io.StringIO()
     writer = make_writer(o.fmt, buffer, mapping, data_graph)
     emitter = Emitter(genome, mapping, writer, log)

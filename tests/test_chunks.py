@@ -208,3 +208,17 @@ def test_a_chunk_is_given_only_its_own_sequences(tmp_path: Path,
         named = {line.split(b"\t", 1)[0].decode() for line in job.data.splitlines()}
         assert set(job.sequences) <= named
     assert sum('"5000"' in t for t in parts) == len(scaffolds)
+
+
+def test_an_id_in_two_chunks_falls_back_to_one_piece(tmp_path: Path) -> None:
+    """Two lines far apart with one ID are one discontinuous feature to the whole-file reader;
+    chunks that each hold one of them must not make two features of it."""
+    body = "##gff-version 3\n" + "".join(gene("Chr1", 100 * i, f"g{i}") for i in range(1, 30))
+    body += "Chr1\t.\tmatch\t5000\t5100\t.\t+\t.\tID=m1\n"
+    body += "".join(gene("Chr1", 6000 + 100 * i, f"h{i}") for i in range(1, 30))
+    body += "Chr1\t.\tmatch\t9000\t9100\t.\t+\t.\tID=m1\n"
+    source = tmp_path / "in.gff3"
+    source.write_text(body)
+    whole, parts = both(source, tmp_path, chunk_lines=10)
+    assert whole == parts
+    assert sum("feature/m1/segment/" in t and "#rank>" in t for t in parts) == 2
