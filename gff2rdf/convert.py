@@ -371,6 +371,8 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
         header: list[bytes] = []
         first: bytes | None = None
         for raw in lines:
+            if not header and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte order mark, dropped as Gff3Reader.records does
             if raw.startswith(b"#") or not raw.strip():
                 header.append(raw)
                 continue

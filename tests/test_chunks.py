@@ -222,3 +222,17 @@ def test_an_id_in_two_chunks_falls_back_to_one_piece(tmp_path: Path) -> None:
     whole, parts = both(source, tmp_path, chunk_lines=10)
     assert whole == parts
     assert sum("feature/m1/segment/" in t and "#rank>" in t for t in parts) == 2
+
+
+@pytest.mark.parametrize("variant", ["bom", "crlf", "bom+crlf"])
+def test_a_byte_order_mark_and_crlf_in_chunks(variant: str, tmp_path: Path) -> None:
+    data = (DATA / "tair10_chr5_mikado.gff3").read_bytes()
+    if "crlf" in variant:
+        data = data.replace(b"\n", b"\r\n")
+    if "bom" in variant:
+        data = b"\xef\xbb\xbf" + data
+    source = tmp_path / "in.gff3"
+    source.write_bytes(data)
+    whole, parts = both(source, tmp_path, chunk_lines=50)  # also compares the problems
+    assert whole == parts
+    assert (tmp_path / "whole.nt").read_bytes() == (tmp_path / "parts.nt").read_bytes()
