@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,49 @@ def test_so_table_is_the_shipped_release() -> None:
     assert so.version == "2024-11-18"
     assert len(so.terms) > 2500
     assert so.resolve("five prime UTR").name == "five_prime_UTR"  # exact synonym
+
+
+G2R_TERM = re.compile(r'g2r:([A-Za-z][A-Za-z0-9]*)|\{G2R\}([A-Za-z][A-Za-z0-9]*)'
+                      r'|G2R \+ "([A-Za-z][A-Za-z0-9]*)"|vocab#([A-Za-z][A-Za-z0-9]*)')
+
+
+def _declared(schema: Path) -> dict[str, str]:
+    """IRI -> the schema element that declares it (classes and slots, imports included)."""
+    from linkml_runtime import SchemaView
+
+    view = SchemaView(str(schema))
+    found: dict[str, str] = {}
+    for name, element in [*view.all_classes().items(), *view.all_slots().items()]:
+        found.setdefault(str(view.get_uri(element, expand=True)), name)
+    return found
+
+
+def test_every_g2r_term_the_code_uses_is_declared_in_a_schema() -> None:
+    """The converter takes its IRIs from ontology/gff2rdf.yaml; the store, the bin index and
+    the ontology closures write theirs themselves, declared in ontology/store.yaml."""
+    root = Path(__file__).resolve().parent.parent
+    declared = _declared(root / "ontology" / "store.yaml")  # imports gff2rdf.yaml
+    used: dict[str, str] = {}
+    sources = [*(root / "gff2rdf").rglob("*.py"), *(root / "queries").glob("*.rq"),
+               *(root / "shapes").glob("*.ttl")]
+    for path in sources:
+        for match in G2R_TERM.finditer(path.read_text(encoding="utf-8")):
+            name = next(group for group in match.groups() if group)
+            if name != "attr":  # g2r:attr/{key}: the predicates of unmodelled attributes
+                used.setdefault(f"https://w3id.org/gff2rdf/vocab#{name}",
+                                str(path.relative_to(root)))
+    missing = {iri: where for iri, where in used.items() if iri not in declared}
+    assert not missing, f"g2r terms used but declared in no schema: {missing}"
+    assert len(used) > 30
+
+
+def test_the_store_schema_adds_each_iri_once() -> None:
+    root = Path(__file__).resolve().parent.parent
+    from linkml_runtime import SchemaView
+
+    view = SchemaView(str(root / "ontology" / "store.yaml"))
+    base = _declared(root / "ontology" / "gff2rdf.yaml")
+    own = [view.get_uri(view.get_slot(name), expand=True)
+           for name in view.all_slots(imports=False)]
+    assert len(own) == len(set(own))
+    assert not set(own) & set(base), "a store slot repeats an IRI of gff2rdf.yaml"
