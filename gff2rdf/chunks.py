@@ -44,7 +44,7 @@ from .forked import worker_setup
 from .gff3 import LATE_SPECIES, Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping
 from .structure import Assembler
-from .writers import FORMATS, TurtleWriter
+from .writers import FORMATS, NullWriter, TurtleWriter
 
 __all__ = ["Chunk", "ChunkJob", "ChunkResult", "convert_chunk", "split_chunks"]
 
@@ -61,7 +61,7 @@ class ChunkJob:
     data: bytes
     first_line: int
     path: str
-    part: str
+    part: str | None  # None: a check only (gff2rdf validate), the triples are counted
     fmt: str
     genome: GenomeVersion
     mapping: Mapping
@@ -101,11 +101,11 @@ def _convert_chunk(job: ChunkJob) -> ChunkResult:
     reader = Gff3Reader(stream=io.BytesIO(job.data), path=job.path,
                         log=ProblemLog(job.path), first_line=job.first_line, chunk=True,
                         sequences={k: SequenceInfo(**vars(v)) for k, v in job.sequences.items()})
-    raw: BinaryIO = open(job.part, "wb")  # noqa: SIM115
+    raw: BinaryIO = open(job.part, "wb") if job.part else io.BytesIO()  # noqa: SIM115
     sink: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \
         if job.gzip else raw  # type: ignore[assignment]
     text = io.TextIOWrapper(sink, encoding="utf-8", write_through=False)
-    writer_cls = FORMATS[job.fmt]
+    writer_cls = FORMATS[job.fmt] if job.part else NullWriter
     kwargs = {}
     if writer_cls is TurtleWriter:
         from .convert import turtle_vocabulary
@@ -229,45 +229,51 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
 
 def run_chunks(
     chunks: Iterator[Chunk],
-    make_job: Callable[[Chunk, str], ChunkJob],
-    out: IO[bytes],
-    workdir: str,
+    make_job: Callable[[Chunk, str | None], ChunkJob],
+    out: IO[bytes] | None,
+    workdir: str | None,
     jobs: int,
     progress: Callable[[], None] | None = None,
 ) -> list[ChunkResult]:
     """Convert chunks (in ``jobs`` processes, or here when 1) and append the parts to ``out``
-    in file order. Raises ``Unsplittable`` when the file cannot be cut."""
+    in file order; with ``out`` None, only check them (no part files). Raises
+    ``Unsplittable`` when the file cannot be cut."""
     results: list[ChunkResult] = []
     writeback = _Writeback(out)
 
-    def append(result: ChunkResult, part: str) -> None:
-        _append_file(part, out)
-        os.unlink(part)
-        writeback.kick()
+    def append(result: ChunkResult, part: str | None) -> None:
+        if out is not None and part is not None:
+            _append_file(part, out)
+            os.unlink(part)
+            writeback.kick()
         results.append(result)
         if progress is not None:
             progress()
 
+    def part_name(n: int) -> str | None:
+        return os.path.join(workdir, f"part-{n:06d}") if out is not None and workdir else None
+
     with writeback:
         if jobs <= 1:
             for n, chunk in enumerate(chunks):
-                part = os.path.join(workdir, f"part-{n:06d}")
+                part = part_name(n)
                 append(convert_chunk(make_job(chunk, part)), part)
         else:
-            _run_pool(chunks, make_job, workdir, jobs, append)
+            _run_pool(chunks, make_job, part_name, jobs, append)
     return results
 
 
 def _run_pool(chunks: Iterator[Chunk],
-              make_job: Callable[[Chunk, str], ChunkJob], workdir: str, jobs: int,
-              append: Callable[[ChunkResult, str], None]) -> None:
+              make_job: Callable[[Chunk, str | None], ChunkJob],
+              part_name: Callable[[int], str | None], jobs: int,
+              append: Callable[[ChunkResult, str | None], None]) -> None:
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    pending: list[tuple[Future[ChunkResult], str]] = []
+    pending: list[tuple[Future[ChunkResult], str | None]] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_setup,
                              initargs=(os.getpid(),)) as pool:
         try:
             for n, chunk in enumerate(chunks):
-                part = os.path.join(workdir, f"part-{n:06d}")
+                part = part_name(n)
                 pending.append((pool.submit(convert_chunk, make_job(chunk, part)), part))
                 while len(pending) > jobs + 1:  # bounded: memory stays flat
                     future, done = pending.pop(0)
@@ -287,11 +293,11 @@ class _Writeback:
     workers): that final ``fsync`` took about 1 s of wall time at the end, out of 20.
     Only for a regular file (not stdout or a pipe); ``fdatasync`` releases the GIL."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes] | None) -> None:
         self._fd: int | None = None
         try:
-            fd = out.fileno()
-            if stat.S_ISREG(os.fstat(fd).st_mode):
+            fd = out.fileno() if out is not None else -1
+            if fd >= 0 and stat.S_ISREG(os.fstat(fd).st_mode):
                 self._fd = fd
         except (OSError, io.UnsupportedOperation, AttributeError):
             pass
@@ -309,7 +315,7 @@ class _Writeback:
 
     def kick(self) -> None:
         """The output grew: write it back (requests made while one runs are merged)."""
-        if self._thread is not None:
+        if self._thread is not None and self._out is not None:
             self._out.flush()
             self._wanted.set()
 

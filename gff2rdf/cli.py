@@ -11,7 +11,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -124,16 +124,7 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
     """
     from .convert import convert as run_convert
 
-    total = os.path.getsize(source) if source != "-" and os.path.isfile(source) else 0
-    show = not silent and total > (8 << 20)
-    with click.progressbar(length=total or 1, label="converting", file=sys.stderr,
-                           hidden=not show) as bar:
-        done = [0]
-
-        def progress(nbytes: int) -> None:
-            bar.update(nbytes - done[0])
-            done[0] = nbytes
-
+    with _progress_bar(source, silent, "converting") as progress:
         try:
             result = run_convert(source, output, fmt=fmt, species=species, taxon=taxon,
                                  assembly=assembly, annotation=annotation, base_iri=base_iri,
@@ -150,7 +141,6 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
         click.echo(result.summary(), err=True)
 
 
-
 # -- the store: load, graphs, drop, dump (gff2rdf.store, gff2rdf.gsp) ---------------------------
 
 
@@ -162,10 +152,30 @@ def store_option(func: F) -> F:
         help=f"Directory of the Oxigraph store [env {env_name('store')}].")(func)
 
 
-def _progress_bar(source: str, silent: bool, label: str) -> Any:
-    total = os.path.getsize(source) if os.path.isfile(source) else 0
-    return click.progressbar(length=total or 1, label=label, file=sys.stderr,
-                             hidden=silent or total <= (8 << 20))
+@contextlib.contextmanager
+def _progress_bar(source: str, silent: bool, label: str, *, smallest: int = 8 << 20,
+                  again: str = "") -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for a file over ``smallest`` bytes; yields the callback that
+    the library calls with the number of bytes read so far. A call with fewer bytes than the
+    one before starts a second bar, labelled ``again`` (a second pass over the file)."""
+    total = os.path.getsize(source) if source != "-" and os.path.isfile(source) else 0
+    hidden = silent or total <= smallest
+    with contextlib.ExitStack() as stack:
+        shown = stack.enter_context(click.progressbar(
+            length=total or 1, label=label, file=sys.stderr, hidden=hidden))
+        done = 0
+
+        def progress(nbytes: int) -> None:
+            nonlocal shown, done
+            if nbytes < done:
+                stack.close()
+                shown = stack.enter_context(click.progressbar(
+                    length=total or 1, label=again or label, file=sys.stderr, hidden=hidden))
+                done = 0
+            shown.update(nbytes - done)
+            done = nbytes
+
+        yield progress
 
 
 @main.command()
@@ -215,13 +225,7 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
                                    annotation=annotation, base_iri=base_iri, lenient=lenient,
                                    strict=strict, window=window, force=force,
                                    jobs=settings.jobs(jobs))
-    with _progress_bar(source, silent, "converting") as bar:
-        done = [0]
-
-        def progress(nbytes: int) -> None:
-            bar.update(nbytes - done[0])
-            done[0] = nbytes
-
+    with _progress_bar(source, silent, "converting") as progress:
         try:
             if endpoint:
                 from .gsp import Endpoint, load_remote
@@ -415,10 +419,14 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         if fmt == "gff3":
             if report_path:
                 raise click.UsageError("--report is for RDF input (the SHACL report)")
-            log = check_gff3(source, strict=strict, lenient=lenient, window=window)
+            with _progress_bar(source, silent, "checking") as progress:
+                log = check_gff3(source, strict=strict, lenient=lenient, window=window,
+                                 progress=progress)
             click.echo(gff3_report(log, out_fmt))
             sys.exit(1 if log.errors else 0)
-        with _validate_bar(source, silent) as progress:
+        # the bytes counted are those of the plain text, so no bar for gzip
+        with _progress_bar(source, silent or source.endswith(".gz"), "validating",
+                           smallest=64 << 20, again="validating (exact engine)") as progress:
             report = validate_rdf(source, fmt, first=first, progress=progress)
     else:
         from .store import GenomeStore
@@ -434,36 +442,6 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
             out.commit()
     click.echo(report.to_json(first) if out_fmt == "json" else report.summary(first))
     sys.exit(0 if report.conforms else 1)
-
-
-def _validate_bar(source: str, silent: bool) -> Any:
-    """A progress bar on stderr for large plain files; gives the library its callback."""
-    from contextlib import contextmanager
-
-    total = os.path.getsize(source)
-    hidden = silent or source.endswith(".gz") or total <= (64 << 20)
-
-    @contextmanager
-    def bar() -> Any:
-        with contextlib.ExitStack() as stack:
-            shown = stack.enter_context(click.progressbar(
-                length=total, label="validating", file=sys.stderr, hidden=hidden))
-            done = [0]
-
-            def progress(nbytes: int) -> None:
-                nonlocal shown
-                if nbytes < done[0]:  # the streaming proof handed the file over: a new pass
-                    stack.close()
-                    shown = stack.enter_context(click.progressbar(
-                        length=total, label="validating (exact engine)", file=sys.stderr,
-                        hidden=hidden))
-                    done[0] = 0
-                shown.update(nbytes - done[0])
-                done[0] = nbytes
-
-            yield progress
-
-    return bar()
 
 
 # -- serve: the SPARQL endpoint and its web page (gff2rdf.server) -------------------------------

@@ -48,9 +48,9 @@ from .gff3 import (
 from .schema import Mapping, compile_mapping
 from .structure import DEFAULT_WINDOW, Assembler
 from .terms import integer, iri, literal, typed
-from .writers import FORMATS, OutputFile, RdfWriter, TurtleWriter, format_for_path
+from .writers import FORMATS, NullWriter, OutputFile, RdfWriter, TurtleWriter, format_for_path
 
-__all__ = ["ConvertResult", "convert", "genome_from_directives"]
+__all__ = ["ConvertResult", "check", "convert", "genome_from_directives"]
 
 DCAT = "http://www.w3.org/ns/dcat#"
 VOID = "http://rdfs.org/ns/void#"
@@ -90,11 +90,18 @@ class ConvertResult:
                 f"triples, {self.log.warnings:,} warnings{skipped} in {self.seconds:.1f} s")
 
 
-class _NullWriter(RdfWriter):
-    """Stands in for the real writer once an error means the output will be discarded."""
+class _NullSink:
+    """An output that keeps nothing, for ``check``."""
 
-    def subject(self, s: str, pairs: list[tuple[str, str]]) -> None:
-        self.triples += len(pairs)
+    def __init__(self) -> None:
+        self.stream = self
+        self.path = os.devnull
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def genome_from_directives(
@@ -202,6 +209,50 @@ def convert(
                         chunk_lines)
 
 
+def check(
+    source: str | Path,
+    *,
+    lenient: bool = False,
+    window: int = DEFAULT_WINDOW,
+    mapping: Mapping | None = None,
+    progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
+    chunk_lines: int = CHUNK_LINES,
+    keep: int = 1000,
+) -> ConvertResult:
+    """Every problem ``convert`` would find in a GFF3 file, without writing anything: the same
+    reader, structure checks and emitter (whose warnings, such as unknown SO types, are part of
+    the checks), in chunks on ``jobs`` processes like ``convert``, with the triples counted
+    instead of formatted. Errors do not raise: they are in the result's ``log``, which keeps
+    ``keep`` problems of each kind and counts all.
+
+    Measured on the 1 M-line benchmark genome (``gff2rdf validate``): 58.7 s in one process,
+    with the triples formatted into a null stream and the garbage collector untuned (how it
+    checked GFF3 before); 11.6 s in chunks on 2 processes (21.2 CPU s), 204 MB.
+    """
+    started = time.perf_counter()
+    source = str(source)
+    mapping = mapping or compile_mapping()
+    with gc_tuned():
+        if source != "-" and chunk_lines > 0 and keep <= 1000:  # a chunk keeps 1000 per kind
+            options = _Options("nt", None, None, None, None, DEFAULT_BASE, lenient, False,
+                               window, None, None, keep)
+            result = _convert_chunked(source, None, options, mapping, jobs, chunk_lines,
+                                      progress)
+            if result is not None:
+                result.seconds = time.perf_counter() - started
+                return result
+        reader = Gff3Reader.open(source)
+        reader.log.keep = keep
+        try:
+            result = _run(reader, _NullSink(), "nt", mapping, None, None, None,  # type: ignore[arg-type]
+                          None, DEFAULT_BASE, lenient, window, progress, check=True)
+        finally:
+            reader.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
 def _convert(
     source: str | Path,
     output: str | Path,
@@ -271,6 +322,7 @@ def _run(
     progress: Callable[[int], None] | None,
     graph: str | None = None,
     meta_graph: str | None = None,
+    check: bool = False,
 ) -> ConvertResult:
     log = reader.log
     records = reader.records()
@@ -281,7 +333,8 @@ def _run(
             break
     genome = genome_from_directives(reader.directives, reader.path, species, taxon, assembly,
                                     annotation, base_iri)
-    writer = make_writer(fmt, out.stream, mapping, f"<{graph or genome.iri}>")
+    writer = NullWriter(out.stream) if check else \
+        make_writer(fmt, out.stream, mapping, f"<{graph or genome.iri}>")
     writer.start()
     emitter = Emitter(genome, mapping, writer, log)
     emitter.seq_info = reader.sequences
@@ -299,10 +352,10 @@ def _run(
                     checked = 0
                     if progress is not None:
                         progress(reader.bytes_read)
-                    if log.errors and not lenient and not isinstance(emitter.writer, _NullWriter):
+                    if log.errors and not lenient and not isinstance(emitter.writer, NullWriter):
                         # the output will be discarded: keep checking, stop formatting triples
                         writer.flush()
-                        emitter.writer = _NullWriter(out.stream)
+                        emitter.writer = NullWriter(out.stream)
                         emitter.writer.triples = writer.triples
             elif record.name == "###":
                 assembler.end_of_group()
@@ -311,8 +364,6 @@ def _run(
     assembler.finish()
     emitter.sequence_regions(reader.sequences)
     data_triples = emitter.writer.triples
-    if isinstance(emitter.writer, _NullWriter):
-        data_triples = emitter.writer.triples
     description = dataset_description(genome, mapping, reader.path, reader.sha256,
                                       data_triples, emitter.features,
                                       dict(emitter.class_counts))
@@ -357,15 +408,18 @@ class _Options:
     window: int
     graph: str | None
     meta_graph: str | None
+    keep: int = 1000  # problems kept per kind
 
 
-def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jobs: int,
+def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapping, jobs: int,
                      chunk_lines: int, progress: Callable[[int], None] | None
                      ) -> ConvertResult | None:
-    """Convert a large file in chunks (``gff2rdf.chunks``); None when it must go in one piece."""
+    """Convert a large file in chunks (``gff2rdf.chunks``); None when it must go in one piece.
+    With ``output`` None, only check it: nothing is written, and errors do not raise."""
     from .chunks import Chunk, ChunkJob, Unsplittable, run_chunks, split_chunks, temp_workdir
 
     reader = Gff3Reader.open(source)
+    reader.log.keep = o.keep
     try:
         lines = iter(reader.stream)
         header: list[bytes] = []
@@ -406,7 +460,7 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
         declared = {k: SequenceInfo(**vars(v)) for k, v in head.sequences.items()}
         replayed = [0]  # how many of ``regions`` are in ``declared``
 
-        def make_job(chunk: Chunk, part: str) -> ChunkJob:
+        def make_job(chunk: Chunk, part: str | None) -> ChunkJob:
             # the ##sequence-region lines of earlier chunks, read as their chunk's reader read
             # them (its own lines are read by its reader, which reports their problems)
             while replayed[0] < len(regions) and regions[replayed[0]][0] < chunk.first_line:
@@ -426,9 +480,19 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
                 info.circular = True
                 info.length = info.length or end
             return ChunkJob(chunk.data, chunk.first_line, reader.path, part, o.fmt, genome,
-                            mapping, sequences, o.window, o.lenient, output.endswith(".gz"),
-                            data_graph)
+                            mapping, sequences, o.window, o.lenient,
+                            output is not None and output.endswith(".gz"), data_graph)
 
+        tick = (lambda: progress(reader.bytes_read)) if progress else None
+        if output is None:
+            try:
+                results = run_chunks(itertools.chain(opening, chunks), make_job, None, None,
+                                     jobs, tick)
+                _, result = _merge(results, reader, log, genome, mapping, o, data_graph)
+            except Unsplittable:
+                return None
+            result.lines += len(header)
+            return result
         with OutputFile(output, binary=True) as out:
             gz = output.endswith(".gz")
             if o.fmt == "ttl":
@@ -436,8 +500,7 @@ def _convert_chunked(source: str, output: str, o: _Options, mapping: Mapping, jo
             workdir = temp_workdir(output)
             try:
                 results = run_chunks(itertools.chain(opening, chunks), make_job, out.binary,
-                                     workdir, jobs,
-                                     (lambda: progress(reader.bytes_read)) if progress else None)
+                                     workdir, jobs, tick)
                 tail, result = _merge(results, reader, log, genome, mapping, o, data_graph)
             except Unsplittable:
                 return None

@@ -73,45 +73,24 @@ def input_format(path: str | Path, declared: str | None = None) -> str:
 # -- GFF3 ---------------------------------------------------------------------------------
 
 
-class _NullSink:
-    """An output that keeps nothing: check_gff3 runs the converter for its checks only."""
-
-    def __init__(self) -> None:
-        self.stream = self
-        self.path = os.devnull
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
 def check_gff3(path: str | Path, *, strict: bool = False, lenient: bool = False,
                window: int | None = None, keep: int = 1000,
-               progress: Callable[[int], None] | None = None) -> ProblemLog:
-    """Every problem of a GFF3 file that ``convert`` would find, without writing anything.
-
-    Runs the converter's reader, structure checks and emitter (the emitter's own warnings,
-    such as unknown SO types, are part of the checks) into a sink that discards the triples.
-    ``keep`` problems of each kind are kept; all are counted. ``strict`` makes warnings errors.
+               progress: Callable[[int], None] | None = None,
+               jobs: int | None = None) -> ProblemLog:
+    """Every problem of a GFF3 file that ``convert`` would find, without writing anything
+    (``gff2rdf.convert.check``: the converter's reader, structure checks and emitter, in
+    ``jobs`` processes, by default the ``jobs`` setting). ``keep`` problems of each kind are
+    kept; all are counted. ``strict`` makes warnings errors.
     """
-    from .convert import _run
-    from .gff3 import Gff3Reader
-    from .schema import compile_mapping
+    from .convert import check
+    from .settings import jobs as default_jobs
     from .structure import DEFAULT_WINDOW
 
-    mapping = compile_mapping()
-    reader = Gff3Reader.open(str(path))
-    reader.log.keep = keep
-    try:
-        _run(reader, _NullSink(), "nt", mapping, None, None, None, None,  # type: ignore[arg-type]
-             "https://w3id.org/gff2rdf/data/", lenient, window or DEFAULT_WINDOW, progress)
-    finally:
-        reader.close()
+    result = check(str(path), lenient=lenient, window=window or DEFAULT_WINDOW, keep=keep,
+                   progress=progress, jobs=jobs if jobs is not None else default_jobs())
     if strict:
-        reader.log.escalate()
-    return reader.log
+        result.log.escalate()
+    return result.log
 
 
 def gff3_report_data(log: ProblemLog) -> dict[str, Any]:

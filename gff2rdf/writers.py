@@ -34,6 +34,7 @@ __all__ = [
     "FORMATS",
     "NQuadsWriter",
     "NTriplesWriter",
+    "NullWriter",
     "OutputFile",
     "RdfWriter",
     "TurtleWriter",
@@ -79,6 +80,14 @@ class RdfWriter:
 
     def close(self) -> None:
         self.flush()
+
+
+class NullWriter(RdfWriter):
+    """Counts the triples and writes nothing: checks without output (``gff2rdf validate`` on
+    GFF3), and a conversion that an error has already doomed."""
+
+    def subject(self, s: str, pairs: list[tuple[str, str]]) -> None:
+        self.triples += len(pairs)
 
 
 class NTriplesWriter(RdfWriter):

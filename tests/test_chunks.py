@@ -236,3 +236,33 @@ def test_a_byte_order_mark_and_crlf_in_chunks(variant: str, tmp_path: Path) -> N
     whole, parts = both(source, tmp_path, chunk_lines=50)  # also compares the problems
     assert whole == parts
     assert (tmp_path / "whole.nt").read_bytes() == (tmp_path / "parts.nt").read_bytes()
+
+
+def test_check_in_chunks_finds_what_convert_finds_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gff2rdf validate on GFF3 (convert.check): the same problems in chunks on two processes
+    as in one piece, the same errors as convert, and no file anywhere."""
+    from gff2rdf.convert import check
+
+    source = tmp_path / "in.gff3"
+    body = (DATA / "maize_B73_AGPv2_small.gff").read_text(encoding="utf-8")
+    source.write_text(body + "".join(gene("10", 100 * i, f"z{i}") for i in range(1, 30))
+                      + "10\t.\tmRNA\t5000\t5090\t.\t+\t.\tID=lost;Parent=nowhere\n")
+    monkeypatch.chdir(tmp_path)
+    jobs = _chunk_jobs(monkeypatch)
+    whole = check(source, chunk_lines=0)
+    parts = check(source, chunk_lines=20, jobs=2)
+    assert len(jobs) > 3 and all(job.part is None for job in jobs)
+    assert sorted(tmp_path.iterdir()) == [source]
+    found = [(p.line, p.kind, p.severity) for p in parts.log.problems()]
+    assert found == [(p.line, p.kind, p.severity) for p in whole.log.problems()]
+    assert parts.log.counts == whole.log.counts
+    assert {"missing-phase", "undefined-parent"} <= {kind for _, kind, _ in found}
+    assert (parts.triples, parts.features) == (whole.triples, whole.features)
+    with pytest.raises(Gff3Error) as info:
+        convert(source, tmp_path / "x.nt")
+    assert [(p.line, p.kind) for p in info.value.problems] == \
+        [(line, kind) for line, kind, severity in found if severity == "error"]
+    one = check(source, chunk_lines=20, jobs=2, keep=1)
+    assert one.log.counts == whole.log.counts
+    assert len(one.log.problems()) == len(whole.log.counts)  # one kept of each kind
