@@ -228,7 +228,7 @@ def check(
 
     Measured on the 1 M-line benchmark genome (``gff2rdf validate``): 58.7 s in one process,
     with the triples formatted into a null stream and the garbage collector untuned (how it
-    checked GFF3 before); 11.6 s in chunks on 2 processes (21.2 CPU s), 204 MB.
+    checked GFF3 before); 11.6 s in chunks on 2 processes (21.2 CPU s), 205 MB.
     """
     started = time.perf_counter()
     source = str(source)
