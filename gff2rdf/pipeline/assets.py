@@ -133,7 +133,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
         layout = pipeline.layout()
         with _as_failure():
             source = _source(pipeline, context.partition_key, current_source)
-            log = check_gff3(source.path)
+            log = check_gff3(source.path, jobs=settings.jobs(pipeline.jobs or None))
         data = gff3_report_data(log)
         text = json.dumps(data, indent=2, sort_keys=True)
         path = layout.report_path(context.partition_key)
