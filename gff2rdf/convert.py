@@ -230,32 +230,14 @@ def check(
     with the triples formatted into a null stream and the garbage collector untuned (how it
     checked GFF3 before); 11.6 s in chunks on 2 processes (21.2 CPU s), 205 MB.
     """
-    started = time.perf_counter()
-    source = str(source)
-    mapping = mapping or compile_mapping()
     with gc_tuned():
-        if source != "-" and chunk_lines > 0 and keep <= 1000:  # a chunk keeps 1000 per kind
-            options = _Options("nt", None, None, None, None, DEFAULT_BASE, lenient, False,
-                               window, None, None, keep)
-            result = _convert_chunked(source, None, options, mapping, jobs, chunk_lines,
-                                      progress)
-            if result is not None:
-                result.seconds = time.perf_counter() - started
-                return result
-        reader = Gff3Reader.open(source)
-        reader.log.keep = keep
-        try:
-            result = _run(reader, _NullSink(), "nt", mapping, None, None, None,  # type: ignore[arg-type]
-                          None, DEFAULT_BASE, lenient, window, progress, check=True)
-        finally:
-            reader.close()
-    result.seconds = time.perf_counter() - started
-    return result
+        return _convert(source, None, "nt", None, None, None, None, DEFAULT_BASE, lenient, False,
+                        window, mapping, progress, None, None, jobs, chunk_lines, keep)
 
 
 def _convert(
     source: str | Path,
-    output: str | Path,
+    output: str | Path | None,  # None: check only (``check``)
     fmt: str | None,
     species: str | None,
     taxon: str | None,
@@ -271,19 +253,20 @@ def _convert(
     meta_graph: str | None,
     jobs: int,
     chunk_lines: int,
+    keep: int = 1000,
 ) -> ConvertResult:
     started = time.perf_counter()
     source = str(source)
-    output = str(output)
-    fmt = fmt or format_for_path(output)
+    output = str(output) if output is not None else None
+    fmt = fmt or format_for_path(output or "")
     if fmt not in FORMATS:
         from .errors import Gff2RdfError
 
         raise Gff2RdfError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     mapping = mapping or compile_mapping()
-    if source != "-" and chunk_lines > 0:
+    if source != "-" and chunk_lines > 0 and keep <= 1000:  # a chunk keeps 1000 of each kind
         options = _Options(fmt, species, taxon, assembly, annotation, base_iri, lenient, strict,
-                           window, graph, meta_graph)
+                           window, graph, meta_graph, keep)
         chunked = _convert_chunked(source, output, options, mapping, jobs, chunk_lines,
                                    progress)
         if chunked is not None:
@@ -291,16 +274,21 @@ def _convert(
             return chunked
     reader = Gff3Reader.open(source)
     log = reader.log
+    log.keep = keep
     try:
-        with OutputFile(output) as out:
-            result = _run(reader, out, fmt, mapping, species, taxon, assembly, annotation,
-                          base_iri, lenient, window, progress, graph, meta_graph)
-            if strict:
-                log.escalate()
-            if log.errors and not lenient:
-                out.discard()
-                raise Gff3Error(log)
-            out.commit()
+        if output is None:
+            result = _run(reader, _NullSink(), fmt, mapping, species, taxon,  # type: ignore[arg-type]
+                          assembly, annotation, base_iri, lenient, window, progress, check=True)
+        else:
+            with OutputFile(output) as out:
+                result = _run(reader, out, fmt, mapping, species, taxon, assembly, annotation,
+                              base_iri, lenient, window, progress, graph, meta_graph)
+                if strict:
+                    log.escalate()
+                if log.errors and not lenient:
+                    out.discard()
+                    raise Gff3Error(log)
+                out.commit()
     finally:
         reader.close()
     result.seconds = time.perf_counter() - started
