@@ -242,7 +242,8 @@ def run_chunks(
     writeback = _Writeback(out)
 
     def append(result: ChunkResult, part: str | None) -> None:
-        if out is not None and part is not None:
+        if part is not None:  # None: a check, which writes no part (part_name)
+            assert out is not None
             _append_file(part, out)
             os.unlink(part)
             writeback.kick()

@@ -87,7 +87,7 @@ def check_gff3(path: str | Path, *, strict: bool = False, lenient: bool = False,
     from .structure import DEFAULT_WINDOW
 
     result = check(str(path), lenient=lenient, window=window or DEFAULT_WINDOW, keep=keep,
-                   progress=progress, jobs=jobs if jobs is not None else default_jobs())
+                   progress=progress, jobs=default_jobs(jobs))
     if strict:
         result.log.escalate()
     return result.log
