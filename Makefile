@@ -21,7 +21,7 @@ demo: install
 		-o demo-output/arabidopsis_TAIR10_40.ttl \
 		--species "Arabidopsis thaliana" --taxon 3702 --assembly TAIR10 --annotation Araport11
 	@echo "--- one gene of demo-output/arabidopsis_TAIR10_40.ttl:"
-	@awk -v RS= '/feature\/AT1G01010> a /' demo-output/arabidopsis_TAIR10_40.ttl
+	@awk -v RS= '/feature\/gene:AT1G01010> a /' demo-output/arabidopsis_TAIR10_40.ttl
 	@echo "--- loading two Arabidopsis genome versions into the embedded store demo-output/store:"
 	$(BIN)/gff2rdf load tests/data/arabidopsis_TAIR10_40_small.gff3 --store demo-output/store \
 		--species "Arabidopsis thaliana" --taxon 3702 --assembly TAIR10 --annotation Araport11

@@ -87,6 +87,7 @@ class ChunkResult:
     failed_ids: dict[str, int]
     sequences: dict[str, SequenceInfo]
     seqids_used: list[str] = field(default_factory=list)
+    dropped: int = 0  # links not written for an error
 
 
 def convert_chunk(job: ChunkJob) -> ChunkResult:
@@ -138,6 +139,7 @@ def _convert_chunk(job: ChunkJob) -> ChunkResult:
         id_names=ids.names, id_seqids=ids.seqids,
         pending=assembler.pending, failed_ids=reader.failed_ids,
         sequences=reader.sequences, seqids_used=list(emitter._seq_iri),
+        dropped=assembler.dropped_links,
     )
 
 

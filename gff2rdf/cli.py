@@ -66,7 +66,8 @@ def genome_options(func: F) -> F:
 def check_options(func: F) -> F:
     options = [
         click.option("--lenient", is_flag=True,
-                     help="Skip bad lines with a warning instead of failing."),
+                     help="Skip bad lines and wrong links, listing each, instead of "
+                     "failing; still fails on a file with no features or that is not text."),
         click.option("--strict", is_flag=True,
                      help="Treat warnings (unknown SO type, unresolvable Dbxref prefix, missing "
                      "##gff-version, ...) as errors."),
@@ -86,7 +87,14 @@ def jobs_option(func: F) -> F:
 
 
 def report_warnings(log: ProblemLog, silent: bool) -> None:
-    if log.warnings and not silent:
+    """Warnings on stderr, the first of each kind. Errors, which only ``--lenient`` lets
+    through, get validate's grouped report of every problem with its line, ``--silent`` or
+    not: what was skipped is never skipped silently."""
+    if log.errors:
+        from .validate import gff3_report
+
+        click.echo(gff3_report(log).replace(": invalid GFF3: ", ": lenient: ", 1), err=True)
+    elif log.warnings and not silent:
         click.echo(log.report(per_kind=3, severity="warning"), err=True)
 
 

@@ -81,13 +81,65 @@ class ConvertResult:
     features: int = 0
     triples: int = 0
     skipped_lines: int = 0
+    dropped_links: int = 0
     seconds: float = 0.0
     class_counts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        skipped = f", {self.skipped_lines:,} bad lines skipped" if self.skipped_lines else ""
+        """One line: counts, and in lenient mode what the errors cost and why.
+
+        >>> log = ProblemLog("a.gff3")
+        >>> log.error(3, "bad-start", "...")
+        >>> log.error(9, "parent-cycle", "...")
+        >>> result = ConvertResult("a.gff3", "a.ttl", "ttl", GenomeVersion("s", "a", "b"),
+        ...                        log, features=7, triples=90, skipped_lines=1,
+        ...                        dropped_links=1)
+        >>> result.summary().split("; ")[1]
+        '2 errors skipped (bad-start: 1, parent-cycle: 1): 1 line and 1 link not written in 0.0 s'
+        """
+        skipped = ""
+        if self.log.errors:
+            kinds = sorted((k, n) for (sev, k), n in self.log.counts.items() if sev == "error")
+            why = ", ".join(f"{k}: {n:,}" for k, n in kinds)
+            skipped = (f"; {self.log.errors:,} errors skipped ({why}): "
+                       f"{_plural(self.skipped_lines, 'line')} and "
+                       f"{_plural(self.dropped_links, 'link')} not written")
+        elif self.skipped_lines or self.dropped_links:
+            skipped = (f"; {_plural(self.skipped_lines, 'line')} and "
+                       f"{_plural(self.dropped_links, 'link')} not written")
         return (f"{Path(self.source).name}: {self.features:,} features, {self.triples:,} "
                 f"triples, {self.log.warnings:,} warnings{skipped} in {self.seconds:.1f} s")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+# errors that --lenient cannot skip: nothing of the file would be left to convert
+FATAL = ("empty-file", "no-features", "not-text", "unreadable")
+
+
+def _fails(log: ProblemLog, lenient: bool) -> bool:
+    """Whether a conversion with these problems writes nothing."""
+    if not lenient:
+        return log.errors > 0
+    return any(log.counts[("error", kind)] for kind in FATAL)
+
+
+def _require_features(result: ConvertResult, lenient: bool) -> None:
+    """A file with no feature (only directives and comments, or every line skipped) makes an
+    empty genome, which is never what the user wants: an error in every mode, so that a
+    pipeline does not load a wrong input as a genome. Not added where an error already fails
+    the conversion (every line bad, in default mode) or says why nothing was read."""
+    log = result.log
+    if result.features or any(log.counts[("error", kind)] for kind in FATAL):
+        return
+    if log.errors and not lenient:
+        return
+    log.error(0, "no-features",
+              "no feature was converted: the file has no feature lines (9 tab-separated "
+              "columns)" + (", or every one was skipped for an error" if result.skipped_lines
+                            else ""))
 
 
 class _NullSink:
@@ -283,9 +335,10 @@ def _convert(
             with OutputFile(output) as out:
                 result = _run(reader, out, fmt, mapping, species, taxon, assembly, annotation,
                               base_iri, lenient, window, progress, graph, meta_graph)
+                _require_features(result, lenient)
                 if strict:
                     log.escalate()
-                if log.errors and not lenient:
+                if _fails(log, lenient):
                     out.discard()
                     raise Gff3Error(log)
                 out.commit()
@@ -366,7 +419,7 @@ def _run(
         source=reader.path, output=out.path, format=fmt, genome=genome, log=log,
         sha256=reader.sha256, lines=reader.lines_read, features=emitter.features,
         triples=emitter.writer.triples, skipped_lines=skipped,
-        class_counts=dict(emitter.class_counts),
+        dropped_links=assembler.dropped_links, class_counts=dict(emitter.class_counts),
     )
 
 
@@ -496,9 +549,10 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
                 shutil.rmtree(workdir, ignore_errors=True)
             _write(out.binary, tail, gz)
             result.lines += len(header)
+            _require_features(result, o.lenient)
             if o.strict:
                 log.escalate()
-            if log.errors and not o.lenient:
+            if _fails(log, o.lenient):
                 out.discard()
                 raise Gff3Error(log)
             out.commit()
@@ -549,6 +603,7 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
     writer = make_writer(o.fmt, buffer, mapping, data_graph)
     emitter = Emitter(genome, mapping, writer, log)
     undefined: dict[str, list[tuple[str, str, int, str, int, str]]] = {}
+    dropped = sum(r.dropped for r in results)
     for r in results:
         for target, links in r.pending.items():
             if target not in owner:
@@ -561,9 +616,10 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
                     log.error(line, "parent-seqid",
                               f"this feature is on sequence {seqid!r} but its {attr} "
                               f"{target!r} is on {owner[target]!r}")
+                    dropped += 1
                     continue
                 writer.subject(subject, [(pred, f"<{emitter.feature_iri(target)}>")])
-    report_undefined(log, undefined, failed, o.lenient)
+    dropped += report_undefined(log, undefined, failed, o.lenient)
     sequences = reader.sequences
     class_counts: Counter[str] = Counter()
     features = triples = skipped = lines = 0
@@ -593,7 +649,7 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
         source=reader.path, output="", format=o.fmt, genome=genome, log=log,
         sha256=reader.sha256,
         lines=lines, features=features, triples=triples + writer.triples,
-        skipped_lines=skipped, class_counts=dict(class_counts))
+        skipped_lines=skipped, dropped_links=dropped, class_counts=dict(class_counts))
     return buffer.getvalue(), result
 
 

@@ -122,8 +122,6 @@ class Emitter:
         self._seen_nodes: set[int | tuple[int, ...]] = set()
         self._refiners = m.type_refining_attributes
         self._structural = m.structural_attributes
-        self._strip_ident = m.identifier_strip_prefixes
-        self._strip_iri = m.iri_strip_prefixes
         self.seq_info: dict[str, SequenceInfo] = {}
         self._value_cache: dict[tuple[str, str], tuple[tuple[tuple[str, str], ...], str]] = {}
         self._feature_base = f"{self.genome.iri}/feature/"
@@ -131,16 +129,12 @@ class Emitter:
 
     # -- IRIs ---------------------------------------------------------------------------------
 
-    def id_key(self, feature_id: str) -> str:
-        """The ID as it appears in the feature IRI (``gene:`` and ``transcript:`` dropped)."""
-        if not feature_id.startswith(self._strip_iri):
-            return feature_id
-        for prefix in self._strip_iri:
-            if feature_id.startswith(prefix) and len(feature_id) > len(prefix):
-                return feature_id[len(prefix):]
-        return feature_id
-
     def feature_iri(self, feature_id: str) -> str:
+        """``{genome}/feature/{ID}``, the ID exactly as in the file, percent-encoded as one
+        path segment. Injective: distinct IDs never share an IRI, whatever the provider's
+        naming (stripping ``gene-`` and ``rna-`` made NCBI's ``gene-LOC_X`` and ``rna-LOC_X``
+        one node), and a ``/`` in an ID is always encoded, so no ID's IRI is another's
+        child, segment or anonymous IRI, which all add path segments."""
         # asked for by a feature and again by each child and link to it (127k calls for 66k
         # features on 100k RefSeq lines); GenomeVersion.feature_iri rebuilds the genome's
         # IRI each time: about 6 us a call, 5 % of a conversion's CPU, against 0.1 us a hit
@@ -148,17 +142,9 @@ class Emitter:
         if value is None:
             if len(self._feature_iris) >= 100_000:
                 self._feature_iris.clear()
-            value = self._feature_base + encode_segment(self.id_key(feature_id))
+            value = self._feature_base + encode_segment(feature_id)
             self._feature_iris[feature_id] = value
         return value
-
-    def identifier(self, feature_id: str) -> str:
-        if not feature_id.startswith(self._strip_ident):
-            return feature_id
-        for prefix in self._strip_ident:
-            if feature_id.startswith(prefix) and len(feature_id) > len(prefix):
-                return feature_id[len(prefix):]
-        return feature_id
 
     def seq_iri(self, seqid: str) -> str:
         value = self._seq_iri.get(seqid)
@@ -170,7 +156,9 @@ class Emitter:
 
     @staticmethod
     def anonymous_iri(genome: GenomeVersion, feature: Feature) -> str:
-        """A parent-less line without ID: a stable hash of its columns."""
+        """A parent-less line without ID: ``{genome}/feature/_/{hash of its columns}``. One
+        path segment more than a feature with an ID (whose ``/`` is encoded) and one less
+        than its children and segments, so it is never any other feature's IRI."""
         columns = "\t".join([
             feature.seqid, feature.source, feature.type, str(feature.start), str(feature.end),
             feature.score or ".", feature.strand,
@@ -178,7 +166,7 @@ class Emitter:
             ";".join(f"{k}={','.join(v)}" for k, v in sorted(feature.attributes.items())),
         ])
         digest = hashlib.sha256(columns.encode("utf-8")).hexdigest()[:16]
-        return f"{genome.iri}/feature/_{digest}"
+        return f"{genome.iri}/feature/_/{digest}"
 
     # -- types --------------------------------------------------------------------------------
 
@@ -196,6 +184,16 @@ class Emitter:
                           "synonym or accession; typed as sequence_feature (SO:0000110) with "
                           "g2r:gffType")
         return info
+
+    def type_label(self, feature: Feature) -> str:
+        """The SO name (or the encoded raw type) that names ID-less features in IRIs; no
+        warning (``type_info`` gives it when the feature is written)."""
+        attrs = feature.attributes
+        hints = tuple(attrs[k][0] for k in self._refiners if k in attrs) if attrs else ()
+        info = self._types.get((feature.type, hints))
+        if info is None:
+            info = self._types[(feature.type, hints)] = self._resolve_type(feature.type, hints)
+        return info.label
 
     def _resolve_type(self, text: str, hints: tuple[str, ...]) -> _TypeInfo:
         term: SoTerm | None = self.so.resolve(self.mapping.type_aliases.get(text, text))
@@ -277,8 +275,11 @@ class Emitter:
         elif feature_id:
             pairs.append((self.P_LABEL, literal(feature_id)))
         if feature_id:
-            pairs.append((self.P_IDENT, literal(self.identifier(feature_id))))
-            pairs.append((self.P_GFFID, literal(feature_id)))
+            # the ID itself: identifiers stay distinct where the IDs are (with "exon-" and
+            # "id-" removed, an exon had its gene's identifier)
+            ident = literal(feature_id)
+            pairs.append((self.P_IDENT, ident))
+            pairs.append((self.P_GFFID, ident))
         if first.source != ".":
             pairs.append((self.P_SOURCE, literal(first.source)))
         if self.taxon_term:

@@ -244,11 +244,19 @@ class Gff3Reader:
         try:
             for raw in self.stream:
                 number += 1
-                if number == self.first_line and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
+                if number == self.first_line:
+                    if raw.startswith(b"\xef\xbb\xbf"):
+                        raw = raw[3:]
+                    elif not_text := _binary_reason(raw):
+                        self.error(number, "not-text", not_text)
+                        break
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
+                    if b"\x00" in raw:  # binary data further on, not a stray Latin-1 byte
+                        self.error(number, "not-text", "a NUL byte: this is binary data, not "
+                                   "GFF3 text (expected UTF-8 text, plain or gzip)")
+                        break
                     self.error(
                         number,
                         "not-utf8",
@@ -586,6 +594,26 @@ def _ascii_unescape(text: str) -> str | None:
         return parts[0] + "".join([_ASCII_ESCAPES[p[:2]] + p[2:] for p in parts[1:]])
     except KeyError:
         return None
+
+
+# magic bytes of the compressions that are not gzip: a user who gives such a file needs to hear
+# which one, not a column-count error per line of compressed bytes
+_MAGIC = ((b"BZh", "bzip2 (decompress it with bunzip2, or recompress it with gzip)"),
+          (b"\xfd7zXZ\x00", "xz (decompress it with unxz, or recompress it with gzip)"),
+          (b"\x28\xb5\x2f\xfd", "zstd (decompress it with unzstd, or recompress it with gzip)"),
+          (b"PK\x03\x04", "zip (unzip it first)"))
+
+
+def _binary_reason(first: bytes) -> str:
+    """Why the first line shows that the file is not GFF3 text, or ''."""
+    for magic, what in _MAGIC:
+        if first.startswith(magic):
+            return f"the file is compressed with {what}; expected GFF3 text, plain or gzip"
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the file is UTF-16 text; GFF3 files must be UTF-8 (convert it with iconv)"
+    if b"\x00" in first:
+        return "a NUL byte on the first line: this is binary data, not GFF3 text"
+    return ""
 
 
 def _md5_ok(seqid: str) -> bool:

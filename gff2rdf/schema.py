@@ -45,8 +45,6 @@ class Mapping:
     classes: dict[str, str]
     prefixes: dict[str, str]
     attribute_slots: dict[str, tuple[AttributeSlot, ...]]
-    identifier_strip_prefixes: tuple[str, ...]
-    iri_strip_prefixes: tuple[str, ...]
     type_refining_attributes: tuple[str, ...]
     type_aliases: dict[str, str]
     attribute_predicate_base: str
@@ -128,8 +126,6 @@ def compile_mapping(schema: str | Path | None = None) -> Mapping:
         classes=classes,
         prefixes=prefixes,
         attribute_slots={k: tuple(v) for k, v in attribute_slots.items()},
-        identifier_strip_prefixes=_words(annotations.get("identifier_strip_prefixes")),
-        iri_strip_prefixes=_words(annotations.get("iri_strip_prefixes")),
         type_refining_attributes=_words(annotations.get("type_refining_attributes")),
         type_aliases=aliases,
         attribute_predicate_base=str(

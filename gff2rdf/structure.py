@@ -50,6 +50,8 @@ class IdRegistry:
         self.strands = bytearray()
         self.first_parent = array("q")
         self.more_parents: dict[int, list[int]] = {}
+        # 1 for an ID some feature is part of: only those can close a Parent cycle
+        self.has_child = bytearray()
 
     def __contains__(self, fid: str) -> bool:
         return fid in self.index
@@ -68,6 +70,7 @@ class IdRegistry:
         self.ends.append(f.end)
         self.strands.append(_STRAND_CODES[f.strand])
         self.first_parent.append(-1)
+        self.has_child.append(0)
         return i
 
     def extend(self, i: int, f: Feature) -> None:
@@ -77,6 +80,7 @@ class IdRegistry:
             self.ends[i] = f.end
 
     def link(self, child: int, parent: int) -> None:
+        self.has_child[parent] = 1
         if self.first_parent[child] < 0:
             self.first_parent[child] = parent
         elif self.first_parent[child] != parent:
@@ -88,6 +92,26 @@ class IdRegistry:
         if self.first_parent[i] >= 0:
             yield self.first_parent[i]
             yield from self.more_parents.get(i, ())
+
+    def path_up(self, start: int, goal: int) -> list[int] | None:
+        """IDs from ``start`` up its Parent links to ``goal`` (both included), or None when
+        ``goal`` is not an ancestor of ``start``."""
+        if not self.has_child[goal]:
+            return None  # nothing is part of goal (children usually follow their parents)
+        came_from = {start: -1}
+        todo = [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                path = [node]
+                while came_from[path[-1]] >= 0:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            for up in self.parents(node):
+                if up not in came_from:
+                    came_from[up] = node
+                    todo.append(up)
+        return None
 
 
 @dataclass
@@ -108,9 +132,9 @@ class Assembler:
     # child registry index or -1, child seqid)
     _waiting: dict[str, list[tuple[str, str, int, str, int, str]]] = field(default_factory=dict)
     _kid_counts: dict[tuple[str, str], int] = field(default_factory=dict)
-    _iri_keys: dict[str, str] = field(default_factory=dict)
     _next_check: int = 0
     skipped: int = 0
+    dropped_links: int = 0  # links not written for an error (counted in lenient mode)
     failed_ids: dict[str, int] = field(default_factory=dict)  # IDs on lines skipped for errors
 
     def __post_init__(self) -> None:
@@ -164,16 +188,16 @@ class Assembler:
         self._flush(list(self._groups))
 
     def finish(self, resolve: bool = True) -> None:
-        """End of file: write what is buffered, then report undefined parents and cycles.
+        """End of file: write what is buffered, then report undefined parents.
 
         ``resolve=False`` (a chunk of a parallel conversion) keeps the links to IDs not seen
         in ``pending`` for the caller, which knows the IDs of the other chunks.
         """
         self._flush(list(self._groups))
         if resolve:
-            report_undefined(self.log, self._waiting, self.failed_ids, self.lenient)
+            self.dropped_links += report_undefined(self.log, self._waiting, self.failed_ids,
+                                                   self.lenient)
             self._waiting.clear()
-        self._check_cycles()
 
     @property
     def pending(self) -> dict[str, list[tuple[str, str, int, str, int, str]]]:
@@ -220,22 +244,13 @@ class Assembler:
         return True
 
     def _register(self, fid: str, f: Feature) -> None:
-        key = self.emitter.id_key(fid)
-        if key != fid:
-            other = self._iri_keys.setdefault(key, fid)
-            clash = other if other != fid else (key if key in self.ids else None)
-        else:
-            clash = self._iri_keys.get(fid)
-        if clash is not None:
-            self.log.error(f.line, "iri-collision",
-                           f"ID {fid!r} and ID {clash!r} would share the IRI "
-                           f"{self.emitter.feature_iri(fid)}; rename one of them")
         i = self.ids.add(fid, f)
         waiting = self._waiting.pop(fid, None)
         if waiting:
             target = f"<{self.emitter.feature_iri(fid)}>"
             for subject, pred, line, attr, child, seqid in waiting:
-                if self._check_link(line, attr, fid, i, seqid, None):
+                if self._check_link(line, attr, fid, i, seqid, None) and \
+                        self._acyclic(line, attr, child, i):
                     self.emitter.writer.subject(subject, [(pred, target)])
                     if child >= 0 and attr == "Parent":
                         self.ids.link(child, i)
@@ -263,6 +278,7 @@ class Assembler:
             self.log.error(line, "parent-seqid",
                            f"this feature is on sequence {seqid!r} but its {attr} {target!r} "
                            f"(line {ids.lines[t]}) is on {ids.seqids[t]!r}")
+            self.dropped_links += 1
             return False
         if f is not None and attr == "Parent":
             if f.start < ids.starts[t] or f.end > ids.ends[t]:
@@ -276,6 +292,31 @@ class Assembler:
                               f"strand {f.strand} differs from the strand of its Parent "
                               f"{target!r} (line {ids.lines[t]})")
         return True
+
+    def _acyclic(self, line: int, attr: str, child: int, parent: int) -> bool:
+        """False (after an error) for a link that would make a feature part of, or derived
+        from, itself: directly, or through a Parent cycle (a -> b -> a). Checked when the link
+        is made, so that no cycle is ever written, in lenient mode either."""
+        if child < 0:
+            return True  # a feature without ID: nothing can point back at it
+        ids = self.ids
+        if child == parent:
+            self.log.error(line, "self-parent",
+                           f"{attr}={ids.names[child]} names the feature itself; a feature "
+                           "cannot be part of or derived from itself")
+            self.dropped_links += 1
+            return False
+        if attr != "Parent":
+            return True
+        path = ids.path_up(parent, child)
+        if path is None:
+            return True
+        cycle = [ids.names[n] for n in [child, *path]]
+        self.log.error(line, "parent-cycle",
+                       "Parent links form a cycle: " + " -> ".join(cycle) +
+                       "; a feature cannot be part of itself")
+        self.dropped_links += 1
+        return False
 
     def _links(self, subject: str, lines: list[Feature], fid: str | None
                ) -> list[tuple[str, str]]:
@@ -294,7 +335,8 @@ class Assembler:
                         self._waiting.setdefault(target, []).append(
                             (f"<{subject}>", pred, f.line, attr, child, f.seqid))
                         continue
-                    if not self._check_link(f.line, attr, target, t, f.seqid, bounds):
+                    if not self._check_link(f.line, attr, target, t, f.seqid, bounds) or \
+                            not self._acyclic(f.line, attr, child, t):
                         continue
                     links.append((pred, f"<{self.emitter.feature_iri(target)}>"))
                     if child >= 0 and attr == "Parent":
@@ -318,20 +360,21 @@ class Assembler:
         self.emitter.feature(subject, lines, fid, self._links(subject, lines, fid))
 
     def _emit_children(self, parent: str, lines: list[Feature]) -> None:
-        by_type: dict[str, list[Feature]] = {}
+        # grouped by the label in their IRIs, not by column 3: "exon", "Exon" and "SO:0000147"
+        # name one class, and numbering them apart gave two exons the IRI {parent}/exon/1
+        by_label: dict[str, list[Feature]] = {}
+        type_label = self.emitter.type_label
         for f in lines:
-            by_type.setdefault(f.type, []).append(f)
+            by_label.setdefault(type_label(f), []).append(f)
         parent_iri = self.emitter.feature_iri(parent)
-        for ftype, kids in by_type.items():
-            label = self.emitter.type_info(kids[0]).label
-            for f in kids[1:]:  # type_info warns per line for unknown types
-                self.emitter.type_info(f)
+        for label, kids in by_label.items():
+            ftype = kids[0].type
             reverse = all(f.strand == "-" for f in kids)
             if len(kids) > 1:
                 kids[:] = _ordered(kids, reverse)
             if ftype in CDS_TYPES:
                 self._check_phases(kids)
-            count_key = (parent, ftype)
+            count_key = (parent, label)
             offset = self._kid_counts.get(count_key, 0)
             if offset:
                 self.log.warn(kids[0].line, "late-children",
@@ -359,35 +402,12 @@ class Assembler:
                               f"(line {prev.line}); expected {expected}")
                 return
 
-    def _check_cycles(self) -> None:
-        ids = self.ids
-        state = bytearray(len(ids))  # 0 new, 1 on the current path, 2 done
-        for start in range(len(ids)):
-            if state[start] or ids.first_parent[start] < 0:
-                continue
-            stack: list[tuple[int, Iterator[int]]] = [(start, ids.parents(start))]
-            state[start] = 1
-            while stack:
-                node, parents = stack[-1]
-                nxt = next(parents, None)
-                if nxt is None:
-                    state[node] = 2
-                    stack.pop()
-                    continue
-                if state[nxt] == 1:
-                    path = [n for n, _ in stack]
-                    cycle = [ids.names[n] for n in path[path.index(nxt):]] + [ids.names[nxt]]
-                    self.log.error(ids.lines[nxt], "parent-cycle",
-                                   "Parent links form a cycle: " + " -> ".join(cycle) +
-                                   "; a feature cannot be part of itself")
-                elif state[nxt] == 0:
-                    state[nxt] = 1
-                    stack.append((nxt, ids.parents(nxt)))
-
 
 def report_undefined(log: ProblemLog, waiting: dict[str, list[tuple[str, str, int, str, int, str]]],
-                     failed_ids: dict[str, int], lenient: bool) -> None:
-    """An error (a warning when lenient, the link dropped) per link to an ID never defined."""
+                     failed_ids: dict[str, int], lenient: bool) -> int:
+    """An error (a warning when lenient, the link dropped) per link to an ID never defined;
+    returns the number of links."""
+    dropped = 0
     for target, links in sorted(waiting.items(), key=lambda kv: kv[1][0][2]):
         for _subject, _pred, line, attr, _child, _seqid in links:
             if target in failed_ids:
@@ -395,10 +415,12 @@ def report_undefined(log: ProblemLog, waiting: dict[str, list[tuple[str, str, in
                            "skipped for the error reported there")
             else:
                 message = f"{attr} {target!r} is never defined: no line has ID={target}"
+            dropped += 1
             if lenient:
                 log.warn(line, "undefined-parent", message + "; the link was dropped")
             else:
                 log.error(line, "undefined-parent", message)
+    return dropped
 
 
 def _bounds(lines: list[Feature]) -> Feature:

@@ -81,15 +81,6 @@ def read_features(path: Path) -> list[Feature]:
     return list(by_key.values())
 
 
-def identifier(fid: str) -> str:
-    """The ID without the provider prefixes the schema strips (gff2rdf.yaml)."""
-    for prefix in ("gene:", "transcript:", "CDS:", "exon:", "gene-", "rna-", "cds-", "exon-",
-                   "id-"):
-        if fid.startswith(prefix) and len(fid) > len(prefix):
-            return fid[len(prefix):]
-    return fid
-
-
 @dataclass
 class Ontology:
     """Names, exact synonyms and is_a / part_of parents of an OBO file, by regular expressions."""

@@ -129,7 +129,8 @@ def test_lenient_skips_bad_lines_and_counts_them(tmp_path: Path) -> None:
     result, nt = convert_text(tmp_path, HEADER + body, lenient=True)
     assert result.skipped_lines == 1 and result.features == 2
     assert "feature/b>" not in nt and "feature/zz" not in nt
-    assert "1 bad lines skipped" in result.summary()
+    assert result.dropped_links == 1
+    assert "1 errors skipped (bad-start: 1): 1 line and 1 link not written" in result.summary()
 
 
 def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:

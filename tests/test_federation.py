@@ -26,7 +26,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
-from gff3_facts import OBO, Ontology, identifier, model, read_features
+from gff3_facts import OBO, Ontology, model, read_features
 
 from conftest import SHARED
 from gff2rdf.cli import main
@@ -176,7 +176,7 @@ def _genes_with(slim_terms: set[str]) -> set[tuple[str, str]]:
         for f in model(features, gene.id):
             for term in f.attrs.get("Ontology_term", []):
                 if term in slim_terms:
-                    pairs.add((identifier(gene.id), OBO + term.replace(":", "_")))
+                    pairs.add((gene.id, OBO + term.replace(":", "_")))
     return pairs
 
 

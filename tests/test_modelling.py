@@ -87,10 +87,10 @@ def test_feature_literals_and_links(tmp_path: Path) -> None:
         "Parent=gene:AT1G01020\n")
     result, nt = convert_text(tmp_path, text)
     store = store_of(nt)
-    gene = f"{GENOME}/feature/AT1G01020"
+    gene = f"{GENOME}/feature/gene:AT1G01020"  # the ID as is: IRIs stay injective
     assert objects(store, gene, RDF_TYPE) == {OBO + "SO_0001217"}  # refined by biotype
     assert one(store, gene, "http://www.w3.org/2000/01/rdf-schema#label") == "ARV1"
-    assert one(store, gene, "http://purl.org/dc/terms/identifier") == "AT1G01020"
+    assert one(store, gene, "http://purl.org/dc/terms/identifier") == "gene:AT1G01020"
     assert one(store, gene, G2R + "gffId") == "gene:AT1G01020"
     assert one(store, gene, "http://www.w3.org/2004/02/skos/core#altLabel") == "T25K16.2"
     assert one(store, gene, "http://purl.org/dc/terms/description") == "ARV1 family protein"
@@ -103,7 +103,7 @@ def test_feature_literals_and_links(tmp_path: Path) -> None:
         "UniProtKB:Q5MK24"
     assert one(store, gene, "http://purl.uniprot.org/core/classifiedWith") == OBO + "GO_0016125"
     assert objects(store, gene, G2R + "attr/custom_key") == {"a", "b"}
-    mrna = f"{GENOME}/feature/AT1G01020.1"
+    mrna = f"{GENOME}/feature/transcript:AT1G01020.1"
     assert one(store, mrna, SO_REL + "part_of") == gene
     assert result.log.warnings == 0
 
