@@ -52,6 +52,9 @@ class IdRegistry:
         self.more_parents: dict[int, list[int]] = {}
         # 1 for an ID some feature is part of: only those can close a Parent cycle
         self.has_child = bytearray()
+        # Derives_from links (rare: proteins, TE fragments), for cycles of their own
+        self.sources: dict[int, list[int]] = {}
+        self.has_derived = bytearray()
 
     def __contains__(self, fid: str) -> bool:
         return fid in self.index
@@ -71,6 +74,7 @@ class IdRegistry:
         self.strands.append(_STRAND_CODES[f.strand])
         self.first_parent.append(-1)
         self.has_child.append(0)
+        self.has_derived.append(0)
         return i
 
     def extend(self, i: int, f: Feature) -> None:
@@ -88,16 +92,21 @@ class IdRegistry:
             if parent not in extra:
                 extra.append(parent)
 
+    def derive(self, child: int, source: int) -> None:
+        self.has_derived[source] = 1
+        self.sources.setdefault(child, []).append(source)
+
     def parents(self, i: int) -> Iterator[int]:
         if self.first_parent[i] >= 0:
             yield self.first_parent[i]
             yield from self.more_parents.get(i, ())
 
-    def path_up(self, start: int, goal: int) -> list[int] | None:
-        """IDs from ``start`` up its Parent links to ``goal`` (both included), or None when
-        ``goal`` is not an ancestor of ``start``."""
-        if not self.has_child[goal]:
+    def path_up(self, start: int, goal: int, derives: bool = False) -> list[int] | None:
+        """IDs from ``start`` up its Parent links (``derives``: Derives_from links) to ``goal``
+        (both included), or None when ``goal`` is not an ancestor of ``start``."""
+        if not (self.has_derived if derives else self.has_child)[goal]:
             return None  # nothing is part of goal (children usually follow their parents)
+        up_from = (lambda i: self.sources.get(i, ())) if derives else self.parents
         came_from = {start: -1}
         todo = [start]
         while todo:
@@ -107,7 +116,7 @@ class IdRegistry:
                 while came_from[path[-1]] >= 0:
                     path.append(came_from[path[-1]])
                 return path[::-1]
-            for up in self.parents(node):
+            for up in up_from(node):
                 if up not in came_from:
                     came_from[up] = node
                     todo.append(up)
@@ -252,8 +261,8 @@ class Assembler:
                 if self._check_link(line, attr, fid, i, seqid, None) and \
                         self._acyclic(line, attr, child, i):
                     self.emitter.writer.subject(subject, [(pred, target)])
-                    if child >= 0 and attr == "Parent":
-                        self.ids.link(child, i)
+                    if child >= 0:
+                        self._record(child, attr, i)
 
     def _flush_idle(self, now: int) -> None:
         limit = now - self.window
@@ -293,6 +302,12 @@ class Assembler:
                               f"{target!r} (line {ids.lines[t]})")
         return True
 
+    def _record(self, child: int, attr: str, target: int) -> None:
+        if attr == "Parent":
+            self.ids.link(child, target)
+        else:
+            self.ids.derive(child, target)
+
     def _acyclic(self, line: int, attr: str, child: int, parent: int) -> bool:
         """False (after an error) for a link that would make a feature part of, or derived
         from, itself: directly, or through a Parent cycle (a -> b -> a). Checked when the link
@@ -306,15 +321,13 @@ class Assembler:
                            "cannot be part of or derived from itself")
             self.dropped_links += 1
             return False
-        if attr != "Parent":
-            return True
-        path = ids.path_up(parent, child)
+        path = ids.path_up(parent, child, derives=attr != "Parent")
         if path is None:
             return True
         cycle = [ids.names[n] for n in [child, *path]]
         self.log.error(line, "parent-cycle",
-                       "Parent links form a cycle: " + " -> ".join(cycle) +
-                       "; a feature cannot be part of itself")
+                       f"{attr} links form a cycle: " + " -> ".join(cycle) +
+                       "; a feature cannot be part of or derived from itself")
         self.dropped_links += 1
         return False
 
@@ -339,8 +352,8 @@ class Assembler:
                             not self._acyclic(f.line, attr, child, t):
                         continue
                     links.append((pred, f"<{self.emitter.feature_iri(target)}>"))
-                    if child >= 0 and attr == "Parent":
-                        self.ids.link(child, t)
+                    if child >= 0:
+                        self._record(child, attr, t)
         return links
 
     def _emit_one(self, subject: str, lines: list[Feature], fid: str | None) -> None:

@@ -42,6 +42,7 @@ def assert_sound(store: ox.Store) -> None:
     prefix = "PREFIX so: <http://purl.obolibrary.org/obo/so#>\n"
     assert not store.query(prefix + "ASK { ?a so:part_of|so:derives_from ?a }"), "self-loop"
     assert not store.query(prefix + "ASK { ?a so:part_of+ ?a }"), "part_of cycle"
+    assert not store.query(prefix + "ASK { ?a so:derives_from+ ?a }"), "derives_from cycle"
     dangling = list(store.query(
         prefix + "SELECT ?a ?b { ?a so:part_of|so:derives_from ?b FILTER NOT EXISTS { ?b a ?t } }"))
     assert not dangling, f"links to nodes the graph does not describe: {dangling}"
@@ -155,6 +156,17 @@ def test_cycle_through_a_forward_reference(tmp_path: Path) -> None:
     assert len(links) == 2
 
 
+def test_derives_from_cycle(tmp_path: Path) -> None:
+    text = ("##gff-version 3\n"
+            "Chr1\tx\tpolypeptide\t1\t90\t.\t+\t.\tID=p;Derives_from=q\n"
+            "Chr1\tx\tpolypeptide\t1\t90\t.\t+\t.\tID=q;Derives_from=p\n")
+    result, nt = convert_text(tmp_path, text, lenient=True)
+    (problem,) = result.log.problems("error")
+    assert problem.kind == "parent-cycle" and "Derives_from links" in problem.message
+    store = store_of(nt)
+    assert not store.query(f"ASK {{ ?a <{DERIVES}>+ ?a }}")
+
+
 @pytest.mark.parametrize("content, kind, lenient_kind", [
     (b"", "empty-file", "empty-file"),
     (b"##gff-version 3\n# only comments\n", "no-features", "no-features"),
@@ -201,8 +213,8 @@ def gff3_files(draw: st.DrawFn) -> str:
         parents = draw(st.lists(st.sampled_from([*ids, "undefined"]), max_size=2, unique=True))
         attrs = "ID=" + fid.replace("%", "%25").replace(" ", "%20")
         if parents:
-            attrs += ";Parent=" + ",".join(p.replace("%", "%25").replace(" ", "%20")
-                                           for p in parents)
+            attrs += f";{draw(st.sampled_from(['Parent', 'Derives_from']))}=" + ",".join(
+                p.replace("%", "%25").replace(" ", "%20") for p in parents)
         seqid = draw(st.sampled_from(["chr1", "chr1", "chr2"]))
         lines.append(f"{seqid}\tx\t{draw(st.sampled_from(['gene', 'mRNA', 'exon']))}\t"
                      f"{i + 1}\t{i + 100}\t.\t+\t.\t{attrs}")
