@@ -406,11 +406,15 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         gff2rdf validate tair10.nt.gz --report tair10-shacl.ttl
         gff2rdf validate --store ./gff2rdf-store --graph arabidopsis_thaliana/TAIR10/Araport11
     """
+    from .outputs import OutputFile, output_target
     from .validate import check_gff3, gff3_report, input_format, validate_rdf
 
     if (source is None) == (graph is None):
         raise click.UsageError("give a FILE to validate, or --graph (with --store) for a "
                                "genome version in a store")
+    inputs = [source if source is not None else store_dir]
+    if report_path and (source is None or input_format(source, input_fmt) != "gff3"):
+        output_target(report_path, inputs)  # before the work: a bad report path fails at once
     if graph is None:
         assert source is not None
         if not os.path.isfile(source):
@@ -435,9 +439,7 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         with GenomeStore.open(store_dir, create=False, collect=False) as store:
             report = validate_stored(store, graph, first=first)
     if report_path:
-        from .writers import OutputFile
-
-        with OutputFile(report_path) as out:
+        with OutputFile(report_path, inputs=inputs) as out:
             out.stream.write(report.to_turtle())
             out.commit()
     click.echo(report.to_json(first) if out_fmt == "json" else report.summary(first))
