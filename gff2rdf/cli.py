@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ import click
 
 from . import __version__, settings
 from .errors import Gff2RdfError, Gff3Error, ProblemLog
+from .interrupts import stop_signals_interrupt
 from .settings import env_name, get
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,17 +33,22 @@ def _fail(message: str) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Expected failures print ``Error: ...`` and exit 1, without a traceback."""
+    """Expected failures print ``Error: ...`` and exit 1, without a traceback. Ctrl-C, SIGTERM
+    and SIGHUP stop the command after its clean-up (``gff2rdf.interrupts``), with the exit
+    status of that signal as a shell reports it (128 + its number)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with stop_signals_interrupt():
+                return func(*args, **kwargs)
         except Gff2RdfError as exc:
             _fail(str(exc))
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.echo("Interrupted." if signum == signal.SIGINT else
+                       f"Stopped by {signal.Signals(signum).name}.", err=True)
+            sys.exit(128 + signum)
 
     return wrapper  # type: ignore[return-value]
 

@@ -3,7 +3,8 @@
 * an output that is an input (by any path), a directory, a write-protected file is refused
   before anything is written; FIFOs and character devices are written into, never replaced;
   a full device is a clear error (``gff2rdf.outputs``);
-* the debris of dead runs is removed by the next run into the directory.
+* SIGTERM and SIGHUP clean up like Ctrl-C, and the debris of dead runs is removed by the next
+  run into the directory (``gff2rdf.interrupts``, ``gff2rdf.outputs``).
 
 Device nodes are made in the test's own directory (``mknod``, as root), so that a regression
 replaces a private copy of ``/dev/null``, not the machine's.
@@ -13,14 +14,17 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import gff2rdf
 from conftest import DATA
 from gff2rdf.cli import main
 from gff2rdf.convert import convert
@@ -237,7 +241,73 @@ def test_a_replaced_file_keeps_its_mode_and_a_symlink_stays(tmp_path: Path) -> N
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
 
 
-# -- 7. the debris of dead runs is removed ---------------------------------------------
+# -- 7. interrupted runs leave nothing ------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _appended(directory: Path) -> bool:
+    """Whether the output's temporary file has data."""
+    for path in directory.glob(".*.part"):
+        try:
+            if path.stat().st_size:
+                return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_during_a_chunked_conversion_leaves_nothing(
+        signum: signal.Signals, tmp_path: Path) -> None:
+    source = write_genes(tmp_path / "genome.gff3", 60_000)
+    env = {**os.environ, "PYTHONPATH": str(Path(gff2rdf.__file__).parents[1])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gff2rdf.cli", "convert", str(source), "-o",
+         str(tmp_path / "genome.nt"), "--jobs", "2", "--silent"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # the first chunk appended to the output: the workers run (a signal during their
+        # fork would be lost, as Ctrl-C's would, since Python's fork handlers cannot raise)
+        deadline = time.monotonic() + 60
+        while not _appended(tmp_path):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the chunked conversion never started"
+            time.sleep(0.02)
+        workers = _children(process.pid)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + signum, err
+    assert f"Stopped by {signum.name}." in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["genome.gff3"]
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers and not any(_running(pid) for pid in workers)
 
 
 def _dead_pid() -> int:
