@@ -409,7 +409,7 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
     reader = Gff3Reader.open(source)
     reader.log.keep = o.keep
     try:
-        lines = iter(reader.stream)
+        lines = reader.lines()  # a read error (a truncated .gz) ends them, logged
         header: list[bytes] = []
         first: bytes | None = None
         for raw in lines:

@@ -1,10 +1,12 @@
-"""Outputs never destroy inputs (issue 14, items 6-7).
+"""Outputs never destroy inputs (issue 14, items 6-8).
 
 * an output that is an input (by any path), a directory, a write-protected file is refused
   before anything is written; FIFOs and character devices are written into, never replaced;
   a full device is a clear error (``gff2rdf.outputs``);
 * SIGTERM and SIGHUP clean up like Ctrl-C, and the debris of dead runs is removed by the next
-  run into the directory (``gff2rdf.interrupts``, ``gff2rdf.outputs``).
+  run into the directory (``gff2rdf.interrupts``, ``gff2rdf.outputs``);
+* a truncated gzip input is a problem on the line where it stops, or an ``InputError`` for
+  RDF, never click's bare "Aborted!" (``gff2rdf.gff3``, ``gff2rdf.compressed``).
 
 Device nodes are made in the test's own directory (``mknod``, as root), so that a regression
 replaces a private copy of ``/dev/null``, not the machine's.
@@ -19,6 +21,7 @@ import stat
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,7 @@ import gff2rdf
 from conftest import DATA
 from gff2rdf.cli import main
 from gff2rdf.convert import convert
-from gff2rdf.errors import OutputError
+from gff2rdf.errors import Gff3Error, InputError, OutputError
 from gff2rdf.outputs import OutputFile, debris_tag, remove_stale
 
 SMALL = DATA / "arabidopsis_TAIR10_40_small.gff3"  # 1,000 lines: converted in one piece
@@ -347,3 +350,86 @@ def test_output_files_are_named_for_their_process(tmp_path: Path) -> None:
         os.rmdir(scratch)
     assert len(names) == 2 and all(debris_tag() in name for name in names)
     assert debris(tmp_path) == []
+
+
+# -- 8. a truncated gzip input says so ------------------------------------------------------
+
+
+def _truncated(source: Path, target: Path) -> int:
+    """Half of ``source`` gzipped; returns the line where the data stops (the first line not
+    read whole)."""
+    data = gzip.compress(source.read_bytes())
+    cut = data[:len(data) // 2]
+    target.write_bytes(cut)
+    readable = zlib.decompressobj(wbits=31).decompress(cut)
+    return readable.count(b"\n") + 1
+
+
+@pytest.mark.parametrize("size", ["small", "chunked"])
+def test_a_truncated_gzip_file_is_a_problem_on_the_line_it_stops(
+        size: str, tmp_path: Path, big: Path) -> None:
+    source = tmp_path / "cut.gff3.gz"
+    line = _truncated(SMALL if size == "small" else big, source)
+    for options in ({"chunk_lines": 0}, {"jobs": 2}):
+        with pytest.raises(Gff3Error) as info:
+            convert(source, tmp_path / "out.nt", **options)  # type: ignore[arg-type]
+        problems = [p for p in info.value.problems if p.kind == "truncated"]
+        assert [p.line for p in problems] == [line]
+        assert problems[0].message.startswith("the compressed file ends early")
+    message = f"{source}:{line}: error: the compressed file ends early"
+    for args, tail in ((["convert", str(source), "-o", str(tmp_path / "out.nt")],
+                        "no output written"),
+                       (["validate", str(source)], ""),
+                       (["load", str(source), "--store", str(tmp_path / "store"), *OPTIONS],
+                        "nothing loaded")):
+        result = run(*args, "--silent")
+        assert result.exit_code == 1, args
+        assert message in result.output, args
+        assert tail in result.output and "Aborted" not in result.output
+    assert debris(tmp_path) == [] and not (tmp_path / "out.nt").exists()
+
+
+def test_a_truncated_gzip_rdf_file_is_an_input_error(tmp_path: Path) -> None:
+    nt = tmp_path / "x.nt.gz"
+    convert(SMALL, nt)
+    data = nt.read_bytes()
+    nt.write_bytes(data[:len(data) // 2])
+    message = f"Error: {nt}: the compressed file ends early"
+    for args in (["validate", str(nt)], ["load", str(nt), "--store", str(tmp_path / "store")]):
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert message in result.output and "Aborted" not in result.output, args
+    with pytest.raises(InputError, match="ends early"):
+        from gff2rdf.inputs import rdf_description
+
+        rdf_description(nt, "nt")
+
+
+def _damaged(source: Path, target: Path) -> None:
+    """``source`` gzipped, with a run of bytes overwritten where zlib then fails."""
+    data = gzip.compress(source.read_bytes())
+    for offset in range(len(data) // 4, len(data) - 64, 7):
+        broken = data[:offset] + b"\xff" * 40 + data[offset + 40:]
+        try:
+            gzip.decompress(broken)
+        except zlib.error:
+            target.write_bytes(broken)
+            return
+        except (OSError, EOFError):
+            continue
+    pytest.fail("no damage that zlib reports")
+
+
+def test_damaged_gzip_data_is_a_problem_or_an_input_error(tmp_path: Path, big: Path) -> None:
+    source = tmp_path / "damaged.gff3.gz"
+    _damaged(big, source)
+    with pytest.raises(Gff3Error) as info:
+        convert(source, tmp_path / "out.nt", jobs=2)
+    (problem,) = [p for p in info.value.problems if p.kind == "unreadable"]
+    assert problem.message.startswith("the compressed data is damaged from this line on")
+    nt = tmp_path / "x.nt.gz"
+    convert(SMALL, tmp_path / "x.nt")
+    _damaged(tmp_path / "x.nt", nt)
+    result = run("validate", str(nt))
+    assert result.exit_code == 1
+    assert f"Error: {nt}: the compressed data is damaged" in result.output
