@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import shutil
 import stat
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import IO, BinaryIO, NamedTuple
 
 from .emit import Emitter, GenomeVersion
-from .errors import ProblemLog
+from .errors import OutputError, ProblemLog
 from .forked import worker_setup
 from .gff3 import LATE_SPECIES, Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping
@@ -94,15 +93,18 @@ def convert_chunk(job: ChunkJob) -> ChunkResult:
     """Convert one chunk to a part file; what crosses chunks is returned, not reported."""
     from .convert import gc_tuned
 
-    with gc_tuned():
-        return _convert_chunk(job)
+    try:  # the part file is closed on failure too (a worker converts many chunks)
+        with gc_tuned(), (open(job.part, "wb") if job.part else io.BytesIO()) as raw:
+            return _convert_chunk(job, raw)
+    except OSError as exc:  # the chunk is read from memory: its part file failed (disk full)
+        raise OutputError(f"{job.part}: cannot write a part of the output: "
+                          f"{exc.strerror or exc}") from exc
 
 
-def _convert_chunk(job: ChunkJob) -> ChunkResult:
+def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
     reader = Gff3Reader(stream=io.BytesIO(job.data), path=job.path,
                         log=ProblemLog(job.path), first_line=job.first_line, chunk=True,
                         sequences={k: SequenceInfo(**vars(v)) for k, v in job.sequences.items()})
-    raw: BinaryIO = open(job.part, "wb") if job.part else io.BytesIO()  # noqa: SIM115
     sink: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \
         if job.gzip else raw  # type: ignore[assignment]
     text = io.TextIOWrapper(sink, encoding="utf-8", write_through=False)
@@ -366,11 +368,3 @@ def _append_file(part: str, out: IO[bytes]) -> None:
             fh.seek(done)  # the rest goes through the buffer
         shutil.copyfileobj(fh, out, 1 << 20)
 
-
-def temp_workdir(near: str) -> str:
-    """A scratch directory for part files beside the output (same file system)."""
-    directory = os.path.dirname(os.path.abspath(near)) if near != "-" else None
-    try:
-        return tempfile.mkdtemp(prefix=".gff2rdf-parts-", dir=directory)
-    except OSError:
-        return tempfile.mkdtemp(prefix="gff2rdf-parts-")

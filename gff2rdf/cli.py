@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ import click
 
 from . import __version__, settings
 from .errors import Gff2RdfError, Gff3Error, ProblemLog
+from .interrupts import stop_signals_interrupt
 from .settings import env_name, get
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,17 +33,22 @@ def _fail(message: str) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Expected failures print ``Error: ...`` and exit 1, without a traceback."""
+    """Expected failures print ``Error: ...`` and exit 1, without a traceback. Ctrl-C, SIGTERM
+    and SIGHUP stop the command after its clean-up (``gff2rdf.interrupts``), with the exit
+    status of that signal as a shell reports it (128 + its number)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with stop_signals_interrupt():
+                return func(*args, **kwargs)
         except Gff2RdfError as exc:
             _fail(str(exc))
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.echo("Interrupted." if signum == signal.SIGINT else
+                       f"Stopped by {signal.Signals(signum).name}.", err=True)
+            sys.exit(128 + signum)
 
     return wrapper  # type: ignore[return-value]
 
@@ -414,11 +421,15 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         gff2rdf validate tair10.nt.gz --report tair10-shacl.ttl
         gff2rdf validate --store ./gff2rdf-store --graph arabidopsis_thaliana/TAIR10/Araport11
     """
+    from .outputs import OutputFile, output_target
     from .validate import check_gff3, gff3_report, input_format, validate_rdf
 
     if (source is None) == (graph is None):
         raise click.UsageError("give a FILE to validate, or --graph (with --store) for a "
                                "genome version in a store")
+    inputs = [source if source is not None else store_dir]
+    if report_path and (source is None or input_format(source, input_fmt) != "gff3"):
+        output_target(report_path, inputs)  # before the work: a bad report path fails at once
     if graph is None:
         assert source is not None
         if not os.path.isfile(source):
@@ -443,9 +454,7 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         with GenomeStore.open(store_dir, create=False, collect=False) as store:
             report = validate_stored(store, graph, first=first)
     if report_path:
-        from .writers import OutputFile
-
-        with OutputFile(report_path) as out:
+        with OutputFile(report_path, inputs=inputs) as out:
             out.stream.write(report.to_turtle())
             out.commit()
     click.echo(report.to_json(first) if out_fmt == "json" else report.summary(first))

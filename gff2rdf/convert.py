@@ -332,7 +332,7 @@ def _convert(
             result = _run(reader, _NullSink(), fmt, mapping, species, taxon,  # type: ignore[arg-type]
                           assembly, annotation, base_iri, lenient, window, progress, check=True)
         else:
-            with OutputFile(output) as out:
+            with OutputFile(output, inputs=[source]) as out:
                 result = _run(reader, out, fmt, mapping, species, taxon, assembly, annotation,
                               base_iri, lenient, window, progress, graph, meta_graph)
                 _require_features(result, lenient)
@@ -457,12 +457,12 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
                      ) -> ConvertResult | None:
     """Convert a large file in chunks (``gff2rdf.chunks``); None when it must go in one piece.
     With ``output`` None, only check it: nothing is written, and errors do not raise."""
-    from .chunks import Chunk, ChunkJob, Unsplittable, run_chunks, split_chunks, temp_workdir
+    from .chunks import Chunk, ChunkJob, Unsplittable, run_chunks, split_chunks
 
     reader = Gff3Reader.open(source)
     reader.log.keep = o.keep
     try:
-        lines = iter(reader.stream)
+        lines = reader.lines()  # a read error (a truncated .gz) ends them, logged
         header: list[bytes] = []
         first: bytes | None = None
         for raw in lines:
@@ -534,11 +534,11 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
                 return None
             result.lines += len(header)
             return result
-        with OutputFile(output, binary=True) as out:
+        with OutputFile(output, binary=True, inputs=[source]) as out:
             gz = output.endswith(".gz")
             if o.fmt == "ttl":
                 _write(out.binary, _text(lambda w: w.start(), o.fmt, mapping, data_graph), gz)
-            workdir = temp_workdir(output)
+            workdir = out.scratch_dir()
             try:
                 results = run_chunks(itertools.chain(opening, chunks), make_job, out.binary,
                                      workdir, jobs, tick)

@@ -79,7 +79,7 @@ def dump_graph(store: GenomeStore, graph: str, output: str | Path,
         raise StoreError(f"no graph {graph} in {store.path} (gff2rdf graphs lists the "
                          "genome versions)")
     name = entry.genome if entry else graph
-    with OutputFile(output, binary=True) as out:  # appears only on commit()
+    with OutputFile(output, binary=True, inputs=[store.path]) as out:  # appears on commit()
         stream = out.binary
         if output.endswith(".gz"):
             stream = cast(IO[bytes], gzip.GzipFile(fileobj=out.binary, mode="wb",

@@ -11,7 +11,9 @@ Converting in a child gives it back when the child exits.
 ``call_in_child(function, *args, **kwargs)`` returns the function's result, or raises its
 exception, as if it had been called here: both are pickled through a pipe. The child is
 killed if this process dies (``PR_SET_PDEATHSIG`` on Linux), so a ``kill -9`` of a load does
-not leave a conversion running. Where ``fork`` does not exist the function runs in this process.
+not leave a conversion running; a SIGTERM or SIGHUP of this process (``gff2rdf.interrupts``)
+is passed on to the child, which cleans up as for Ctrl-C. Where ``fork`` does not exist the
+function runs in this process.
 
 Example:
     >>> call_in_child(sum, [1, 2, 3])
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .errors import Gff2RdfError
+from .interrupts import STOP_SIGNALS, Terminated
 
 __all__ = ["call_in_child", "worker_setup"]
 
@@ -80,18 +83,23 @@ def call_in_child(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     finally:
         receive.close()
         if process.is_alive():  # interrupted while waiting: take the child down too
-            _stop(process)
+            _stop(process, sys.exc_info()[1])
     if ok:
         return value  # type: ignore[no-any-return]
     raise value
 
 
-def _stop(process: Any) -> None:
+def _stop(process: Any, cause: BaseException | None) -> None:
     """Stop a child that is still running. A Ctrl-C from the terminal reached it too, so give
     it a moment to finish its ``finally`` blocks (a conversion shuts its worker pool down and
-    removes its temporary files); then interrupt it as Ctrl-C would, then harder. A second
-    interrupt during that clean-up, or SIGTERM at once, would cut it short."""
-    for stop, grace in ((lambda: None, 5.0), (lambda: os.kill(process.pid, signal.SIGINT), 3.0),
+    removes its temporary files); then interrupt it as Ctrl-C would, then harder. A SIGTERM or
+    SIGHUP sent to this process alone is passed on at once: the child, forked from a command
+    that turns them into ``Terminated``, cleans up the same way."""
+    def first() -> None:
+        if isinstance(cause, Terminated):
+            os.kill(process.pid, cause.signum)
+
+    for stop, grace in ((first, 5.0), (lambda: os.kill(process.pid, signal.SIGINT), 3.0),
                         (process.terminate, 5.0), (process.kill, None)):
         with contextlib.suppress(ProcessLookupError):
             stop()
@@ -104,9 +112,13 @@ def worker_setup(parent: int) -> None:
     """The initializer of a pool's worker processes (``gff2rdf.chunks``): die with the
     process that made them (else a ``kill -9`` of it leaves them waiting on their queue
     forever), and leave Ctrl-C to it: it cancels what is queued and shuts the pool down, and
-    the workers do not print a traceback each."""
+    the workers do not print a traceback each. SIGTERM and SIGHUP end a worker at once (the
+    pool terminates its workers with SIGTERM when it breaks): they inherited the handler that
+    turns them into ``Terminated`` in the command, whose clean-up is the parent's to do."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for each in STOP_SIGNALS:
+        signal.signal(each, signal.SIG_DFL)
 
 
 def _die_with(parent: int) -> None:

@@ -25,6 +25,7 @@ import hashlib
 import io
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,17 @@ class SequenceInfo:
     declared_line: int = 0
     used_line: int = 0
     so_type: str | None = None
+
+
+def _read_failure(exc: Exception) -> tuple[str, str]:
+    """The problem (kind, message) that a read error ends a file with."""
+    if isinstance(exc, EOFError):  # gzip: the data stops before the end-of-stream marker
+        return "truncated", ("the compressed file ends early, at this line (cut short by an "
+                             "interrupted download or copy?); fetch it again")
+    if isinstance(exc, zlib.error):
+        return "unreadable", (f"the compressed data is damaged from this line on ({exc}); "
+                              "fetch the file again")
+    return "unreadable", f"cannot read past this line: {exc}"
 
 
 def decode_value(text: str) -> str:
@@ -301,8 +313,8 @@ class Gff3Reader:
                     yield feature
                 else:
                     self.skipped_lines += 1
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            self.error(number + 1, "unreadable", f"cannot read past this line: {exc}")
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error(number + 1, *_read_failure(exc))
         if in_fasta:
             self._end_fasta(fasta_id, fasta_len)
         self.lines_read = number - self.first_line + 1
@@ -312,6 +324,17 @@ class Gff3Reader:
             self.error(0, "empty-file", "the file is empty; expected GFF3 lines")
         if not self.saw_version and number:
             self.warn(1, "missing-version", MISSING_VERSION)
+
+    def lines(self) -> Iterator[bytes]:
+        """The raw lines, for a caller that cuts them itself (the chunked conversion). A read
+        error ends them and is logged on the line it cut, as ``records`` logs it."""
+        number = self.first_line - 1
+        try:
+            for raw in self.stream:
+                number += 1
+                yield raw
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error(number + 1, *_read_failure(exc))
 
     def _end_fasta(self, seqid: str | None, length: int) -> None:
         if seqid:

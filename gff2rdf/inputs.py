@@ -15,15 +15,15 @@ Example:
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
 import pyoxigraph as ox
 
+from .compressed import open_input
 from .convert import genome_from_directives
 from .emit import DEFAULT_BASE, GenomeVersion
 from .errors import Gff2RdfError, InputError
@@ -68,13 +68,9 @@ def _is_gzip(path: str | Path) -> bool:
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
-    """The file's bytes, gunzipped when it is gzip (by its magic bytes, as the GFF3 reader)."""
-    try:
-        if _is_gzip(path):
-            return cast(IO[bytes], gzip.open(path, "rb"))
-        return open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    """The file's bytes, gunzipped when it is gzip (by its magic bytes, as the GFF3 reader);
+    a gzip file cut short is an ``InputError`` (``gff2rdf.compressed``)."""
+    return open_input(path)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -143,7 +139,7 @@ def _tail(path: str | Path, size: int) -> bytes:
             f.seek(max(0, end - size))
             return f.read()
     keep = b""
-    with gzip.open(path, "rb") as f:
+    with open_binary(path) as f:
         while chunk := f.read(1 << 22):
             keep = (keep + chunk)[-size:]
     return keep

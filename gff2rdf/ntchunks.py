@@ -13,7 +13,6 @@ Oxigraph writes the term.
 
 from __future__ import annotations
 
-import gzip
 import queue
 import re
 import threading
@@ -21,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .compressed import open_input
 from .errors import InputError
 
 __all__ = ["Chunk", "file_tail", "loaded_chunks", "open_lines", "ox_format", "subject_of",
@@ -54,15 +54,9 @@ def ox_format(fmt: str) -> Any:
 
 
 def open_lines(path: str) -> IO[bytes]:
-    """The file's bytes, gunzipped when it is gzip (by its magic bytes)."""
-    try:
-        with open(path, "rb") as probe:
-            gzipped = probe.read(2) == b"\x1f\x8b"
-        if gzipped:
-            return gzip.open(path, "rb")  # type: ignore[return-value]
-        return open(path, "rb", buffering=1 << 20)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    """The file's bytes, gunzipped when it is gzip (by its magic bytes); a gzip file cut
+    short is an ``InputError`` (``gff2rdf.compressed``)."""
+    return open_input(path, buffering=1 << 20)
 
 
 def subject_of(line: bytes | bytearray) -> bytes:

@@ -4,10 +4,8 @@ A writer receives ``subject(s, pairs)`` calls, where ``s`` and each ``(predicate
 already N-Triples terms (``gff2rdf.terms``). N-Triples and N-Quads write one line per triple;
 Turtle writes one block per subject with prefixed names for vocabulary terms.
 
-Output goes to a temporary file beside the target and is renamed into place only by
-``commit()``; ``discard()`` (or an exception) removes it, so no partial output file is left
-behind. ``.gz`` targets are compressed on a helper thread (zlib releases the GIL, so the
-compression runs on the second core while the converter keeps the first).
+The files they write to are ``OutputFile``s (``gff2rdf.outputs``, re-exported here): written
+to a temporary file and renamed into place only by ``commit()``, never over an input.
 
 Example:
     >>> import io
@@ -18,17 +16,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import os
-import queue
-import sys
-import tempfile
-import threading
-from pathlib import Path
 from typing import IO, ClassVar
 
-from .errors import OutputError
+from .outputs import OutputFile
 
 __all__ = [
     "FORMATS",
@@ -185,110 +175,3 @@ def format_for_path(path: str, default: str = "ttl") -> str:
         if name.endswith(cls.extensions):
             return fmt
     return default
-
-
-class _GzipThreadWriter:
-    """A text sink that gzips on a background thread (bounded queue, so memory stays flat)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._gz = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="gff2rdf-gzip", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while (chunk := self._queue.get()) is not None:
-                self._gz.write(chunk)
-            self._gz.close()
-        except BaseException as exc:  # reported on the writer's thread
-            self._error = exc
-            while self._queue.get() is not None:
-                pass
-
-    def write(self, text: str) -> int:
-        if self._error:
-            raise self._error
-        self._queue.put(text.encode("utf-8"))
-        return len(text)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error:
-            raise self._error
-
-
-class OutputFile:
-    """A text output that appears at ``path`` only when committed.
-
-    ``-`` is stdout (streamed, so it cannot be taken back: errors are reported after the fact).
-    With ``binary=True`` the caller writes bytes to ``binary`` (gzip members included) instead
-    of text to ``stream``.
-    Use as a context manager: leaving the block with an exception discards the file.
-    """
-
-    def __init__(self, path: str | Path, binary: bool = False) -> None:
-        self.path = str(path)
-        self._tmp: str | None = None
-        self._raw: IO[bytes] | None = None
-        self.stream: IO[str]
-        self.binary: IO[bytes]
-        if self.path == "-":
-            self.stream = sys.stdout
-            self.binary = sys.stdout.buffer
-            return
-        target = Path(self.path)
-        directory = target.parent if str(target.parent) else Path(".")
-        try:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                             dir=directory)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write here: {exc.strerror or exc}") from exc
-        self._raw = os.fdopen(fd, "wb")
-        self.binary = self._raw
-        if binary:  # the caller writes bytes (and gzip members) itself
-            self.stream = open(os.devnull, "w")  # noqa: SIM115
-        elif self.path.endswith(".gz"):
-            self.stream = _GzipThreadWriter(self._raw)  # type: ignore[assignment]
-        else:
-            self.stream = open(self._raw.fileno(), "w", encoding="utf-8",  # noqa: SIM115
-                               closefd=False, buffering=1 << 20)
-
-    def commit(self) -> None:
-        if self._tmp is None:
-            self.stream.flush()
-            self.binary.flush()
-            return
-        try:
-            self.stream.close()
-            assert self._raw is not None
-            self._raw.flush()
-            os.fsync(self._raw.fileno())
-            self._raw.close()
-            os.chmod(self._tmp, 0o644)
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            self.discard()
-            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from exc
-        self._tmp = None
-
-    def discard(self) -> None:
-        if self._tmp is None:
-            return
-        for closer in (self.stream.close, self._raw.close if self._raw else None):
-            try:
-                if closer:
-                    closer()
-            except Exception:  # the file is being thrown away; its close errors do not matter
-                pass
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._tmp)
-        self._tmp = None
-
-    def __enter__(self) -> OutputFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.discard()
