@@ -116,7 +116,7 @@ def _plural(n: int, word: str) -> str:
 
 
 # errors that --lenient cannot skip: nothing of the file would be left to convert
-FATAL = ("empty-file", "no-features", "not-text", "unreadable")
+FATAL = ("empty-file", "no-features", "not-text", "truncated", "unreadable")
 
 
 def _fails(log: ProblemLog, lenient: bool) -> bool:

@@ -7,15 +7,29 @@ providers write ``UniProtKB``, ``Uniprot`` and ``uniprotkb`` alike. A curies ``C
 the same records is available as ``converter()`` for library users; the emitter uses the plain
 dict, which is on the hot path (one look-up per Dbxref value).
 
+Sequence accessions resolve by their shape, not only their DBTAG: NCBI writes RefSeq accessions
+with a GenBank DBTAG (``Genbank:XP_020123456.1``), and ``GenBank`` means INSDC, whose ENA pages
+do not know RefSeq. For the sequence databases (INSDC/GenBank/EMBL/ENA, RefSeq, NCBI Protein,
+NCBI Nucleotide) an accession of NCBI's RefSeq format (two letters and an underscore, see the
+RefSeq accession table of the NCBI Handbook) goes to NCBI: proteins (``AP_ NP_ WP_ XP_ YP_
+ZP_``) to bioregistry's ``refseq`` IRI (``https://www.ncbi.nlm.nih.gov/protein/``), nucleotide
+records (``AC_ NC_ NG_ NM_ NR_ NT_ NW_ NZ_ XM_ XR_``) to its ``nucleotide`` IRI
+(``https://www.ncbi.nlm.nih.gov/nuccore/``), since the ``refseq`` IRI format sends every
+accession to the protein database. An INSDC accession under a ``RefSeq`` DBTAG goes to INSDC.
+``converter()`` cannot do this (a curies Converter maps prefixes only).
+
 Example:
     >>> PrefixMap.load().expand("UniProtKB:Q5MK24")
     'http://purl.uniprot.org/uniprot/Q5MK24'
     >>> PrefixMap.load().expand("GO:0016125")
     'http://purl.obolibrary.org/obo/GO_0016125'
+    >>> PrefixMap.load().expand("Genbank:XM_020123456.1")
+    'https://www.ncbi.nlm.nih.gov/nuccore/XM_020123456.1'
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -24,6 +38,12 @@ if TYPE_CHECKING:
     import curies
 
 __all__ = ["PrefixMap"]
+
+# bioregistry prefixes whose identifiers are INSDC or RefSeq sequence accessions
+SEQUENCE_DATABASES = frozenset({"insdc", "ena.embl", "refseq", "ncbiprotein", "nucleotide"})
+_REFSEQ = re.compile(r"(?:(?P<protein>AP|NP|WP|XP|YP|ZP)|AC|NC|NG|NM|NR|NT|NW|XM|XR)_\d+"
+                     r"(?:\.\d+)?|NZ_[A-Z]{0,6}\d+(?:\.\d+)?")
+_INSDC = re.compile(r"[A-Z]{1,6}\d{5,10}(?:\.\d+)?")
 
 
 class PrefixMap:
@@ -57,7 +77,21 @@ class PrefixMap:
         entry = self._entries.get(parts[0].casefold())
         if entry is None:
             return None
-        return entry[1] + parts[1].strip()
+        local = parts[1].strip()
+        if entry[0] in SEQUENCE_DATABASES:
+            return self._sequence(entry, local)
+        return entry[1] + local
+
+    def _sequence(self, entry: tuple[str, str], accession: str) -> str:
+        """A sequence accession by its shape: RefSeq's go to NCBI whatever the DBTAG."""
+        match = _REFSEQ.fullmatch(accession)
+        if match is not None:
+            target = self._entries.get("refseq" if match["protein"] else "nucleotide")
+        elif entry[0] == "refseq" and _INSDC.fullmatch(accession):
+            target = self._entries.get("insdc")
+        else:
+            target = None
+        return (target or entry)[1] + accession
 
     def converter(self) -> curies.Converter:
         """The same map as a curies Converter (canonical prefix, synonyms as given)."""

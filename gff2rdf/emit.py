@@ -19,6 +19,7 @@ from .dbxref import PrefixMap
 from .errors import ProblemLog
 from .gff3 import Feature, SequenceInfo
 from .schema import Mapping
+from .segments import biological_order, extent, split_attributes
 from .sotypes import SEQUENCE_FEATURE, SequenceOntology, SoTerm
 from .terms import boolean, double, encode_segment, integer, iri, literal
 from .writers import RdfWriter
@@ -257,7 +258,14 @@ class Emitter:
         links: list[tuple[str, str]],
     ) -> None:
         """Write one feature: ``lines`` share its ID (several for a discontinuous feature);
-        ``links`` are (predicate, object) pairs for parents whose existence is known."""
+        ``links`` are (predicate, object) pairs for parents whose existence is known.
+
+        A discontinuous feature (docs/modelling.md) is one feature IRI with one bounding region
+        as its ``faldo:location`` (without a strand when its lines lie on different strands)
+        and ordered segments ``{feature}/segment/{n}``, n its rank in biological order (the
+        ``segments`` module), each with its own region, phase and score, ``so:part_of`` the
+        feature. Attribute values all lines share are the feature's; the others stay on the
+        segment of their line."""
         first = lines[0]
         info = self.type_info(first)
         self.features += 1
@@ -265,10 +273,11 @@ class Emitter:
         pairs: list[tuple[str, str]] = [(RDF_TYPE, info.term)]
         if not info.known:
             pairs.append((self.P_GFFTYPE, literal(first.type)))
+        own: list[dict[str, list[str]]] | None = None
         if len(lines) == 1:
             attrs = first.attributes
         else:
-            attrs = _merge_attributes(lines)
+            attrs, own = split_attributes(lines)
         names = attrs.get("Name")
         if names and names[0]:
             pairs.append((self.P_LABEL, literal(names[0])))
@@ -295,24 +304,35 @@ class Emitter:
             pairs.append((self.P_LOCATION, self._located(first, pairs)))
             self.writer.subject(subject_term, pairs)
             return
-        strands = {f.strand for f in lines}
-        if len(strands) > 1 or len({f.seqid for f in lines}) > 1:
+        sequence = self.seq_info.get(first.seqid)
+        bounds = extent(lines, sequence)
+        if bounds.mixed or any(f.seqid != first.seqid for f in lines):
+            # kept for trans-splicing too: a region without a strand is rare in a graph, and
+            # a reader of the warnings should know why this one has one
             self.log.warn(first.line, "mixed-segments",
-                          f"the lines of {feature_id} lie on different sequences or strands; "
-                          "its bounding region uses the first line's")
-        start = min(f.start for f in lines if f.seqid == first.seqid)
-        end = max(f.end for f in lines if f.seqid == first.seqid)
-        pairs.append((self.P_LOCATION, self.location(first.seqid, start, end, first.strand)))
+                          f"the lines of {feature_id} lie on different sequences or strands "
+                          "(expected one strand, unless trans-spliced); its bounding region "
+                          f"spans its lines on {first.seqid} without a strand, its segments "
+                          "keep their own and are ranked in file order")
+        if bounds.crosses_origin:
+            pairs.append((self.P_CROSSES, boolean(True)))
+        pairs.append((self.P_LOCATION, self.location(first.seqid, bounds.start, bounds.end,
+                                                     bounds.strand)))
         self.writer.subject(subject_term, pairs)
-        reverse = first.strand == "-"
-        ordered = sorted(lines, key=lambda f: (-f.end, -f.start) if reverse else (f.start, f.end))
-        for rank, seg in enumerate(ordered, 1):
+        own_of = {id(f): mine for f, mine in zip(lines, own, strict=True)} if own else {}
+        for rank, seg in enumerate(biological_order(lines, sequence), 1):
             seg_pairs = [(RDF_TYPE, self.C_SEGMENT), (self.P_PART_OF, subject_term),
                          (self.P_RANK, integer(rank))]
             if seg.phase is not None:
                 seg_pairs.append((self.P_PHASE, integer(seg.phase)))
             if seg.score is not None:
                 seg_pairs.append((self.P_SCORE, double(seg.score)))
+            mine = own_of.get(id(seg))
+            if mine:
+                names = mine.get("Name")
+                if names and names[0]:
+                    seg_pairs.append((self.P_LABEL, literal(names[0])))
+                self._attributes(mine, seg_pairs, seg.line)
             seg_pairs.append((self.P_LOCATION, self._located(seg, seg_pairs)))
             self.writer.subject(f"<{subject}/segment/{rank}>", seg_pairs)
 
@@ -395,17 +415,3 @@ class Emitter:
         if self.taxon_term:
             pairs.append((self.P_TAXON, self.taxon_term))
         self.writer.subject(assembly, pairs)
-
-
-def _merge_attributes(lines: Sequence[Feature]) -> dict[str, list[str]]:
-    first = lines[0].attributes
-    if all(f.attributes is first for f in lines):
-        return first  # lines with the same column 9 share their dict (Gff3Reader._attributes)
-    merged: dict[str, list[str]] = {}
-    for f in lines:
-        for key, values in f.attributes.items():
-            target = merged.setdefault(key, [])
-            for v in values:
-                if v not in target:
-                    target.append(v)
-    return merged

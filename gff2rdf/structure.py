@@ -28,12 +28,14 @@ from itertools import pairwise
 from .emit import Emitter
 from .errors import ProblemLog
 from .gff3 import CDS_TYPES, Feature, SequenceInfo
+from .segments import biological_order, in_file_order
 
 __all__ = ["Assembler", "IdRegistry", "report_undefined"]
 
 DEFAULT_WINDOW = 50_000
 CHROMOSOME_TYPES = frozenset({"chromosome", "SO:0000340"})
 _STRAND_CODES = {"+": 0, "-": 1, ".": 2, "?": 3}
+_MIXED_STRANDS = 4  # the lines of one ID lie on different strands (trans-splicing)
 
 
 class IdRegistry:
@@ -78,6 +80,8 @@ class IdRegistry:
         return i
 
     def extend(self, i: int, f: Feature) -> None:
+        if _STRAND_CODES[f.strand] != self.strands[i]:
+            self.strands[i] = _MIXED_STRANDS  # no parent-strand warning for its children
         if f.start < self.starts[i]:
             self.starts[i] = f.start
         if f.end > self.ends[i]:
@@ -141,6 +145,7 @@ class Assembler:
     # child registry index or -1, child seqid)
     _waiting: dict[str, list[tuple[str, str, int, str, int, str]]] = field(default_factory=dict)
     _kid_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    _trans_spliced: set[str] = field(default_factory=set)  # IDs whose children keep file order
     _next_check: int = 0
     skipped: int = 0
     dropped_links: int = 0  # links not written for an error (counted in lenient mode)
@@ -358,6 +363,9 @@ class Assembler:
 
     def _emit_one(self, subject: str, lines: list[Feature], fid: str | None) -> None:
         first = lines[0]
+        if fid is not None and (len(lines) > 1 or "exception" in first.attributes) \
+                and in_file_order(lines):
+            self._trans_spliced.add(fid)
         if first.type in CDS_TYPES and fid is not None:
             if len(lines) > 1:
                 self._check_phases(lines)
@@ -382,9 +390,8 @@ class Assembler:
         parent_iri = self.emitter.feature_iri(parent)
         for label, kids in by_label.items():
             ftype = kids[0].type
-            reverse = all(f.strand == "-" for f in kids)
             if len(kids) > 1:
-                kids[:] = _ordered(kids, reverse)
+                kids[:] = self._ordered(kids, parent in self._trans_spliced)
             if ftype in CDS_TYPES:
                 self._check_phases(kids)
             count_key = (parent, label)
@@ -399,10 +406,11 @@ class Assembler:
             self._kid_counts[count_key] = offset + len(kids)
 
     def _check_phases(self, cds: list[Feature]) -> None:
-        """Each CDS phase follows from the previous one and its length (GFF3 column 8)."""
-        if len(cds) < 2 or len({f.strand for f in cds}) > 1:
+        """Each CDS phase follows from the previous one and its length (GFF3 column 8), in
+        biological order (for a trans-spliced CDS, the order of its lines)."""
+        if len(cds) < 2:
             return
-        ordered = _ordered(cds, cds[0].strand == "-")
+        ordered = self._ordered(cds)
         for prev, cur in pairwise(ordered):
             if prev.phase is None or cur.phase is None:
                 return
@@ -414,6 +422,14 @@ class Assembler:
                               f"CDS phase {cur.phase} does not follow from the CDS before it "
                               f"(line {prev.line}); expected {expected}")
                 return
+
+    def _ordered(self, features: list[Feature], trans_spliced: bool = False) -> list[Feature]:
+        """Biological order, as the segments of a discontinuous feature are ranked (the
+        ``segments`` module): the exons and CDS of one trans-spliced transcript keep the order
+        of their lines, as its ID'd CDS segments do."""
+        if trans_spliced:
+            return list(features)
+        return biological_order(features, self.emitter.seq_info.get(features[0].seqid), _tie)
 
 
 def report_undefined(log: ProblemLog, waiting: dict[str, list[tuple[str, str, int, str, int, str]]],
@@ -442,21 +458,8 @@ def _bounds(lines: list[Feature]) -> Feature:
                    max(f.end for f in lines), None, first.strand, None, {}, first.line)
 
 
-def _ordered(features: list[Feature], reverse: bool) -> list[Feature]:
-    """``features`` sorted by ``_order_key``. The attribute text that breaks ties costs about
-    2 us a line (4 % of a conversion when every CDS paid it), so it is built only when two
-    lines share their coordinates; the order is the same."""
-    ordered = sorted(features, key=(lambda f: (-f.end, -f.start)) if reverse else
-                     (lambda f: (f.start, f.end)))
-    if any(a.start == b.start and a.end == b.end for a, b in pairwise(ordered)):
-        ordered.sort(key=lambda f: _order_key(f, reverse))
-    return ordered
-
-
-def _order_key(f: Feature, reverse: bool) -> tuple[int, int, str]:
-    """Biological order: 5' to 3' on the feature's strand; identical coordinates ordered by
-    content, not line number, so that moving lines never changes an IRI."""
-    tie = ";".join(f"{k}={','.join(v)}" for k, v in sorted(f.attributes.items()))
-    if reverse:
-        return (-f.end, -f.start, tie)
-    return (f.start, f.end, tie)
+def _tie(f: Feature) -> str:
+    """Lines with identical coordinates ordered by content, not line number, so that moving
+    lines never changes an IRI. Built only for such lines: about 2 us a line (4 % of a
+    conversion when every CDS paid it)."""
+    return ";".join(f"{k}={','.join(v)}" for k, v in sorted(f.attributes.items()))

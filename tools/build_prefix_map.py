@@ -38,6 +38,8 @@ ALIASES = {
     "InterPro": "interpro",
 }
 RDF_PREFERRED = {"uniprot"}
+# gff2rdf.dbxref resolves sequence accessions by their shape to these prefixes' IRIs
+REQUIRED = ("insdc", "refseq", "nucleotide")
 
 
 def uri_prefix(prefix: str) -> str | None:
@@ -64,6 +66,9 @@ def build(out: Path) -> int:
         if target is None:
             raise ValueError(f"bioregistry has no URI for {prefix} (alias {alias})")
         rows[alias.lower()] = (prefix, target)
+    for prefix in REQUIRED:
+        if rows.get(prefix, ("", ""))[0] != prefix:
+            raise ValueError(f"bioregistry has no URI for {prefix}, which gff2rdf.dbxref needs")
     lines = [f"{key}\t{prefix}\t{target}" for key, (prefix, target) in sorted(rows.items())]
     header = ("# key (lower case)\tbioregistry prefix\tURI prefix; "
               f"bioregistry {version('bioregistry')}\n")
