@@ -70,6 +70,7 @@ class ChunkJob:
     lenient: bool
     gzip: bool
     graph: str
+    version_line: int = 0  # the header's ##gff-version line, for a second one in the chunk
 
 
 @dataclass
@@ -100,6 +101,7 @@ def convert_chunk(job: ChunkJob) -> ChunkResult:
 def _convert_chunk(job: ChunkJob) -> ChunkResult:
     reader = Gff3Reader(stream=io.BytesIO(job.data), path=job.path,
                         log=ProblemLog(job.path), first_line=job.first_line, chunk=True,
+                        version_line=job.version_line,
                         sequences={k: SequenceInfo(**vars(v)) for k, v in job.sequences.items()})
     raw: BinaryIO = open(job.part, "wb") if job.part else io.BytesIO()  # noqa: SIM115
     sink: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \

@@ -469,7 +469,8 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
                 info.length = info.length or end
             return ChunkJob(chunk.data, chunk.first_line, reader.path, part, o.fmt, genome,
                             mapping, sequences, o.window, o.lenient,
-                            output is not None and output.endswith(".gz"), data_graph)
+                            output is not None and output.endswith(".gz"), data_graph,
+                            head.version_line)
 
         tick = (lambda: progress(reader.bytes_read)) if progress else None
         if output is None:

@@ -284,6 +284,8 @@ class Emitter:
         if self.taxon_term:
             pairs.append((self.P_TAXON, self.taxon_term))
         self._attributes(attrs, pairs, first.line)
+        if "Is_circular" in attrs:
+            self._unread_flag(attrs["Is_circular"], pairs)
         pairs.extend(links)
         subject_term = f"<{subject}>"
         if len(lines) == 1:
@@ -345,6 +347,13 @@ class Emitter:
                 pairs.extend(hit[0])
                 if hit[1]:
                     self.log.warn(line, "unresolved-xref", hit[1])
+
+    def _unread_flag(self, values: list[str], pairs: list[tuple[str, str]]) -> None:
+        """Is_circular is structure when true or false; any other value (which the reader
+        reports) is kept as written, as an attribute without a slot."""
+        if values != ["true"] and values != ["false"]:
+            predicate = self.mapping.attribute_predicate("Is_circular")
+            pairs.extend((predicate, literal(v)) for v in values if v)
 
     def _attribute_terms(self, key: str, value: str
                          ) -> tuple[tuple[tuple[str, str], ...], str]:

@@ -1,0 +1,121 @@
+"""Structure checks GenomeTools makes and gff2rdf once let pass: each fixture in tests/data stands
+for a real-world pattern (its first comment line says which), and each problem is reported with
+file:line and what was expected, alike by ``convert`` in one piece, ``convert`` in chunks and
+``gff2rdf validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DATA
+from gff2rdf import convert as convert_module
+from gff2rdf.cli import main
+from gff2rdf.convert import ConvertResult, convert
+from gff2rdf.errors import Gff3Error, ProblemLog
+from gff2rdf.validate import check_gff3
+
+G2R = "https://w3id.org/gff2rdf/vocab#"
+FEATURE = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/test/feature/"
+OPTIONS: dict[str, Any] = {"species": "Arabidopsis thaliana", "taxon": "3702",
+                           "assembly": "TAIR10", "annotation": "test"}
+
+Found = list[tuple[int, str, str]]  # (line, kind, severity)
+
+
+def _convert(source: Path, out: Path, **options: Any) -> tuple[ConvertResult | None, ProblemLog]:
+    try:
+        result = convert(source, out, **OPTIONS, **options)
+    except Gff3Error as exc:
+        return None, exc.log
+    return result, result.log
+
+
+def found(log: ProblemLog, *kinds: str) -> Found:
+    return [(p.line, p.kind, p.severity) for p in log.problems() if not kinds or p.kind in kinds]
+
+
+def check_all(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *kinds: str,
+              **options: Any) -> tuple[Found, Path]:
+    """The problems of ``kinds`` in a fixture: the same from a conversion in one piece, one in
+    chunks of two lines (which must really go in chunks) and ``check_gff3``; every problem
+    names the file and line. Returns them and the N-Triples of the conversion in one piece."""
+    source = DATA / name
+    whole_out = tmp_path / "whole.nt"
+    _, whole = _convert(source, whole_out, chunk_lines=0, **options)
+    merged: list[bool] = []
+    real_merge = convert_module._merge
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        value = real_merge(*args, **kwargs)
+        merged.append(True)
+        return value
+
+    monkeypatch.setattr(convert_module, "_merge", spy)
+    _, parts = _convert(source, tmp_path / "parts.nt", chunk_lines=2, jobs=1, **options)
+    assert merged, f"{name} was converted in one piece, not in chunks"
+    checked = check_gff3(source, strict=bool(options.get("strict")),
+                         lenient=bool(options.get("lenient")), jobs=1)
+    assert found(whole) == found(parts) == found(checked)
+    assert [str(p) for p in whole.problems()] == [str(p) for p in parts.problems()]
+    for problem in whole.problems():
+        assert str(problem).startswith(f"{source}:{problem.line}: ")
+    return found(whole, *kinds), whole_out
+
+
+def message(name: str, line: int, kind: str, **options: Any) -> str:
+    log = check_gff3(DATA / name, jobs=1, **options)
+    texts = [p.message for p in log.problems() if (p.line, p.kind) == (line, kind)]
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def test_a_second_gff_version_line_is_an_error(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "second_gff_version.gff3"
+    problems, _ = check_all(name, tmp_path, monkeypatch)
+    assert problems == [(6, "second-version", "error")]
+    assert "line 1" in message(name, 6, "second-version")
+
+
+def test_undefined_uppercase_attributes_are_warned_and_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "uppercase_attribute.gff3"
+    problems, out = check_all(name, tmp_path, monkeypatch)
+    assert problems == [(4, "reserved-attribute", "warning"), (5, "reserved-attribute", "warning"),
+                        (7, "reserved-attribute", "warning")]
+    text = message(name, 5, "reserved-attribute")
+    assert "'AA'" in text and "'aa'" in text
+    nt = out.read_text(encoding="utf-8")
+    assert f'<{FEATURE}g1> <{G2R}attr/Index> "1"' in nt
+    strict, _ = check_all(name, tmp_path, monkeypatch, "reserved-attribute", strict=True)
+    assert {severity for _, _, severity in strict} == {"error"}
+
+
+def test_is_circular_other_than_true_or_false_is_kept_and_warned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "is_circular_bad_value.gff3"
+    problems, out = check_all(name, tmp_path, monkeypatch)
+    assert problems == [(4, "bad-circular", "warning"), (6, "bad-circular", "warning")]
+    assert "'yes'" in message(name, 4, "bad-circular")
+    nt = out.read_text(encoding="utf-8")
+    assert f'<{FEATURE}ChrC> <{G2R}attr/Is_circular> "yes"' in nt
+    assert f'<{FEATURE}ChrM> <{G2R}attr/Is_circular> "TRUE"' in nt
+    assert f"<{G2R}isCircular>" not in nt
+    assert not [t for t in nt.splitlines()
+                if t.startswith(f"<{FEATURE}Chr1> <{G2R}attr/Is_circular>")]
+
+
+@pytest.mark.parametrize(("name", "where"), [
+    ("second_gff_version.gff3", ":6: error: "),
+    ("uppercase_attribute.gff3", ":5: warning: attribute 'AA'"),
+    ("is_circular_bad_value.gff3", ":4: warning: Is_circular="),
+])
+def test_validate_reports_file_and_line(name: str, where: str) -> None:
+    result = CliRunner().invoke(main, ["validate", "--strict", str(DATA / name)],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert f"{DATA / name}{where}".replace(": warning:", ": error:") in result.output
