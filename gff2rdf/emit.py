@@ -182,7 +182,9 @@ class Emitter:
 
     # -- types --------------------------------------------------------------------------------
 
-    def type_info(self, feature: Feature) -> _TypeInfo:
+    def type_info(self, feature: Feature, warn: bool = True) -> _TypeInfo:
+        """The class of a feature; ``warn`` reports an unknown or case-folded column 3 (once
+        per line: only ``feature`` passes it)."""
         attrs = feature.attributes
         hints = tuple(attrs[k][0] for k in self._refiners if k in attrs) if attrs else ()
         key = (feature.type, hints)
@@ -190,7 +192,9 @@ class Emitter:
         if info is None:
             info = self._resolve_type(feature.type, hints)
             self._types[key] = info
-        if not info.known:
+        if not warn:
+            pass
+        elif not info.known:
             self.log.warn(feature.line, "unknown-type",
                           f"column 3 type {feature.type!r} is not a Sequence Ontology term, "
                           "synonym or accession; typed as sequence_feature (SO:0000110) with "
