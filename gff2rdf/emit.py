@@ -83,6 +83,10 @@ class _TypeInfo:
     label: str  # SO name (or the raw type) for ID-less IRIs
     accession: str
     known: bool
+    # column 3 is not the SO name as written (a synonym, an accession, an alias, another
+    # case): written as g2r:gffType, so that the file's text is not lost
+    raw: bool = False
+    folded: str = ""  # the SO name column 3 matches only when case is ignored (type-case)
 
 
 @dataclass
@@ -199,16 +203,27 @@ class Emitter:
                           f"column 3 type {feature.type!r} is not a Sequence Ontology term, "
                           "synonym or accession; typed as sequence_feature (SO:0000110) with "
                           "g2r:gffType")
+        elif info.folded:
+            how = "with spaces for underscores" if " " in feature.type else "in another case"
+            self.log.warn(feature.line, "type-case",
+                          f"column 3 type {feature.type!r} is the SO term {info.folded!r} "
+                          f"written {how}; typed as that term, with column 3 kept as "
+                          f"g2r:gffType (write {info.folded!r})")
         return info
 
     def _resolve_type(self, text: str, hints: tuple[str, ...]) -> _TypeInfo:
-        term: SoTerm | None = self.so.resolve(self.mapping.type_aliases.get(text, text))
+        alias = self.mapping.type_aliases.get(text)
+        term: SoTerm | None = self.so.resolve(alias or text)
         if term is None:
             fallback = self.so.terms[SEQUENCE_FEATURE]
             return _TypeInfo(iri(fallback.iri), encode_segment(text), fallback.accession, False)
+        # compared before refinement: a biotype's more specific class comes from an attribute,
+        # which is kept, not from column 3
+        raw = term.name != text
+        folded = term.name if raw and alias is None and not self.so.is_exact(text) else ""
         if hints:
             term = self.so.refine(term, hints)
-        return _TypeInfo(iri(term.iri), term.name, term.accession, True)
+        return _TypeInfo(iri(term.iri), term.name, term.accession, True, raw, folded)
 
     # -- locations ----------------------------------------------------------------------------
 
@@ -269,7 +284,7 @@ class Emitter:
         self.features += 1
         self.class_counts[info.accession] += 1
         pairs: list[tuple[str, str]] = [(RDF_TYPE, info.term)]
-        if not info.known:
+        if not info.known or info.raw:
             pairs.append((self.P_GFFTYPE, literal(first.type)))
         if len(lines) == 1:
             attrs = first.attributes

@@ -17,7 +17,7 @@ from gff2rdf import convert as convert_module
 from gff2rdf.cli import main
 from gff2rdf.convert import ConvertResult, convert
 from gff2rdf.errors import Gff3Error, ProblemLog
-from gff2rdf.validate import check_gff3
+from gff2rdf.validate import check_gff3, validate_rdf
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
 FEATURE = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/test/feature/"
@@ -145,6 +145,23 @@ def test_cds_phase_is_checked_for_every_parent(tmp_path: Path,
     assert "expected 2" in message(name, 16, "cds-phase")
 
 
+def test_a_type_in_another_case_is_warned_and_column_3_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "type_case.gff3"
+    problems, out = check_all(name, tmp_path, monkeypatch)
+    assert problems == [(4, "type-case", "warning"), (6, "type-case", "warning"),
+                        (8, "type-case", "warning")]
+    assert "'five_prime_UTR'" in message(name, 6, "type-case")
+    nt = out.read_text(encoding="utf-8")
+    kept = {line.split(" ", 2)[2].rstrip(" .") for line in nt.splitlines()
+            if f"<{G2R}gffType>" in line}
+    # SO names as written (mRNA, CDS) need no copy; other spellings keep theirs
+    assert kept == {f'"{t}"' for t in ("geNe", "five_prime_utr", "three_prime_utr", "protein",
+                                        "SO:0000704", "lnc_RNA")}
+    report = validate_rdf(out)
+    assert report.conforms, report.summary(5)
+
+
 def test_a_repeated_line_without_id_or_parent_is_written_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = "duplicate_anonymous_line.gff3"
@@ -165,6 +182,7 @@ def test_a_repeated_line_without_id_or_parent_is_written_once(
     ("uppercase_attribute.gff3", ":5: warning: attribute 'AA'"),
     ("is_circular_bad_value.gff3", ":4: warning: Is_circular="),
     ("cds_multi_parent_phase.gff3", ":9: warning: CDS phase"),
+    ("type_case.gff3", ":4: warning: column 3 type 'geNe'"),
     ("duplicate_anonymous_line.gff3", ":5: warning: this line repeats line 4"),
 ])
 def test_validate_reports_file_and_line(name: str, where: str) -> None:
