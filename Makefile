@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
 
-.PHONY: install demo test lint data bench clean readme browser-deps pipeline
+.PHONY: install demo test lint data bench clean readme browser-deps test-deps pipeline
 
 install: $(STAMP)
 
@@ -54,6 +54,17 @@ browser-deps: install
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
 	fi
 	$(BIN)/python -m pip install --quiet 'selenium>=4.20'
+
+# For the GenomeTools oracle (tests/test_conformance.py runs `gt gff3validator` on every file of
+# ../shared/data and is skipped with the reason without it) and for rapper, an RDF parser
+# independent of gff2rdf's: Debian's genometools and raptor2-utils.
+test-deps:
+	@if command -v gt >/dev/null && command -v rapper >/dev/null; then \
+		echo "gt and rapper are installed"; \
+	else \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq genometools raptor2-utils; \
+	fi
 
 lint: install
 	$(BIN)/ruff check gff2rdf tests bench tools

@@ -6,13 +6,14 @@ string handling gets, so the way to 1 M triples/s and more on a 2-core machine i
 independent parts of the file at once.
 
 A large file is cut into chunks of about ``chunk_lines`` lines at safe places only: before a
-top-level feature (no Parent) that starts after every feature so far on its sequence ends, on a
-sequence not seen before, or there. In a file sorted by sequence and start, as provider files
-are, no feature of a later chunk can then share a FALDO position or a parent with an earlier
-one, so each chunk is converted on its own (``convert_chunk``, in a worker process or in this
-one) and the parts are concatenated in order: the output does not depend on the number of
-workers. The main process then settles what crosses chunks: Derives_from links to features of
-other chunks, undefined parents, sequence regions and the dataset description.
+top-level feature (no Parent) that starts after every feature so far on its sequence ends (and
+after every landmark so far starts), on a sequence not seen before, or there. In a file sorted
+by sequence and start, as provider files are, no feature of a later chunk can then share a
+FALDO position, a parent or a repeated line with an earlier one, so each chunk is converted
+on its own (``convert_chunk``, in a worker process or in this one) and the parts are
+concatenated in order: the output does not depend on the number of workers. The main process
+then settles what crosses chunks: Derives_from links to features of other chunks (and the
+``###`` lines they cross), undefined parents, sequence regions and the dataset description.
 
 When the file turns out not to be sorted that way (a line starting before the last cut, a
 sequence that comes back, a ``##sequence-region`` after features of its sequence, an ID or a
@@ -31,6 +32,7 @@ import os
 import shutil
 import stat
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -69,6 +71,7 @@ class ChunkJob:
     lenient: bool
     gzip: bool
     graph: str
+    version_line: int = 0  # the header's ##gff-version line, for a second one in the chunk
 
 
 @dataclass
@@ -82,6 +85,8 @@ class ChunkResult:
     lines: int
     id_names: list[str]  # the chunk's IDs
     id_seqids: list[str]  # the seqid of each
+    id_lines: array[int]  # the line that first has each
+    group_ends: array[int]  # the chunk's ``###`` lines
     pending: dict[str, list[tuple[str, str, int, str, int, str]]]
     failed_ids: dict[str, int]
     sequences: dict[str, SequenceInfo]
@@ -104,6 +109,7 @@ def convert_chunk(job: ChunkJob) -> ChunkResult:
 def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
     reader = Gff3Reader(stream=io.BytesIO(job.data), path=job.path,
                         log=ProblemLog(job.path), first_line=job.first_line, chunk=True,
+                        version_line=job.version_line,
                         sequences={k: SequenceInfo(**vars(v)) for k, v in job.sequences.items()})
     sink: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \
         if job.gzip else raw  # type: ignore[assignment]
@@ -123,7 +129,7 @@ def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
         if isinstance(record, Feature):
             assembler.add(record)
         elif record.name == "###":
-            assembler.end_of_group()
+            assembler.end_of_group(record.line)
         elif record.name == "species" and job.genome.taxon is None:
             reader.log.warn(record.line, "late-directive", LATE_SPECIES)
     assembler.finish(resolve=False)
@@ -138,7 +144,8 @@ def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
         first_line=job.first_line, log=reader.log, features=emitter.features,
         triples=writer.triples, class_counts=emitter.class_counts,
         skipped=reader.skipped_lines + assembler.skipped, lines=reader.lines_read,
-        id_names=ids.names, id_seqids=ids.seqids,
+        id_names=ids.names, id_seqids=ids.seqids, id_lines=ids.lines,
+        group_ends=assembler.group_ends,
         pending=assembler.pending, failed_ids=reader.failed_ids,
         sequences=reader.sequences, seqids_used=list(emitter._seq_iri),
         dropped=assembler.dropped_links,
@@ -177,6 +184,10 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
     names: set[bytes] = set()
     seqid = b""
     max_end = 0
+    # a cut also needs a start after every landmark's start: two identical lines are then
+    # never in different chunks (a non-landmark one ends before any later cut), where neither
+    # chunk's check would see the repeat (Assembler._anonymous_line)
+    landmark_start = 0
     cut_start = 0
     splitting = True
     for raw in lines:
@@ -208,12 +219,12 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
             if cols[0] in seen:
                 raise Unsplittable(f"sequence {cols[0]!r} comes back on line {number}")
             seen.add(cols[0])
-            seqid, max_end, cut_start = cols[0], 0, 0
+            seqid, max_end, landmark_start, cut_start = cols[0], 0, 0, 0
             top = True
         else:
             if start < cut_start:
                 raise Unsplittable(f"line {number} starts before the chunk cut at {cut_start}")
-            top = start > max_end and b"Parent=" not in cols[8]
+            top = start > max_end and start > landmark_start and b"Parent=" not in cols[8]
         if top and len(buffer) >= chunk_lines:
             yield Chunk(start_line, b"".join(buffer), frozenset(names))
             buffer = []
@@ -223,8 +234,11 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
         if top:
             names.add(seqid)
         buffer.append(raw)
-        if cols[2] not in LANDMARK_TYPES and end > max_end:
-            max_end = end
+        if cols[2] not in LANDMARK_TYPES:
+            if end > max_end:
+                max_end = end
+        elif start > landmark_start:
+            landmark_start = start
         if circular is not None and b"Is_circular=true" in cols[8]:
             circular[cols[0].decode("utf-8", "replace")] = end
     if buffer:

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -399,7 +400,7 @@ def _run(
                         emitter.writer = NullWriter(out.stream)
                         emitter.writer.triples = writer.triples
             elif record.name == "###":
-                assembler.end_of_group()
+                assembler.end_of_group(record.line)
             elif record.name == "species" and taxon is None and genome.taxon is None:
                 log.warn(record.line, "late-directive", LATE_SPECIES)
     assembler.finish()
@@ -522,7 +523,8 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
                 info.length = info.length or end
             return ChunkJob(chunk.data, chunk.first_line, reader.path, part, o.fmt, genome,
                             mapping, sequences, o.window, o.lenient,
-                            output is not None and output.endswith(".gz"), data_graph)
+                            output is not None and output.endswith(".gz"), data_graph,
+                            head.version_line)
 
         tick = (lambda: progress(reader.bytes_read)) if progress else None
         if output is None:
@@ -588,17 +590,20 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
            mapping: Mapping, o: _Options, data_graph: str) -> tuple[str, ConvertResult]:
     """What crosses chunks: IDs, links to other chunks, undefined parents, the tail."""
     from .chunks import Unsplittable
-    from .structure import report_undefined
+    from .structure import group_end_between, report_forward, report_undefined
 
     owner: dict[str, str] = {}  # ID -> seqid
     failed: dict[str, int] = {}
+    group_ends: array[int] = array("q")
     for r in results:
         log.merge(r.log)
         failed.update(r.failed_ids)
+        group_ends.extend(r.group_ends)
         known = len(owner)
         owner.update(zip(r.id_names, r.id_seqids, strict=True))
         if len(owner) != known + len(r.id_names):
             raise Unsplittable("an ID in two chunks")
+    defined = _lines_of({t for r in results for t in r.pending if t in owner}, results)
     buffer = io.StringIO()
     writer = make_writer(o.fmt, buffer, mapping, data_graph)
     emitter = Emitter(genome, mapping, writer, log)
@@ -612,6 +617,9 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
             for subject, pred, line, attr, _child, seqid in links:
                 if attr == "Parent":
                     raise Unsplittable(f"a Parent link to another chunk on line {line}")
+                closed = group_end_between(group_ends, line, defined[target])
+                if closed:
+                    report_forward(log, line, attr, target, defined[target], closed, o.lenient)
                 if owner[target] != seqid:
                     log.error(line, "parent-seqid",
                               f"this feature is on sequence {seqid!r} but its {attr} "
@@ -651,6 +659,18 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
         lines=lines, features=features, triples=triples + writer.triples,
         skipped_lines=skipped, dropped_links=dropped, class_counts=dict(class_counts))
     return buffer.getvalue(), result
+
+
+def _lines_of(targets: set[str], results: list[Any]) -> dict[str, int]:
+    """The line defining each of ``targets`` (IDs of the chunks' ``results``)."""
+    found: dict[str, int] = {}
+    for r in results:
+        if len(found) == len(targets):
+            break
+        for name, line in zip(r.id_names, r.id_lines, strict=True):
+            if name in targets:
+                found[name] = line
+    return found
 
 
 def dataset_description(

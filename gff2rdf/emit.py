@@ -84,6 +84,10 @@ class _TypeInfo:
     label: str  # SO name (or the raw type) for ID-less IRIs
     accession: str
     known: bool
+    # column 3 is not the SO name as written (a synonym, an accession, an alias, another
+    # case): written as g2r:gffType, so that the file's text is not lost
+    raw: bool = False
+    folded: str = ""  # the SO name column 3 matches only when case is ignored (type-case)
 
 
 @dataclass
@@ -171,7 +175,9 @@ class Emitter:
 
     # -- types --------------------------------------------------------------------------------
 
-    def type_info(self, feature: Feature) -> _TypeInfo:
+    def type_info(self, feature: Feature, warn: bool = True) -> _TypeInfo:
+        """The class of a feature; ``warn`` reports an unknown or case-folded column 3 (once
+        per line: only ``feature`` passes it)."""
         attrs = feature.attributes
         hints = tuple(attrs[k][0] for k in self._refiners if k in attrs) if attrs else ()
         key = (feature.type, hints)
@@ -179,11 +185,19 @@ class Emitter:
         if info is None:
             info = self._resolve_type(feature.type, hints)
             self._types[key] = info
-        if not info.known:
+        if not warn:
+            pass
+        elif not info.known:
             self.log.warn(feature.line, "unknown-type",
                           f"column 3 type {feature.type!r} is not a Sequence Ontology term, "
                           "synonym or accession; typed as sequence_feature (SO:0000110) with "
                           "g2r:gffType")
+        elif info.folded:
+            how = "with spaces for underscores" if " " in feature.type else "in another case"
+            self.log.warn(feature.line, "type-case",
+                          f"column 3 type {feature.type!r} is the SO term {info.folded!r} "
+                          f"written {how}; typed as that term, with column 3 kept as "
+                          f"g2r:gffType (write {info.folded!r})")
         return info
 
     def type_label(self, feature: Feature) -> str:
@@ -197,13 +211,18 @@ class Emitter:
         return info.label
 
     def _resolve_type(self, text: str, hints: tuple[str, ...]) -> _TypeInfo:
-        term: SoTerm | None = self.so.resolve(self.mapping.type_aliases.get(text, text))
+        alias = self.mapping.type_aliases.get(text)
+        term: SoTerm | None = self.so.resolve(alias or text)
         if term is None:
             fallback = self.so.terms[SEQUENCE_FEATURE]
             return _TypeInfo(iri(fallback.iri), encode_segment(text), fallback.accession, False)
+        # compared before refinement: a biotype's more specific class comes from an attribute,
+        # which is kept, not from column 3
+        raw = term.name != text
+        folded = term.name if raw and alias is None and not self.so.is_exact(text) else ""
         if hints:
             term = self.so.refine(term, hints)
-        return _TypeInfo(iri(term.iri), term.name, term.accession, True)
+        return _TypeInfo(iri(term.iri), term.name, term.accession, True, raw, folded)
 
     # -- locations ----------------------------------------------------------------------------
 
@@ -271,7 +290,7 @@ class Emitter:
         self.features += 1
         self.class_counts[info.accession] += 1
         pairs: list[tuple[str, str]] = [(RDF_TYPE, info.term)]
-        if not info.known:
+        if not info.known or info.raw:
             pairs.append((self.P_GFFTYPE, literal(first.type)))
         own: list[dict[str, list[str]]] | None = None
         if len(lines) == 1:
@@ -294,6 +313,8 @@ class Emitter:
         if self.taxon_term:
             pairs.append((self.P_TAXON, self.taxon_term))
         self._attributes(attrs, pairs, first.line)
+        if "Is_circular" in attrs:
+            self._unread_flag(attrs["Is_circular"], pairs)
         pairs.extend(links)
         subject_term = f"<{subject}>"
         if len(lines) == 1:
@@ -366,6 +387,13 @@ class Emitter:
                 pairs.extend(hit[0])
                 if hit[1]:
                     self.log.warn(line, "unresolved-xref", hit[1])
+
+    def _unread_flag(self, values: list[str], pairs: list[tuple[str, str]]) -> None:
+        """Is_circular is structure when true or false; any other value (which the reader
+        reports) is kept as written, as an attribute without a slot."""
+        if values != ["true"] and values != ["false"]:
+            predicate = self.mapping.attribute_predicate("Is_circular")
+            pairs.extend((predicate, literal(v)) for v in values if v)
 
     def _attribute_terms(self, key: str, value: str
                          ) -> tuple[tuple[tuple[str, str], ...], str]:

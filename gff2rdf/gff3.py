@@ -8,8 +8,9 @@ and the offending line is skipped, so one pass reports all problems of a file.
 Per-line checks follow the GFF3 specification 1.26: nine tab-separated columns, integer
 coordinates >= 1 with start <= end (unless the sequence is circular), strand ``+ - . ?``,
 phase ``0 1 2`` (required on CDS), a numeric score, ``tag=value`` attributes with valid percent
-escapes, UTF-8 text. Structural checks that need more than one line (IDs, parents, cycles) live
-in ``gff2rdf.structure``.
+escapes (names starting with an uppercase letter are GFF3's own; ``Is_circular`` is true or
+false), UTF-8 text, one ``##gff-version``. Structural checks that need more than one line (IDs,
+parents, cycles) live in ``gff2rdf.structure``.
 
 Example:
     >>> from gff2rdf.gff3 import Gff3Reader
@@ -42,6 +43,10 @@ MISSING_VERSION = ("no ##gff-version 3 line; reading it as GFF3 anyway (add '##g
                    "as the first line)")
 LATE_SPECIES = "##species after the first feature is ignored; put it in the header or pass --taxon"
 CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
+# GFF3 1.26: attribute names starting with an uppercase letter are reserved for these
+PREDEFINED_ATTRIBUTES = frozenset({"ID", "Name", "Alias", "Parent", "Target", "Gap",
+                                   "Derives_from", "Note", "Dbxref", "Ontology_term",
+                                   "Is_circular"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # A finite xsd:double lexical form; float() would also take "1_000", " 2", "nan", "inf".
 _SCORE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -189,6 +194,7 @@ class Gff3Reader:
     lines_read: int = 0
     skipped_lines: int = 0
     saw_version: bool = False
+    version_line: int = 0  # the first ##gff-version line (a chunk is given the header's)
     failed_ids: dict[str, int] = field(default_factory=dict)
     # a part of a larger file (parallel conversion): line numbers start at first_line, and the
     # whole-file checks (empty file, missing ##gff-version) are the caller's
@@ -355,6 +361,14 @@ class Gff3Reader:
                 name = "gff-version"
             if not args.startswith("3"):
                 self.error(number, "bad-version", f"gff-version is {args!r}; expected 3")
+            if self.version_line:
+                self.error(number, "second-version",
+                           f"a second ##gff-version line (the first is on line "
+                           f"{self.version_line}); a GFF3 file has one, at the top: merge "
+                           "files with a GFF3 tool (gt gff3 -sort) rather than concatenating "
+                           "them")
+            else:
+                self.version_line = number
             self.saw_version = True
         elif name == "sequence-region":
             parts = args.split()
@@ -496,11 +510,18 @@ class Gff3Reader:
             if problem:
                 self.error(number, "bad-gap", problem)
                 return None
-        if "Is_circular" in attributes and attributes["Is_circular"][0] == "true":
-            info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
-            info.circular = True
-            if info.length is None and start == 1:
-                info.length = end
+        circular = attributes.get("Is_circular")
+        if circular is not None and circular != ["false"]:
+            if circular == ["true"]:
+                info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
+                info.circular = True
+                if info.length is None and start == 1:
+                    info.length = end
+            else:
+                self.warn(number, "bad-circular",
+                          f"Is_circular={','.join(circular)!r} is neither true nor false; the "
+                          "sequence is not taken as circular and the value is kept as the "
+                          "attribute Is_circular (write Is_circular=true)")
         # interned: the ID registry keeps type and seqid per ID, and a genome has few of each
         return Feature(intern(seqid), intern(source), intern(ftype), start, end, score, strand,
                        phase, attributes, number)
@@ -574,6 +595,14 @@ class Gff3Reader:
                 if decoded_tag is None:
                     return None, False
                 tag = decoded_tag
+            if tag[0].isupper() and tag not in PREDEFINED_ATTRIBUTES:
+                self.warn(number, "reserved-attribute",
+                          f"attribute {tag!r} starts with an uppercase letter, which GFF3 "
+                          "reserves for its predefined attributes (ID, Name, Alias, Parent, "
+                          "Target, Gap, Derives_from, Note, Dbxref, Ontology_term, "
+                          f"Is_circular); kept as data, but name it in lower case "
+                          f"(e.g. {tag.lower()!r})")
+                clean = False
             if "%" in value:
                 values: list[str] = []
                 for part in value.split(","):

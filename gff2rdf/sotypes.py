@@ -98,6 +98,11 @@ class SequenceOntology:
         self._cache[text] = result
         return result
 
+    def is_exact(self, text: str) -> bool:
+        """Whether ``text`` is a term name, accession or synonym as written: ``resolve`` also
+        takes them in another case, or with spaces for underscores."""
+        return text in self._by_name or text in self._synonyms or text in self.terms
+
     def ancestors(self, accession: str) -> frozenset[str]:
         """All is_a ancestors of a term, the term itself included."""
         return _ancestors(self, accession)

@@ -7,20 +7,24 @@ The ``Assembler`` receives features in file order and hands complete units to th
   parent, so that each gets a stable IRI ``{parent}/{so_label}/{n}``, ``n`` its rank in
   biological order among its siblings of that type (moving unrelated lines changes nothing);
 * a buffered unit is written once no line has joined it for ``window`` lines, at a ``###``
-  directive (the file says all forward references are resolved), and at the end of the file.
+  directive (the file says all forward references are resolved), and at the end of the file;
+* CDS lines are also gathered per parent, each line under every one of its parents, to check
+  their phases.
 
 What it keeps for the whole file grows with the number of IDs, not lines (``IdRegistry``:
 about 170 bytes per ID in flat arrays, where a tuple per ID took about 320).
 
 Errors (with file:line): a duplicate ID that is not one discontinuous feature of one type,
-seqid and parents; a Parent or Derives_from that never appears; a Parent cycle; a child on
-another sequence than its parent. Warnings: a child outside its parent's range or on another
-strand; CDS phases that do not follow from the CDS lengths of their transcript.
+seqid and parents; a Parent or Derives_from that never appears, or only after a ``###`` that
+followed the reference; a Parent cycle; a child on another sequence than its parent. Warnings: a
+child outside its parent's range or on another strand; CDS phases that do not follow from the
+CDS lengths of one of their parents; a line without ID or Parent that repeats an earlier one.
 """
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -30,7 +34,7 @@ from .errors import ProblemLog
 from .gff3 import CDS_TYPES, Feature, SequenceInfo
 from .segments import biological_order, in_file_order
 
-__all__ = ["Assembler", "IdRegistry", "report_undefined"]
+__all__ = ["Assembler", "IdRegistry", "group_end_between", "report_forward", "report_undefined"]
 
 DEFAULT_WINDOW = 50_000
 CHROMOSOME_TYPES = frozenset({"chromosome", "SO:0000340"})
@@ -150,6 +154,11 @@ class Assembler:
     skipped: int = 0
     dropped_links: int = 0  # links not written for an error (counted in lenient mode)
     failed_ids: dict[str, int] = field(default_factory=dict)  # IDs on lines skipped for errors
+    group_ends: array[int] = field(default_factory=lambda: array("q"))  # ``###`` lines
+    # lines without ID or Parent: hash of their IRI -> first line. About 100 bytes a line,
+    # less than an ID costs; a chunk keeps only its own (a cut never separates two such
+    # identical lines: gff2rdf.chunks.split_chunks)
+    _anonymous: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._next_check = self.window
@@ -184,22 +193,24 @@ class Assembler:
         else:
             parents = attrs.get("Parent")
             if parents and parents[0]:
-                key = ("kids", parents[0])
-                group = self._groups.get(key)
-                if group is None:
-                    self._groups[key] = _Group([f], f.line)
-                else:
-                    group.lines.append(f)
-                    group.last = f.line
+                self._join(("kids", parents[0]), f)
             else:
-                subject = Emitter.anonymous_iri(self.emitter.genome, f)
-                self._emit_one(subject, [f], None)
+                self._anonymous_line(f)
+        if f.type in CDS_TYPES:
+            parents = attrs.get("Parent")
+            if parents:
+                for parent in parents if len(parents) == 1 else dict.fromkeys(parents):
+                    if parent:
+                        self._join(("cds", parent), f)
         if f.line >= self._next_check:
             self._flush_idle(f.line)
 
-    def end_of_group(self) -> None:
-        """``###``: everything buffered so far is complete."""
+    def end_of_group(self, line: int = 0) -> None:
+        """``###`` (on ``line``): everything buffered so far is complete, and a reference
+        from before it to an ID not seen yet is an error when that ID comes."""
         self._flush(list(self._groups))
+        if line:
+            self.group_ends.append(line)
 
     def finish(self, resolve: bool = True) -> None:
         """End of file: write what is buffered, then report undefined parents.
@@ -220,6 +231,26 @@ class Assembler:
         return self._waiting
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _join(self, key: tuple[str, str], f: Feature) -> None:
+        group = self._groups.get(key)
+        if group is None:
+            self._groups[key] = _Group([f], f.line)
+        else:
+            group.lines.append(f)
+            group.last = f.line
+
+    def _anonymous_line(self, f: Feature) -> None:
+        """A line without ID or Parent: its IRI is a hash of its columns, so a repeat of it
+        would write the same block twice (and count its triples twice)."""
+        subject = Emitter.anonymous_iri(self.emitter.genome, f)
+        first = self._anonymous.setdefault(hash(subject), f.line)
+        if first != f.line:
+            self.log.warn(f.line, "duplicate-line",
+                          f"this line repeats line {first} (the same columns, with no ID and no "
+                          "Parent): one feature, written once; delete the repeat")
+            return
+        self._emit_one(subject, [f], None)
 
     def _continues(self, fid: str, i: int, f: Feature) -> bool:
         """Whether line ``f`` may continue the discontinuous feature ``fid``; reports why not."""
@@ -263,6 +294,9 @@ class Assembler:
         if waiting:
             target = f"<{self.emitter.feature_iri(fid)}>"
             for subject, pred, line, attr, child, seqid in waiting:
+                closed = group_end_between(self.group_ends, line, f.line)
+                if closed:
+                    report_forward(self.log, line, attr, fid, f.line, closed, self.lenient)
                 if self._check_link(line, attr, fid, i, seqid, None) and \
                         self._acyclic(line, attr, child, i):
                     self.emitter.writer.subject(subject, [(pred, target)])
@@ -282,7 +316,7 @@ class Assembler:
             elif key[0] == "kids":
                 self._emit_children(key[1], group.lines)
             else:
-                self._check_phases(group.lines)
+                self._check_phases(group.lines, key[1])
 
     def _check_link(self, line: int, attr: str, target: str, t: int, seqid: str,
                     f: Feature | None) -> bool:
@@ -366,18 +400,8 @@ class Assembler:
         if fid is not None and (len(lines) > 1 or "exception" in first.attributes) \
                 and in_file_order(lines):
             self._trans_spliced.add(fid)
-        if first.type in CDS_TYPES and fid is not None:
-            if len(lines) > 1:
-                self._check_phases(lines)
-            else:
-                parents = first.attributes.get("Parent")
-                if parents:  # CDS lines with IDs of their own: check them per transcript
-                    key = ("cds", parents[0])
-                    group = self._groups.get(key)
-                    if group is None:
-                        self._groups[key] = _Group([first], first.line)
-                    else:
-                        group.lines.append(first)
+        if len(lines) > 1 and first.type in CDS_TYPES and not first.attributes.get("Parent"):
+            self._check_phases(lines)  # with parents, checked per parent (``add``)
         self.emitter.feature(subject, lines, fid, self._links(subject, lines, fid))
 
     def _emit_children(self, parent: str, lines: list[Feature]) -> None:
@@ -392,8 +416,6 @@ class Assembler:
             ftype = kids[0].type
             if len(kids) > 1:
                 kids[:] = self._ordered(kids, parent in self._trans_spliced)
-            if ftype in CDS_TYPES:
-                self._check_phases(kids)
             count_key = (parent, label)
             offset = self._kid_counts.get(count_key, 0)
             if offset:
@@ -405,22 +427,27 @@ class Assembler:
                 self._emit_one(f"{parent_iri}/{label}/{n}", [f], None)
             self._kid_counts[count_key] = offset + len(kids)
 
-    def _check_phases(self, cds: list[Feature]) -> None:
-        """Each CDS phase follows from the previous one and its length (GFF3 column 8), in
-        biological order (for a trans-spliced CDS, the order of its lines)."""
+    def _check_phases(self, cds: list[Feature], parent: str | None = None) -> None:
+        """Each CDS phase follows from the previous one and its length (GFF3 column 8), among
+        the CDS of one parent (a CDS of several parents is checked for each), in biological
+        order (for a trans-spliced CDS, the order of its lines)."""
         if len(cds) < 2:
             return
-        ordered = self._ordered(cds)
+        ordered = self._ordered(cds, parent is not None and parent in self._trans_spliced)
+        among = f" among the CDS of Parent {parent!r}" if parent is not None else ""
         for prev, cur in pairwise(ordered):
             if prev.phase is None or cur.phase is None:
                 return
             if cur.start <= prev.end and prev.start <= cur.end:
-                return  # overlapping CDS: alternative models under one parent, no one order
+                # two overlapping CDS have no order (alternative models under one parent, or an
+                # error the lengths cannot tell); the pairs around them are still checked, as
+                # GenomeTools checks them (its cds_check_fail_3 test)
+                continue
             expected = (3 - (prev.end - prev.start + 1 - prev.phase) % 3) % 3
             if cur.phase != expected:
                 self.log.warn(cur.line, "cds-phase",
                               f"CDS phase {cur.phase} does not follow from the CDS before it "
-                              f"(line {prev.line}); expected {expected}")
+                              f"(line {prev.line}){among}; expected {expected}")
                 return
 
     def _ordered(self, features: list[Feature], trans_spliced: bool = False) -> list[Feature]:
@@ -450,6 +477,26 @@ def report_undefined(log: ProblemLog, waiting: dict[str, list[tuple[str, str, in
             else:
                 log.error(line, "undefined-parent", message)
     return dropped
+
+
+def group_end_between(group_ends: array[int], line: int, defined: int) -> int:
+    """The first ``###`` line after ``line`` and before ``defined``, or 0 when there is none:
+    a reference on ``line`` to an ID first defined on ``defined`` crosses it."""
+    i = bisect_right(group_ends, line)
+    return group_ends[i] if i < len(group_ends) and group_ends[i] < defined else 0
+
+
+def report_forward(log: ProblemLog, line: int, attr: str, target: str, defined: int,
+                   group_end: int, lenient: bool) -> None:
+    """An error (a warning when lenient) for a reference across a ``###`` that said every
+    reference before it was resolved."""
+    message = (f"{attr} {target!r} is defined on line {defined}, after the ### on line "
+               f"{group_end}, which says every reference before it is resolved; define "
+               f"{target!r} before that ###, or remove the ###")
+    if lenient:
+        log.warn(line, "forward-reference", message + "; the link was kept")
+    else:
+        log.error(line, "forward-reference", message)
 
 
 def _bounds(lines: list[Feature]) -> Feature:
