@@ -76,8 +76,9 @@ def check_options(func: F) -> F:
                      help="Skip bad lines and wrong links, listing each, instead of "
                      "failing; still fails on a file with no features or that is not text."),
         click.option("--strict", is_flag=True,
-                     help="Treat warnings (unknown SO type, unresolvable Dbxref prefix, missing "
-                     "##gff-version, ...) as errors."),
+                     help="Treat warnings about the GFF3 text (unknown SO type, missing "
+                     "##gff-version, ...) as errors; a Dbxref tag with no known IRI stays a "
+                     "warning."),
         click.option("--window", type=click.IntRange(min=100), default=lambda: int(get("window")),
                      show_default=get("window"),
                      help="Lines after which an unfinished feature counts as complete."),

@@ -141,6 +141,14 @@ def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
     assert {p.kind for p in info.value.problems} == {"missing-version", "unknown-type"}
 
 
+def test_strict_keeps_an_unknown_dbxref_tag_a_warning(tmp_path: Path) -> None:
+    """A tag bioregistry does not know is still GFF3's DBTAG:ID: no IRI, but no error."""
+    body = HEADER + "Chr1\t.\tgene\t1\t9\t.\t+\t.\tID=a;Dbxref=NoSuchDb:1\n"
+    result, nt = convert_text(tmp_path, body, strict=True)
+    assert [p.kind for p in result.log.problems("warning")] == ["unresolved-xref"]
+    assert '"NoSuchDb:1"' in nt
+
+
 def test_reader_handles_bom_crlf_gzip_and_fasta(tmp_path: Path) -> None:
     text = ("\ufeff##gff-version 3\r\n##sequence-region Chr1 1 20\r\n"
             "Chr1\t.\tgene\t1\t9\t.\t+\t.\tID=a\r\n###\r\n##FASTA\r\n>Chr1 desc\r\nACGT\r\nAC\r\n"
