@@ -70,12 +70,12 @@ def test_exons_and_cds_segments_of_one_transcript_agree(
         plastome: tuple[ConvertResult, str], copy: str) -> None:
     _, nt = plastome
     store = store_of(nt)
-    cds = one(store, CP + f"{copy}.1/exon/1", SO_REL + "part_of")  # the mRNA
-    assert cds == CP + f"{copy}.1"
-    exons = ranked(nt, CP + f"{copy}.1", "exon")
+    cds = one(store, CP + f"rna-{copy}/exon/1", SO_REL + "part_of")  # the mRNA
+    assert cds == CP + f"rna-{copy}"  # annotwriter's gene-X and rna-X: two nodes
+    exons = ranked(nt, CP + f"rna-{copy}", "exon")
     cds_id = "cds-NP_051077.1" if copy == "ArthCp047" else "cds-NP_051038.1"
     assert exons == ranked(nt, CP + cds_id, "segment")
-    assert ranked(nt, CP + copy, "segment")[0] == exons[0]  # the gene's part=1/2
+    assert ranked(nt, CP + f"gene-{copy}", "segment")[0] == exons[0]  # the gene's part=1/2
 
 
 def test_trans_spliced_lines_raise_no_strand_or_phase_warnings(
@@ -109,13 +109,13 @@ def test_mixed_strand_bounding_region_claims_no_strand(
     strand code 0 in its IRI. Its segments keep their strands."""
     _, nt = plastome
     store = store_of(nt)
-    for feature in ("ArthCp047", "ArthCp047.1", "cds-NP_051077.1"):
+    for feature in ("gene-ArthCp047", "rna-ArthCp047", "cds-NP_051077.1"):
         region = one(store, CP + feature, FALDO + "location")
         assert region.endswith(":0"), region
         for end in ("begin", "end"):
             position = one(store, region, FALDO + end)
             assert objects(store, position, RDF_TYPE) == {FALDO + "ExactPosition"}
-    assert one(store, CP + "ArthCp047", FALDO + "location") == f"{CP_SEQ}:69611-140650:0"
+    assert one(store, CP + "gene-ArthCp047", FALDO + "location") == f"{CP_SEQ}:69611-140650:0"
     # a one-strand trans-spliced feature keeps its strand
     assert one(store, CP + "cds-NP_051038.1", FALDO + "location") == \
         f"{CP_SEQ}:69611-98793:-1"
@@ -130,7 +130,7 @@ def test_trans_spliced_plastome_conforms_and_segment_attributes_are_checked(
     path.write_text(nt, "utf-8")
     report = validate_lines(path)
     assert report.conforms, report.results
-    segment = f"<{CP}ArthCp047/segment/2>"
+    segment = f"<{CP}gene-ArthCp047/segment/2>"
     path.write_text(nt + f'{segment} <{RDFS}seeAlso> "GeneID:844801" .\n', "utf-8")
     report = validate_lines(path)
     shapes = {v.shape.rsplit("#", 1)[-1] for v in report.results if v.focus == segment}
