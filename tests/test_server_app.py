@@ -116,7 +116,7 @@ def test_ask_and_construct_formats(app: App) -> None:
     assert b"<boolean>true</boolean>" in xml.body
     assert app.request("GET", q(ask), headers={"Accept": "text/csv"}).status == 406
     construct = ("CONSTRUCT { ?f ?p ?o } WHERE { GRAPH ?g { ?f "
-                 "<http://purl.org/dc/terms/identifier> \"AT1G01010\" ; ?p ?o } }")
+                 "<http://purl.org/dc/terms/identifier> \"gene:AT1G01010\" ; ?p ?o } }")
     for media, fmt in [("text/turtle", ox.RdfFormat.TURTLE),
                        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
                        ("application/rdf+xml", ox.RdfFormat.RDF_XML)]:
@@ -305,14 +305,14 @@ def test_canned_queries_of_any_shape_are_bound_without_pasting(
         "name": "by-id", "title": "A feature by ID",
         "sparql": "PREFIX dcterms: <http://purl.org/dc/terms/> SELECT ?f ?id WHERE { GRAPH ?g "
                   "{ ?f dcterms:identifier ?id } }",
-        "parameters": [{"name": "id", "type": "string", "example": "AT1G01010"}]}]
+        "parameters": [{"name": "id", "type": "string", "example": "gene:AT1G01010"}]}]
     monkeypatch.setitem(sys.modules, "gff2rdf.queries", module)
     listed = json.loads(app.request("GET", "/queries").body)
     assert [q["name"] for q in listed] == ["by-id"]
-    assert listed[0]["parameters"][0]["example"] == "AT1G01010"
-    found = app.request("GET", "/queries/by-id?id=AT1G01010")
+    assert listed[0]["parameters"][0]["example"] == "gene:AT1G01010"
+    found = app.request("GET", "/queries/by-id?id=gene:AT1G01010")
     rows = json.loads(found.body)["results"]["bindings"]
-    assert [r["f"]["value"] for r in rows] == [f"{GENOME}/feature/AT1G01010"]
+    assert [r["f"]["value"] for r in rows] == [f"{GENOME}/feature/gene:AT1G01010"]
     injected = app.request("GET", "/queries/by-id?" + urllib.parse.urlencode(
         {"id": '" } } ?f ?p ?o . { "'}))
     assert injected.status == 200 and json.loads(injected.body)["results"]["bindings"] == []

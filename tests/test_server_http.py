@@ -154,7 +154,7 @@ def test_other_engines_federate_into_it_with_service(server: Server) -> None:
     from rdflib import Graph
 
     federated = ("PREFIX dcterms: <http://purl.org/dc/terms/> SELECT ?o WHERE { SERVICE "
-                 f"<{server.url}sparql> {{ GRAPH ?g {{ ?f dcterms:identifier \"AT1G01010\" ; "
+                 f"<{server.url}sparql> {{ GRAPH ?g {{ ?f dcterms:identifier \"gene:AT1G01010\" ; "
                  "?p ?o } } }")
     by_oxigraph = {str(row["o"].value) for row in ox.Store().query(federated)}  # type: ignore
     assert "NAC001" in by_oxigraph

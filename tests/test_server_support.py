@@ -23,7 +23,7 @@ SEQ1 = "https://w3id.org/gff2rdf/data/assembly/TAIR10/1"
 TOKEN = "test-token-0123456789abcdef"
 
 GENE_BY_ID = """PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?p ?o WHERE { GRAPH ?g { ?f dcterms:identifier "AT1G01010" ; ?p ?o } }"""
+SELECT ?p ?o WHERE { GRAPH ?g { ?f dcterms:identifier "gene:AT1G01010" ; ?p ?o } }"""
 
 REGION = f"""PREFIX faldo: <http://biohackathon.org/resource/faldo#>
 PREFIX g2r: <https://w3id.org/gff2rdf/vocab#>
