@@ -167,6 +167,25 @@ def test_uniprot_go_by_locus_names(store_dir: Path, endpoints: str,
     assert "At5g00000" not in remote[0]
 
 
+def test_uniprot_go_finds_provider_prefixed_ids(tmp_path: Path, endpoints: str,
+                                               stand_in: tuple[str, list[str]]) -> None:
+    """Identifiers keep the ID as written (Ensembl's gene:X, NCBI's gene-X): the locus name
+    still finds them."""
+    source = tmp_path / "prefixed.gff3"
+    source.write_text("##gff-version 3\n"
+                      "Chr5\tx\tgene\t100\t900\t.\t+\t.\tID=gene:AT5G66600\n"
+                      "Chr5\tx\tgene\t1000\t1900\t.\t+\t.\tID=gene-AT5G66610\n",
+                      encoding="utf-8")
+    with GenomeStore.open(tmp_path / "store") as store:
+        store.load(source, species="Arabidopsis thaliana", taxon="3702", assembly="TAIR10",
+                   annotation="prefixed")
+        result = get_query("uniprot-go").run(
+            store, {"genome": "arabidopsis_thaliana/TAIR10/prefixed",
+                    "ids": "AT5G66600,AT5G66610"})
+    genes = {r["gene"].rsplit("/", 1)[1] for r in result.values()}
+    assert genes == {"gene:AT5G66600", "gene-AT5G66610"}
+
+
 def _genes_with(slim_terms: set[str]) -> set[tuple[str, str]]:
     features = read_features(ITAG)
     pairs = set()
