@@ -61,9 +61,6 @@ def test_repeated_attribute_values_give_each_triple_once(tmp_path: Path) -> None
     assert unresolved == cds[:1], "one warning for the repeated value of the CDS"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: identical parent-less lines without ID get one IRI (a hash of their columns, "
-    "Emitter.anonymous_iri) and the feature is written once per line"))
 def test_identical_lines_without_id_are_written_once(tmp_path: Path) -> None:
     # a repeat annotation listed twice, as when two annotation files are concatenated
     line = "Chr1\tRepeatMasker\trepeat_region\t1000\t1200\t.\t+\t.\tName=AtREP1\n"
