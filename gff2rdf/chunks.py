@@ -9,7 +9,10 @@ A large file is cut into chunks of about ``chunk_lines`` lines at safe places on
 top-level feature (no Parent) that starts after every feature so far on its sequence ends (and
 after every landmark so far starts), on a sequence not seen before, or there. In a file sorted
 by sequence and start, as provider files are, no feature of a later chunk can then share a
-FALDO position, a parent or a repeated line with an earlier one, so each chunk is converted
+FALDO position, a parent or a repeated line with an earlier one (but for the nodes of landmark
+lines, which end beyond the cut, and of lines across the origin, which start beyond it: a chunk
+is given those of earlier chunks, does not write them, and says which it needed, for the main
+process to write the ones their own chunk did not), so each chunk is converted
 on its own (``convert_chunk``, in a worker process or in this one) and the parts are
 concatenated in order: the output does not depend on the number of workers. The main process
 then settles what crosses chunks: Derives_from links to features of other chunks (and the
@@ -39,7 +42,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO, NamedTuple
 
-from .emit import Emitter, GenomeVersion
+from .emit import Emitter, GenomeVersion, Mark, Node, mark_nodes
 from .errors import OutputError, ProblemLog
 from .forked import worker_setup
 from .gff3 import LATE_SPECIES, Feature, Gff3Reader, SequenceInfo
@@ -72,6 +75,11 @@ class ChunkJob:
     gzip: bool
     graph: str
     version_line: int = 0  # the header's ##gff-version line, for a second one in the chunk
+    # (seqid, start, end, strand) of the landmark and origin-crossing lines of earlier chunks
+    # on the chunk's sequences: their FALDO nodes are not written here (Emitter.reserved)
+    reserved: tuple[Mark, ...] = ()
+    # those of the chunk's own lines that later chunks may reserve: which nodes it wrote
+    own: tuple[Mark, ...] = ()
 
 
 @dataclass
@@ -92,6 +100,8 @@ class ChunkResult:
     sequences: dict[str, SequenceInfo]
     seqids_used: list[str] = field(default_factory=list)
     dropped: int = 0  # links not written for an error
+    needed: list[Node] = field(default_factory=list)  # reserved nodes its lines refer to
+    written: list[Node] = field(default_factory=list)  # nodes of ``own`` lines it wrote
 
 
 def convert_chunk(job: ChunkJob) -> ChunkResult:
@@ -123,6 +133,7 @@ def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
     writer = writer_cls(text, _prefixes(job.mapping), job.graph, **kwargs)
     emitter = Emitter(job.genome, job.mapping, writer, reader.log)
     emitter.seq_info = reader.sequences
+    emitter.reserved = {node for mark in job.reserved for node in mark_nodes(mark)}
     assembler = Assembler(emitter, reader.log, window=job.window, lenient=job.lenient,
                           failed_ids=reader.failed_ids)
     for record in reader.records():
@@ -148,7 +159,8 @@ def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
         group_ends=assembler.group_ends,
         pending=assembler.pending, failed_ids=reader.failed_ids,
         sequences=reader.sequences, seqids_used=list(emitter._seq_iri),
-        dropped=assembler.dropped_links,
+        dropped=assembler.dropped_links, needed=sorted(emitter.needed),
+        written=[node for mark in job.own for node in mark_nodes(mark) if emitter.wrote(node)],
     )
 
 
@@ -162,6 +174,11 @@ class Chunk(NamedTuple):
     first_line: int
     data: bytes
     seqids: frozenset[bytes]  # the sequences its feature lines and directives name, as written
+    # (seqid, start, end, strand) as written, of the landmark and origin-crossing lines of
+    # earlier chunks on the sequence the chunk continues (ChunkJob.reserved), and of its own
+    # on the sequence the next chunk may continue (ChunkJob.own)
+    reserved: tuple[tuple[bytes, int, int, bytes], ...] = ()
+    own: tuple[tuple[bytes, int, int, bytes], ...] = ()
 
 
 def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
@@ -190,6 +207,12 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
     landmark_start = 0
     cut_start = 0
     splitting = True
+    # Landmark lines end, and lines across the origin start, beyond the cut: a later chunk's
+    # features may share their FALDO nodes. Kept for the sequence being cut only (a sequence
+    # never comes back): those of earlier chunks (``earlier``) and of the buffer (``marks``).
+    earlier: list[tuple[bytes, int, int, bytes]] = []
+    marks: list[tuple[bytes, int, int, bytes]] = []
+    reserved: tuple[tuple[bytes, int, int, bytes], ...] = ()
     for raw in lines:
         number += 1
         head = raw[:1]
@@ -220,29 +243,37 @@ def split_chunks(lines: Iterator[bytes], chunk_lines: int, first_line: int,
                 raise Unsplittable(f"sequence {cols[0]!r} comes back on line {number}")
             seen.add(cols[0])
             seqid, max_end, landmark_start, cut_start = cols[0], 0, 0, 0
+            earlier, marks = [], []
             top = True
         else:
             if start < cut_start:
                 raise Unsplittable(f"line {number} starts before the chunk cut at {cut_start}")
             top = start > max_end and start > landmark_start and b"Parent=" not in cols[8]
         if top and len(buffer) >= chunk_lines:
-            yield Chunk(start_line, b"".join(buffer), frozenset(names))
+            yield Chunk(start_line, b"".join(buffer), frozenset(names), reserved, tuple(marks))
             buffer = []
             names = set()
             start_line = number
             cut_start = start
+            earlier += marks
+            marks = []
+            reserved = tuple(earlier)
         if top:
             names.add(seqid)
         buffer.append(raw)
         if cols[2] not in LANDMARK_TYPES:
             if end > max_end:
                 max_end = end
-        elif start > landmark_start:
-            landmark_start = start
+            if start > end:
+                marks.append((seqid, start, end, cols[6]))
+        else:
+            if start > landmark_start:
+                landmark_start = start
+            marks.append((seqid, start, end, cols[6]))
         if circular is not None and b"Is_circular=true" in cols[8]:
             circular[cols[0].decode("utf-8", "replace")] = end
     if buffer:
-        yield Chunk(start_line, b"".join(buffer), frozenset(names))
+        yield Chunk(start_line, b"".join(buffer), frozenset(names), reserved)
 
 
 def run_chunks(

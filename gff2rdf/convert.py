@@ -35,7 +35,7 @@ from typing import IO, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from . import __version__
-from .emit import DEFAULT_BASE, OBO, RDF_TYPE, Emitter, GenomeVersion
+from .emit import DEFAULT_BASE, OBO, RDF_TYPE, Emitter, GenomeVersion, Mark, Node
 from .errors import Gff3Error, ProblemLog
 from .gff3 import (
     LATE_SPECIES,
@@ -524,7 +524,7 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
             return ChunkJob(chunk.data, chunk.first_line, reader.path, part, o.fmt, genome,
                             mapping, sequences, o.window, o.lenient,
                             output is not None and output.endswith(".gz"), data_graph,
-                            head.version_line)
+                            head.version_line, _marks(chunk.reserved), _marks(chunk.own))
 
         tick = (lambda: progress(reader.bytes_read)) if progress else None
         if output is None:
@@ -571,6 +571,13 @@ def _seqid_text(raw: bytes) -> str:
         return decode_value(text)
     except UnicodeDecodeError:
         return text
+
+
+def _marks(lines: tuple[tuple[bytes, int, int, bytes], ...]) -> tuple[Mark, ...]:
+    """Lines' coordinates as the reader gives them (a bad strand fails the line: left out)."""
+    return tuple((_seqid_text(seqid), start, end, strand.decode("ascii"))
+                 for seqid, start, end, strand in lines
+                 if strand in (b"+", b"-", b".", b"?"))
 
 
 def _text(fill: Callable[[RdfWriter], None], fmt: str, mapping: Mapping, graph: str) -> str:
@@ -644,6 +651,16 @@ def _merge(results: list[Any], reader: Gff3Reader, log: ProblemLog, genome: Geno
         triples += r.triples
         skipped += r.skipped
         lines += r.lines
+    # the FALDO nodes of a chunk's landmark or origin-crossing lines that later chunks refer
+    # to, which they do not write (Emitter.reserved): written here when that chunk did not
+    # (its line skipped for an error), once
+    needed: set[Node] = set()
+    emitter.reserved = set()
+    for r in results:
+        needed.update(r.needed)
+        emitter.reserved.update(r.written)
+    for node in sorted(needed):
+        emitter.write_node(node)
     emitter.sequence_regions(sequences)
     data_triples = triples + writer.triples
     if o.fmt == "nq":

@@ -24,7 +24,7 @@ from .sotypes import SEQUENCE_FEATURE, SequenceOntology, SoTerm
 from .terms import boolean, double, encode_segment, integer, iri, literal
 from .writers import RdfWriter
 
-__all__ = ["Emitter", "GenomeVersion", "slug"]
+__all__ = ["Emitter", "GenomeVersion", "Mark", "Node", "mark_nodes", "slug"]
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 FALDO = "http://biohackathon.org/resource/faldo#"
@@ -32,6 +32,18 @@ OBO = "http://purl.obolibrary.org/obo/"
 STRAND_CODE = {"+": "1", "-": "-1", ".": "0", "?": "u"}
 STRAND_INDEX = {"+": 0, "-": 1, ".": 2, "?": 3}
 DEFAULT_BASE = "https://w3id.org/gff2rdf/data/"
+
+# A FALDO node named by its coordinates, the same in every chunk (the Emitter's own keys depend
+# on the order it met the sequences): (seqid, strand, start, end) a region, (seqid, strand,
+# position) a position.
+Node = tuple[str, str, int, int] | tuple[str, str, int]
+Mark = tuple[str, int, int, str]  # a line's (seqid, start, end, strand)
+
+
+def mark_nodes(mark: Mark) -> tuple[Node, Node, Node]:
+    """The region a line's coordinates give and its two positions (``Emitter.location``)."""
+    seqid, start, end, strand = mark
+    return (seqid, strand, start, end), (seqid, strand, start), (seqid, strand, end)
 
 
 def slug(text: str) -> str:
@@ -125,6 +137,10 @@ class Emitter:
         self._seq_index: dict[str, int] = {}
         self._seq_iri: dict[str, str] = {}
         self._seen_nodes: set[int | tuple[int, ...]] = set()
+        # nodes another chunk's lines write (gff2rdf.chunks): not written here; those the
+        # lines refer to are kept in ``needed``, for the main process to write once
+        self.reserved: set[Node] = set()
+        self.needed: set[Node] = set()
         self._refiners = m.type_refining_attributes
         # keys _attributes treats apart, for one look-up per key: False skip (structural,
         # Name), True a key that shares its predicate with another (Note and description)
@@ -246,6 +262,10 @@ class Emitter:
         if key in seen:
             return region
         seen.add(key)
+        # a new node (one in a few lines): a look-up only when a chunk has reserved nodes
+        if self.reserved and (seqid, strand, start, end) in self.reserved:
+            self.needed.add((seqid, strand, start, end))
+            return region  # and its positions, which are reserved too
         if strand == "-":
             begin, finish = end, start
         else:
@@ -263,6 +283,9 @@ class Emitter:
         if key in self._seen_nodes:
             return term
         self._seen_nodes.add(key)
+        if self.reserved and (seqid, strand, pos) in self.reserved:
+            self.needed.add((seqid, strand, pos))
+            return term
         pairs = [(RDF_TYPE, self.C_EXACT)]
         strand_class = self.STRAND_CLASS.get(strand)
         if strand_class:
@@ -271,6 +294,31 @@ class Emitter:
         pairs.append((self.P_REFERENCE, f"<{seq}>"))
         self.writer.subject(term, pairs)
         return term
+
+    def write_node(self, node: Node) -> None:
+        """Write a region (with its positions) or a position, as ``location`` would, unless
+        written already or reserved."""
+        if len(node) == 4:
+            seqid, strand, start, end = node
+            self.location(seqid, start, end, strand)
+        else:
+            seqid, strand, pos = node
+            self._position(self.seq_iri(seqid), seqid, pos, strand, STRAND_CODE[strand])
+
+    def wrote(self, node: Node) -> bool:
+        """Whether this emitter wrote the node (the keys of ``location`` and ``_position``)."""
+        if node in self.needed or node[0] not in self._seq_index:
+            return False
+        sidx = self._seq_index[node[0]] * 4 + STRAND_INDEX[node[1]]
+        key: int | tuple[int, ...]
+        if len(node) == 4:
+            start, end = node[2], node[3]
+            key = (((sidx << 40) | start) << 40) | end \
+                if start < (1 << 40) and end < (1 << 40) else (sidx, start, end)
+        else:
+            pos = node[2]
+            key = -((sidx << 40) | pos) - 1 if pos < (1 << 40) else (sidx, pos)
+        return key in self._seen_nodes
 
     # -- features -----------------------------------------------------------------------------
 

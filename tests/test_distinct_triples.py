@@ -18,6 +18,8 @@ OBOINOWL = "http://www.geneontology.org/formats/oboInOwl#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 DCTERMS = "http://purl.org/dc/terms/"
 VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
+FALDO = "http://biohackathon.org/resource/faldo#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 OPTIONS = {"species": "Arabidopsis thaliana", "taxon": "3702", "assembly": "TAIR10",
            "annotation": "Araport11"}  # the genome of conftest.GENOME
 
@@ -80,13 +82,29 @@ CUT_AFTER = {
                "ChrC\tRefSeq\tgene\t100\t900\t.\t+\t.\tID=g1\n"
                "ChrC\tRefSeq\tgene\t4800\t200\t.\t+\t.\tID=g2\n"
                "ChrC\tRefSeq\tgene\t4800\t4900\t.\t+\t.\tID=g3\n"),
+    # a region line on '-': its faldo:begin is column 5, shared with a later gene's end
+    "reverse landmark": ("Chr1\tRefSeq\tregion\t1\t5000\t.\t-\t.\tID=Chr1:1..5000\n"
+                         "Chr1\tRefSeq\tgene\t1\t300\t.\t-\t.\tID=g1\n"
+                         "Chr1\tRefSeq\tgene\t1000\t1500\t.\t-\t.\tID=g2\n"
+                         "Chr1\tRefSeq\tgene\t4500\t5000\t.\t-\t.\tID=g3\n"),
+    # a gene across the origin on '-', whose faldo:end (column 4) is a later gene's start,
+    # and a later region node with its coordinates
+    "reverse origin": ("ChrC\tRefSeq\tregion\t1\t5000\t.\t+\t.\tID=ChrC:1..5000;"
+                       "Is_circular=true\n"
+                       "ChrC\tRefSeq\tgene\t100\t900\t.\t-\t.\tID=g1\n"
+                       "ChrC\tRefSeq\tgene\t4800\t200\t.\t-\t.\tID=g2\n"
+                       "ChrC\tRefSeq\tgene\t4800\t4900\t.\t-\t.\tID=g3\n"
+                       "ChrC\tRefSeq\tgene\t4850\t4900\t.\t-\t.\tID=g4\n"
+                       "ChrC\tRefSeq\tmRNA\t4800\t200\t.\t-\t.\tID=t4;Parent=g4\n"),
+    # two landmarks sharing an end, in different chunks
+    "two landmarks": ("Chr1\tRefSeq\tregion\t1\t5000\t.\t+\t.\tID=Chr1:1..5000\n"
+                      "Chr1\tRefSeq\tgene\t1\t300\t.\t+\t.\tID=g1\n"
+                      "Chr1\tRefSeq\tchromosome\t1000\t5000\t.\t+\t.\tID=c1\n"
+                      "Chr1\tRefSeq\tgene\t1500\t1600\t.\t+\t.\tID=g2\n"
+                      "Chr1\tRefSeq\tgene\t4500\t5000\t.\t+\t.\tID=g3\n"),
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: gff2rdf.chunks cuts after the largest end so far of the features other than "
-    "landmarks; a landmark (region, chromosome...) ends beyond it and a feature across the "
-    "origin starts beyond it, so a feature of a later chunk writes their FALDO position again"))
 @pytest.mark.parametrize("case", sorted(CUT_AFTER))
 def test_a_position_is_written_by_one_chunk_only(case: str, tmp_path: Path) -> None:
     source = tmp_path / "in.gff3"
@@ -97,3 +115,34 @@ def test_a_position_is_written_by_one_chunk_only(case: str, tmp_path: Path) -> N
     assert data_lines(nt) == data_lines((tmp_path / "whole.nt").read_text(encoding="utf-8"))
     assert not repeated(nt)
     assert parts.triples == whole.triples
+
+
+def test_a_position_of_a_skipped_landmark_is_written_once(tmp_path: Path) -> None:
+    # --lenient: the region line is skipped for its attribute; a gene of a later chunk ends where
+    # it ends, and the position it shares is then written by the tail, once and complete
+    text = ("##gff-version 3\n"
+            "Chr1\tRefSeq\tregion\t1\t5000\t.\t+\t.\tID=Chr1:1..5000;bad\n"
+            "Chr1\tRefSeq\tgene\t1\t300\t.\t+\t.\tID=g1\n"
+            "Chr1\tRefSeq\tgene\t1000\t1500\t.\t+\t.\tID=g2\n"
+            "Chr1\tRefSeq\tgene\t4500\t5000\t.\t+\t.\tID=g3\n")
+    source = tmp_path / "in.gff3"
+    source.write_text(text, encoding="utf-8")
+    whole = convert(source, tmp_path / "whole.nt", chunk_lines=0, lenient=True, **OPTIONS)
+    parts = convert(source, tmp_path / "parts.nt", chunk_lines=1, jobs=1, lenient=True,
+                    **OPTIONS)
+    assert whole.skipped_lines == parts.skipped_lines == 1
+    nt = (tmp_path / "parts.nt").read_text(encoding="utf-8")
+    assert data_lines(nt) == data_lines((tmp_path / "whole.nt").read_text(encoding="utf-8"))
+    assert not repeated(nt)
+    assert parts.triples == whole.triples == len(nt.splitlines())
+    store = store_of(nt)
+    assert [int(v) for v in objects(store, GENOME, VOID_TRIPLES)] == [len(data_lines(nt))]
+    end = "https://w3id.org/gff2rdf/data/assembly/TAIR10/Chr1:5000:1"
+    assert objects(store, end, FALDO + "position") == ["5000"]
+    assert objects(store, end, FALDO + "reference") == [
+        "https://w3id.org/gff2rdf/data/assembly/TAIR10/Chr1"]
+    assert objects(store, end, RDF + "type") == [FALDO + "ExactPosition",
+                                                 FALDO + "ForwardStrandPosition"]
+    assert sum(line.startswith(f"<{end}> ") for line in nt.splitlines()) == 4
+    assert not objects(store, end.replace(":5000:1", ":1-5000:1"), RDF + "type"), \
+        "the skipped region's own node is not written"
