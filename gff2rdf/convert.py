@@ -120,11 +120,21 @@ def _plural(n: int, word: str) -> str:
 FATAL = ("empty-file", "no-features", "not-text", "truncated", "unreadable")
 
 
-def _fails(log: ProblemLog, lenient: bool) -> bool:
-    """Whether a conversion with these problems writes nothing."""
-    if not lenient:
-        return log.errors > 0
+def _fatal(log: ProblemLog) -> bool:
     return any(log.counts[("error", kind)] for kind in FATAL)
+
+
+def _settle(out: OutputFile, result: ConvertResult, lenient: bool, strict: bool) -> None:
+    """The end of a conversion, one piece or chunks: commit the output, or discard it and
+    raise ``Gff3Error`` (any error; with ``lenient``, only those in ``FATAL``)."""
+    log = result.log
+    _require_features(result, lenient)
+    if strict:
+        log.escalate()
+    if (_fatal(log) if lenient else log.errors > 0):
+        out.discard()
+        raise Gff3Error(log)
+    out.commit()
 
 
 def _require_features(result: ConvertResult, lenient: bool) -> None:
@@ -133,7 +143,7 @@ def _require_features(result: ConvertResult, lenient: bool) -> None:
     pipeline does not load a wrong input as a genome. Not added where an error already fails
     the conversion (every line bad, in default mode) or says why nothing was read."""
     log = result.log
-    if result.features or any(log.counts[("error", kind)] for kind in FATAL):
+    if result.features or _fatal(log):
         return
     if log.errors and not lenient:
         return
@@ -326,8 +336,7 @@ def _convert(
             chunked.seconds = time.perf_counter() - started
             return chunked
     reader = Gff3Reader.open(source)
-    log = reader.log
-    log.keep = keep
+    reader.log.keep = keep
     try:
         if output is None:
             result = _run(reader, _NullSink(), fmt, mapping, species, taxon,  # type: ignore[arg-type]
@@ -336,13 +345,7 @@ def _convert(
             with OutputFile(output, inputs=[source]) as out:
                 result = _run(reader, out, fmt, mapping, species, taxon, assembly, annotation,
                               base_iri, lenient, window, progress, graph, meta_graph)
-                _require_features(result, lenient)
-                if strict:
-                    log.escalate()
-                if _fails(log, lenient):
-                    out.discard()
-                    raise Gff3Error(log)
-                out.commit()
+                _settle(out, result, lenient, strict)
     finally:
         reader.close()
     result.seconds = time.perf_counter() - started
@@ -551,13 +554,7 @@ def _convert_chunked(source: str, output: str | None, o: _Options, mapping: Mapp
                 shutil.rmtree(workdir, ignore_errors=True)
             _write(out.binary, tail, gz)
             result.lines += len(header)
-            _require_features(result, o.lenient)
-            if o.strict:
-                log.escalate()
-            if _fails(log, o.lenient):
-                out.discard()
-                raise Gff3Error(log)
-            out.commit()
+            _settle(out, result, o.lenient, o.strict)
         result.output = out.path
         return result
     finally:

@@ -206,30 +206,18 @@ class Emitter:
         if info is None:
             info = self._resolve_type(feature.type, hints)
             self._types[key] = info
-        if not warn:
-            pass
-        elif not info.known:
+        if warn and not info.known:
             self.log.warn(feature.line, "unknown-type",
                           f"column 3 type {feature.type!r} is not a Sequence Ontology term, "
                           "synonym or accession; typed as sequence_feature (SO:0000110) with "
                           "g2r:gffType")
-        elif info.folded:
+        elif warn and info.folded:
             how = "with spaces for underscores" if " " in feature.type else "in another case"
             self.log.warn(feature.line, "type-case",
                           f"column 3 type {feature.type!r} is the SO term {info.folded!r} "
                           f"written {how}; typed as that term, with column 3 kept as "
                           f"g2r:gffType (write {info.folded!r})")
         return info
-
-    def type_label(self, feature: Feature) -> str:
-        """The SO name (or the encoded raw type) that names ID-less features in IRIs; no
-        warning (``type_info`` gives it when the feature is written)."""
-        attrs = feature.attributes
-        hints = tuple(attrs[k][0] for k in self._refiners if k in attrs) if attrs else ()
-        info = self._types.get((feature.type, hints))
-        if info is None:
-            info = self._types[(feature.type, hints)] = self._resolve_type(feature.type, hints)
-        return info.label
 
     def _resolve_type(self, text: str, hints: tuple[str, ...]) -> _TypeInfo:
         alias = self.mapping.type_aliases.get(text)

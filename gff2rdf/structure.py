@@ -408,9 +408,9 @@ class Assembler:
         # grouped by the label in their IRIs, not by column 3: "exon", "Exon" and "SO:0000147"
         # name one class, and numbering them apart gave two exons the IRI {parent}/exon/1
         by_label: dict[str, list[Feature]] = {}
-        type_label = self.emitter.type_label
-        for f in lines:
-            by_label.setdefault(type_label(f), []).append(f)
+        type_info = self.emitter.type_info
+        for f in lines:  # no warning here: each line gets its own when it is written
+            by_label.setdefault(type_info(f, warn=False).label, []).append(f)
         parent_iri = self.emitter.feature_iri(parent)
         for label, kids in by_label.items():
             ftype = kids[0].type
