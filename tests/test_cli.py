@@ -79,11 +79,11 @@ def test_bad_taxon_is_an_error_not_a_traceback() -> None:
 
 
 @pytest.mark.parametrize("command", sorted(main.commands))
-def test_every_command_has_an_example_and_is_in_the_readme(command: str) -> None:
+def test_every_command_has_an_example_and_is_in_the_reference(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0 and "Example:" in out
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    assert f"gff2rdf {command}" in readme
+    reference = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"gff2rdf {command}" in reference
 
 
 def test_every_setting_is_documented() -> None:

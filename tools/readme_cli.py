@@ -1,4 +1,5 @@
-"""Regenerate the CLI reference of README.md from ``gff2rdf --help`` (``make readme``)."""
+"""Regenerate the CLI reference (docs/cli.md) from ``gff2rdf --help`` and the settings table of
+README.md (``make readme``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from gff2rdf.cli import main
 
 README = Path(__file__).parents[1] / "README.md"
+CLI_DOC = Path(__file__).parents[1] / "docs" / "cli.md"
 START, END = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
 SETTINGS_START, SETTINGS_END = "<!-- settings:start -->", "<!-- settings:end -->"
 
@@ -45,13 +47,13 @@ def reference() -> str:
 
 
 def main_() -> None:
-    text = README.read_text(encoding="utf-8")
-    for start, end, body in ((START, END, reference()),
-                             (SETTINGS_START, SETTINGS_END, settings_table())):
+    for path, start, end, body in ((CLI_DOC, START, END, reference()),
+                                   (README, SETTINGS_START, SETTINGS_END, settings_table())):
+        text = path.read_text(encoding="utf-8")
         block = f"{start}\n{body}\n{end}"
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _, b=block: b, text,
                       flags=re.S)
-    README.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
