@@ -146,7 +146,7 @@ def test_the_layout_lives_next_to_the_store(tmp_path: Path,
 def test_pipeline_commands_and_settings_are_documented() -> None:
     root = Path(__file__).parents[1]
     text = "".join(p.read_text(encoding="utf-8") for p in
-                   (root / "README.md", root / "README-pipeline.md") if p.exists())
+                   (root / "README.md", root / "docs" / "pipeline.md") if p.exists())
     for command in ("gff2rdf pipeline run", "gff2rdf pipeline ui", "make pipeline"):
         assert command in text, command
     for setting in PIPELINE_SETTINGS:
