@@ -9,10 +9,14 @@
 * ``validate_stored(store, graph)`` validates one genome version of a store (its current build
   with its description from the metadata graph), written out and checked like a file.
 
-Example:
-    >>> check_gff3("tests/data/tair10_chr5_mikado.gff3").errors       # doctest: +SKIP
+Example (from the repository's root, as the tests run):
+    >>> import tempfile
+    >>> from gff2rdf.convert import convert
+    >>> check_gff3("tests/data/tair10_chr5_mikado.gff3").errors
     0
-    >>> validate_rdf("tair10.nt").conforms                             # doctest: +SKIP
+    >>> out = Path(tempfile.mkdtemp()) / "mikado.nt"
+    >>> _ = convert("tests/data/tair10_chr5_mikado.gff3", out, assembly="TAIR10")
+    >>> validate_rdf(out).conforms
     True
 """
 
