@@ -48,18 +48,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from .errors import StoreError
-from .metadata import code_version, genome_path, now
+from .lock import TMP_DIR
+from .metadata import GenomeEntry, code_version, genome_path, now
 from .sotypes import SequenceOntology
 from .terms import integer, literal
 
-if TYPE_CHECKING:
-    from .store import GenomeStore
+
+class GenomeStore(Protocol):
+    """What the index needs of a ``gff2rdf.store.GenomeStore`` (which imports this module to
+    index each build it loads)."""
+
+    path: Path
+
+    @property
+    def store(self) -> ox.Store: ...
+
+    def select(self, query: str) -> list[dict[str, str]]: ...
+    def resolve(self, spec: str) -> GenomeEntry: ...
+    def garbage(self) -> list[str]: ...
+    def remove_graph(self, graph: str) -> None: ...
+    def bulk_load_nquads(self, nq: Path, atomic: bool = False) -> int: ...
+    def flush(self) -> None: ...
 
 
 
@@ -257,8 +272,6 @@ def write_index(store: GenomeStore, build: str, path: str, atomic: bool = True
     build is loaded in one piece: a query must not find half of it."""
     graph = index_graph(build)
     counts: dict[str, int] = {}
-    from .store import TMP_DIR  # the store's temporary directory, emptied when it opens
-
     tmp_dir = store.path / TMP_DIR
     tmp_dir.mkdir(exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="bins-", suffix=".nq", dir=tmp_dir)

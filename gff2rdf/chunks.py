@@ -42,9 +42,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO, NamedTuple
 
+from .description import turtle_vocabulary
 from .emit import Emitter, GenomeVersion, Mark, Node, mark_nodes
 from .errors import OutputError, ProblemLog
-from .forked import worker_setup
+from .forked import gc_tuned, worker_setup
 from .gff3 import LATE_SPECIES, Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping
 from .structure import Assembler
@@ -106,8 +107,6 @@ class ChunkResult:
 
 def convert_chunk(job: ChunkJob) -> ChunkResult:
     """Convert one chunk to a part file; what crosses chunks is returned, not reported."""
-    from .convert import gc_tuned
-
     try:  # the part file is closed on failure too (a worker converts many chunks)
         with gc_tuned(), (open(job.part, "wb") if job.part else io.BytesIO()) as raw:
             return _convert_chunk(job, raw)
@@ -127,8 +126,6 @@ def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
     writer_cls = FORMATS[job.fmt] if job.part else NullWriter
     kwargs = {}
     if writer_cls is TurtleWriter:
-        from .convert import turtle_vocabulary
-
         kwargs["vocabulary"] = turtle_vocabulary(job.mapping)
     writer = writer_cls(text, _prefixes(job.mapping), job.graph, **kwargs)
     emitter = Emitter(job.genome, job.mapping, writer, reader.log)

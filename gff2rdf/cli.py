@@ -374,10 +374,11 @@ def dump(store_dir: str, graph: str, output: str, fmt: str | None) -> None:
         gff2rdf dump --store ./gff2rdf-store \\
             --graph arabidopsis_thaliana/TAIR10/Araport11 -o araport11.nq.gz
     """
+    from .dump import dump_graph
     from .store import GenomeStore
 
     with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        result = store.dump(graph, output, fmt)
+        result = dump_graph(store, graph, output, fmt)
     click.echo(f"wrote {result.output} ({result.bytes:,} bytes) from {result.source_graph}",
                err=True)
 

@@ -17,17 +17,15 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, cast
 
 import pyoxigraph as ox
 
 from .errors import Gff2RdfError, StoreError
 from .inputs import RDF_FORMATS
 from .metadata import PREFIXES, DumpResult, GenomeEntry
+from .store import GenomeStore
 from .writers import OutputFile, format_for_path
-
-if TYPE_CHECKING:
-    from .store import GenomeStore
 
 __all__ = ["dump_graph"]
 

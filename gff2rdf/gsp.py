@@ -46,7 +46,14 @@ import pyoxigraph as ox
 from .convert import convert
 from .emit import DEFAULT_BASE
 from .errors import EndpointError, InputError
-from .inputs import RDF_FORMATS, LoadPlan, open_binary, plan_load
+from .inputs import (
+    RDF_FORMATS,
+    LoadPlan,
+    change_reasons,
+    open_binary,
+    plan_load,
+    unchanged_reason,
+)
 from .metadata import (
     CURRENT_BUILD,
     PREFIXES,
@@ -54,12 +61,10 @@ from .metadata import (
     GenomeEntry,
     LoadResult,
     build_iri,
-    change_reasons,
     flip_update,
     listing_query,
     new_build_id,
     now,
-    unchanged_reason,
 )
 from .schema import Mapping, compile_mapping
 from .structure import DEFAULT_WINDOW

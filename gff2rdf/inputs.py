@@ -24,17 +24,18 @@ from typing import IO
 import pyoxigraph as ox
 
 from .compressed import open_input
-from .convert import genome_from_directives
+from .description import genome_from_directives
 from .emit import DEFAULT_BASE, GenomeVersion
 from .errors import Gff2RdfError, InputError
 from .gff3 import Feature, Gff3Reader
-from .metadata import base_of, code_version
+from .metadata import GenomeEntry, base_of, code_version, staleness
 from .schema import Mapping
 
 __all__ = [
     "RDF_FORMATS",
     "LoadPlan",
     "RdfDescription",
+    "change_reasons",
     "input_format",
     "open_binary",
     "option_changes",
@@ -43,6 +44,7 @@ __all__ = [
     "plan_load",
     "rdf_description",
     "sha256_file",
+    "unchanged_reason",
 ]
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
@@ -264,3 +266,24 @@ def plan_load(
         raise Gff2RdfError(f"{source}: {iri} is not a gff2rdf genome version IRI "
                            "({BASE}genome/{species}/{assembly}/{annotation})")
     return LoadPlan(source, fmt, sha256, iri, base + "meta", options, code, schema)
+
+
+def change_reasons(entry: GenomeEntry | None, plan: LoadPlan) -> list[str]:
+    """Why a genome version must be (re)built; empty when the current build is up to date."""
+    if entry is None:
+        return ["new genome version"]
+    reasons = []
+    if entry.input_sha256 != plan.sha256:
+        reasons.append(f"source changed (sha256 {entry.input_sha256[:12] or '?'} -> "
+                       f"{plan.sha256[:12]})")
+    if plan.options and entry.options != plan.options:
+        reasons.append("options changed ("
+                       + ", ".join(option_changes(entry.options, plan.options)) + ")")
+    reasons.extend(staleness(entry.code_version, entry.schema_version, plan.code_version,
+                             plan.schema_version))
+    return reasons
+
+
+def unchanged_reason(plan: LoadPlan) -> str:
+    return (f"current: same source sha256 {plan.sha256[:12]}, code version "
+            f"{plan.code_version}, schema version {plan.schema_version}")

@@ -28,9 +28,10 @@ from pathlib import Path
 
 from .errors import StoreError, StoreLockedError
 
-__all__ = ["LOCK_NAME", "Holder", "StoreLock", "holder_of"]
+__all__ = ["LOCK_NAME", "TMP_DIR", "Holder", "StoreLock", "holder_of"]
 
 LOCK_NAME = "gff2rdf.lock"
+TMP_DIR = "gff2rdf-tmp"  # the store's temporary directory, emptied when it opens
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,7 @@ from . import __version__
 from .terms import literal, typed
 
 if TYPE_CHECKING:
-    from .convert import ConvertResult
-    from .inputs import LoadPlan
+    from .convert_result import ConvertResult
 
 __all__ = [
     "BUILD_GRAPH",
@@ -62,7 +61,6 @@ __all__ = [
     "LoadResult",
     "base_of",
     "build_iri",
-    "change_reasons",
     "code_version",
     "drop_update",
     "flip_update",
@@ -72,7 +70,6 @@ __all__ = [
     "now",
     "shapes_version",
     "staleness",
-    "unchanged_reason",
 ]
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
@@ -396,26 +393,3 @@ class DumpResult:
     output: str
     format: str
     bytes: int
-
-
-def change_reasons(entry: GenomeEntry | None, plan: LoadPlan) -> list[str]:
-    """Why a genome version must be (re)built; empty when the current build is up to date."""
-    if entry is None:
-        return ["new genome version"]
-    reasons = []
-    if entry.input_sha256 != plan.sha256:
-        reasons.append(f"source changed (sha256 {entry.input_sha256[:12] or '?'} -> "
-                       f"{plan.sha256[:12]})")
-    if plan.options and entry.options != plan.options:
-        from .inputs import option_changes
-
-        reasons.append("options changed ("
-                       + ", ".join(option_changes(entry.options, plan.options)) + ")")
-    reasons.extend(staleness(entry.code_version, entry.schema_version, plan.code_version,
-                             plan.schema_version))
-    return reasons
-
-
-def unchanged_reason(plan: LoadPlan) -> str:
-    return (f"current: same source sha256 {plan.sha256[:12]}, code version "
-            f"{plan.code_version}, schema version {plan.schema_version}")

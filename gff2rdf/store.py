@@ -64,8 +64,8 @@ from .convert import ConvertResult, convert
 from .emit import DEFAULT_BASE
 from .errors import Gff2RdfError, InputError, StoreError, StoreLockedError
 from .forked import call_in_child
-from .inputs import RDF_FORMATS, open_binary, plan_load
-from .lock import LOCK_NAME, StoreLock, holder_of
+from .inputs import RDF_FORMATS, change_reasons, open_binary, plan_load, unchanged_reason
+from .lock import LOCK_NAME, TMP_DIR, StoreLock, holder_of
 from .metadata import (
     BUILD_GRAPH,
     CURRENT_BUILD,
@@ -74,7 +74,6 @@ from .metadata import (
     GenomeEntry,
     LoadResult,
     build_iri,
-    change_reasons,
     code_version,
     drop_update,
     flip_update,
@@ -83,7 +82,6 @@ from .metadata import (
     new_build_id,
     now,
     staleness,
-    unchanged_reason,
 )
 from .schema import Mapping, compile_mapping
 from .settings import get
@@ -92,7 +90,6 @@ from .structure import DEFAULT_WINDOW
 
 __all__ = ["DumpResult", "GenomeStore", "LoadResult", "current_graph"]
 
-TMP_DIR = "gff2rdf-tmp"
 GC_CHUNK = 25_000
 LOAD_PART_BYTES: int | None = None  # None: the load-piece setting (512M); see bulk_load_nquads
 
@@ -535,11 +532,3 @@ class GenomeStore:
                     raise StoreError(f"{self.path}: bulk load failed: {exc}") from exc
             else:
                 self._bulk_load(input=data, format=RDF_FORMATS[fmt], to_graph=node)
-
-    # -- writing out -------------------------------------------------------------------------
-
-    def dump(self, graph: str, output: str | Path, fmt: str | None = None) -> DumpResult:
-        """Write one graph to a file, atomically; see ``gff2rdf.dump.dump_graph``."""
-        from .dump import dump_graph
-
-        return dump_graph(self, graph, output, fmt)

@@ -237,15 +237,17 @@ def validate_stored(store: Any, graph: str, *, keep: int = 1_000_000, first: int
     its description, written to a temporary N-Triples file (Oxigraph writes it in Rust) and
     checked in chunks like a file. ``graph`` is a genome IRI, its ``species/assembly/annotation``
     path, or any graph IRI of the store."""
+    from .dump import dump_graph
+    from .lock import TMP_DIR
     from .shacl_chunks import validate_lines
 
     if "://" not in graph:
         store.resolve(graph)  # a clear error for an unknown species/assembly/annotation
-    directory = Path(str(getattr(store, "path", "."))) / "gff2rdf-tmp"
+    directory = Path(str(getattr(store, "path", "."))) / TMP_DIR
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="validate-", dir=directory) as tmp:
         output = os.path.join(tmp, "graph.nt")
-        store.dump(graph, output, "nt")
+        dump_graph(store, graph, output, "nt")
         report = validate_lines(output, "nt", keep=keep, first=first, progress=progress)
     report.source = graph
     return report

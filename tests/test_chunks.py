@@ -121,10 +121,10 @@ def test_no_writeback_thread_for_a_pipe() -> None:
 
 def _chunk_jobs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Record the jobs that chunked conversions hand out (made in this process)."""
-    import gff2rdf.chunks as chunks
+    import gff2rdf.convert_merge as merge
 
     seen: list[Any] = []
-    real = chunks.run_chunks
+    real = merge.run_chunks
 
     def spy(items: Any, make_job: Any, *args: Any) -> Any:
         def recorded(chunk: Any, part: str) -> Any:
@@ -133,7 +133,7 @@ def _chunk_jobs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
         return real(items, recorded, *args)
 
-    monkeypatch.setattr(chunks, "run_chunks", spy)
+    monkeypatch.setattr(merge, "run_chunks", spy)
     return seen
 
 

@@ -206,7 +206,7 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Convert]:
         lenient = name in EXPECTED_ERRORS
         path = root / f"{name}.{chunk_lines}.{jobs}{SUFFIXES[fmt]}"
         taken: list[bool] = []
-        chunked_path = gff2rdf.convert._convert_chunked
+        chunked_path = gff2rdf.convert.convert_chunked
 
         def spy(*args: Any, **kwargs: Any) -> Any:
             result = chunked_path(*args, **kwargs)
@@ -214,7 +214,7 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Convert]:
             return result
 
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(gff2rdf.convert, "_convert_chunked", spy)
+            mp.setattr(gff2rdf.convert, "convert_chunked", spy)
             result = convert(shared("gff3", name), path, lenient=lenient,
                              chunk_lines=chunk_lines, jobs=jobs)
         return Output(path, fmt, result, any(taken), digest(path, fmt))
