@@ -58,6 +58,7 @@ from .lock import TMP_DIR
 from .metadata import GenomeEntry, code_version, genome_path, now
 from .sotypes import SequenceOntology
 from .terms import integer, literal
+from .vocab import DCTERMS, FALDO, G2R, OBO, RDF_TYPE
 
 
 class GenomeStore(Protocol):
@@ -81,11 +82,6 @@ class GenomeStore(Protocol):
 __all__ = ["GENE_ROOTS", "LEVELS", "IndexResult", "bin_iri", "bin_of", "build_index",
            "gene_classes", "has_index", "index_graph", "stale_indexes", "write_index"]
 
-G2R = "https://w3id.org/gff2rdf/vocab#"
-FALDO = "http://biohackathon.org/resource/faldo#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-DCTERMS = "http://purl.org/dc/terms/"
-OBO = "http://purl.obolibrary.org/obo/"
 LEVELS = (14, 17, 20, 23, 26, 29, 32)
 TOP_LEVEL = 64  # the one bin for what no level holds
 GENE_ROOTS = ("SO:0000704", "SO:0000336")  # gene, pseudogene

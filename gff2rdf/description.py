@@ -11,20 +11,16 @@ from typing import IO
 from urllib.parse import parse_qs, unquote, urlparse
 
 from . import __version__
-from .emit import DEFAULT_BASE, OBO, RDF_TYPE, GenomeVersion
+from .emit import DEFAULT_BASE, RDF_TYPE, GenomeVersion
 from .gff3 import Directive
 from .schema import Mapping
 from .terms import integer, iri, literal, typed
+from .vocab import DCAT, DCTERMS, OBO, PROV, VOID, XSD_DATETIME
 from .writers import FORMATS, RdfWriter, TurtleWriter
 
 __all__ = ["DESCRIPTION_VOCABULARY", "dataset_description", "genome_from_directives",
            "make_writer", "turtle_vocabulary"]
 
-DCAT = "http://www.w3.org/ns/dcat#"
-VOID = "http://rdfs.org/ns/void#"
-PROV = "http://www.w3.org/ns/prov#"
-DCTERMS = "http://purl.org/dc/terms/"
-XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 DESCRIPTION_VOCABULARY = [f"<{DCAT}Dataset>", f"<{VOID}Dataset>", f"<{PROV}Entity>",
                           f"<{VOID}classPartition>", f"<{VOID}class>", f"<{VOID}entities>",
                           f"<{DCTERMS}title>"]

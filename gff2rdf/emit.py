@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import vocab
 from .dbxref import PrefixMap
 from .errors import ProblemLog
 from .gff3 import Feature, SequenceInfo
@@ -22,13 +23,12 @@ from .schema import Mapping
 from .segments import biological_order, extent, split_attributes
 from .sotypes import SEQUENCE_FEATURE, SequenceOntology, SoTerm
 from .terms import boolean, double, encode_segment, integer, iri, literal
+from .vocab import OBO
 from .writers import RdfWriter
 
 __all__ = ["Emitter", "GenomeVersion", "Mark", "Node", "mark_nodes", "slug"]
 
-RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-FALDO = "http://biohackathon.org/resource/faldo#"
-OBO = "http://purl.obolibrary.org/obo/"
+RDF_TYPE = f"<{vocab.RDF_TYPE}>"  # as an N-Triples term
 STRAND_CODE = {"+": "1", "-": "-1", ".": "0", "?": "u"}
 STRAND_INDEX = {"+": 0, "-": 1, ".": 2, "?": 3}
 DEFAULT_BASE = "https://w3id.org/gff2rdf/data/"

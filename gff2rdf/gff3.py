@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import re
 import sys
 import zlib
 from collections.abc import Iterator
@@ -35,120 +34,34 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from .errors import InputError, ProblemLog
+from .gff3_checks import (
+    BAD_ESCAPE,
+    SCORE,
+    SEQID_OK,
+    binary_reason,
+    fasta_seqid,
+    gap_problem,
+    is_negative,
+    is_uint,
+    md5_ok,
+    read_failure,
+    valid_target,
+)
+from .gff3_records import (
+    CDS_TYPES,
+    LATE_SPECIES,
+    MISSING_VERSION,
+    PREDEFINED_ATTRIBUTES,
+    STRANDS,
+    Directive,
+    Feature,
+    SequenceInfo,
+    ascii_unescape,
+    decode_value,
+)
 
-__all__ = ["Directive", "Feature", "Gff3Reader", "SequenceInfo", "decode_value"]
-
-STRANDS = frozenset("+-.?")
-MISSING_VERSION = ("no ##gff-version 3 line; reading it as GFF3 anyway (add '##gff-version 3' "
-                   "as the first line)")
-LATE_SPECIES = "##species after the first feature is ignored; put it in the header or pass --taxon"
-CDS_TYPES = frozenset({"CDS", "SO:0000316", "coding_sequence"})
-# GFF3 1.26: attribute names starting with an uppercase letter are reserved for these
-PREDEFINED_ATTRIBUTES = frozenset({"ID", "Name", "Alias", "Parent", "Target", "Gap",
-                                   "Derives_from", "Note", "Dbxref", "Ontology_term",
-                                   "Is_circular"})
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# A finite xsd:double lexical form; float() would also take "1_000", " 2", "nan", "inf".
-_SCORE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_MD5_SEQID = re.compile(r"md5:[0-9a-fA-F]{32}:.+")
-_SEQID_OK = re.compile(r"[a-zA-Z0-9.:^*$@!+_?|%-]+")
-
-
-class Feature:
-    """One GFF3 feature line. Coordinates are 1-based inclusive, as in the file.
-
-    ``attributes`` maps each tag to its values, split on commas and percent-decoded once.
-    Treat it as read-only: consecutive lines with the same column 9 (the segments of a
-    discontinuous CDS) share one dict.
-    ``score`` keeps the column text (``None`` for "."), so that output shows what the file says.
-    """
-
-    __slots__ = (
-        "attributes",
-        "end",
-        "line",
-        "phase",
-        "score",
-        "seqid",
-        "source",
-        "start",
-        "strand",
-        "type",
-    )
-
-    def __init__(
-        self,
-        seqid: str,
-        source: str,
-        type: str,
-        start: int,
-        end: int,
-        score: str | None,
-        strand: str,
-        phase: int | None,
-        attributes: dict[str, list[str]],
-        line: int,
-    ) -> None:
-        self.seqid = seqid
-        self.source = source
-        self.type = type
-        self.start = start
-        self.end = end
-        self.score = score
-        self.strand = strand
-        self.phase = phase
-        self.attributes = attributes
-        self.line = line
-
-    def __repr__(self) -> str:
-        return (
-            f"Feature({self.seqid}:{self.start}-{self.end}{self.strand} {self.type} "
-            f"line {self.line} {self.attributes})"
-        )
-
-
-@dataclass(frozen=True)
-class Directive:
-    """A ``##name args`` line (or a ``#!name args`` metadata comment)."""
-
-    name: str
-    args: str
-    line: int
-
-
-@dataclass
-class SequenceInfo:
-    """What the file says about one sequence (GFF3 column 1)."""
-
-    seqid: str
-    length: int | None = None
-    circular: bool = False
-    region_start: int = 1
-    declared_line: int = 0
-    used_line: int = 0
-    so_type: str | None = None
-
-
-def _read_failure(exc: Exception) -> tuple[str, str]:
-    """The problem (kind, message) that a read error ends a file with."""
-    if isinstance(exc, EOFError):  # gzip: the data stops before the end-of-stream marker
-        return "truncated", ("the compressed file ends early, at this line (cut short by an "
-                             "interrupted download or copy?); fetch it again")
-    if isinstance(exc, zlib.error):
-        return "unreadable", (f"the compressed data is damaged from this line on ({exc}); "
-                              "fetch the file again")
-    return "unreadable", f"cannot read past this line: {exc}"
-
-
-def decode_value(text: str) -> str:
-    """Percent-decode an attribute value once (``%3B`` becomes ``;``).
-
-    >>> decode_value("a%2Cb%3Bc")
-    'a,b;c'
-    """
-    if "%" not in text:
-        return text
-    return _unescape(text)
+__all__ = ["CDS_TYPES", "LATE_SPECIES", "MISSING_VERSION", "Directive", "Feature", "Gff3Reader",
+           "SequenceInfo", "decode_value"]
 
 
 class _HashingReader(io.RawIOBase):
@@ -265,7 +178,7 @@ class Gff3Reader:
                 if number == self.first_line:
                     if raw.startswith(b"\xef\xbb\xbf"):
                         raw = raw[3:]
-                    elif not_text := _binary_reason(raw):
+                    elif not_text := binary_reason(raw):
                         self.error(number, "not-text", not_text)
                         break
                 try:
@@ -287,7 +200,7 @@ class Gff3Reader:
                 if in_fasta:
                     if text.startswith(">"):
                         self._end_fasta(fasta_id, fasta_len)
-                        fasta_id, fasta_len = _fasta_id(text), 0
+                        fasta_id, fasta_len = fasta_seqid(text), 0
                     else:
                         fasta_len += len(text.strip())
                     continue
@@ -311,7 +224,7 @@ class Gff3Reader:
                     self.warn(number, "implicit-fasta", "a line starting with '>' begins the FASTA "
                               "section without a ##FASTA directive")
                     in_fasta = True
-                    fasta_id, fasta_len = _fasta_id(text), 0
+                    fasta_id, fasta_len = fasta_seqid(text), 0
                     yield Directive("FASTA", "", number)
                     continue
                 feature = parse(text, number)
@@ -320,7 +233,7 @@ class Gff3Reader:
                 else:
                     self.skipped_lines += 1
         except (OSError, EOFError, zlib.error) as exc:
-            self.error(number + 1, *_read_failure(exc))
+            self.error(number + 1, *read_failure(exc))
         if in_fasta:
             self._end_fasta(fasta_id, fasta_len)
         self.lines_read = number - self.first_line + 1
@@ -340,7 +253,7 @@ class Gff3Reader:
                 number += 1
                 yield raw
         except (OSError, EOFError, zlib.error) as exc:
-            self.error(number + 1, *_read_failure(exc))
+            self.error(number + 1, *read_failure(exc))
 
     def _end_fasta(self, seqid: str | None, length: int) -> None:
         if seqid:
@@ -372,17 +285,17 @@ class Gff3Reader:
             self.saw_version = True
         elif name == "sequence-region":
             parts = args.split()
-            if len(parts) == 3 and _is_uint(parts[1]) and _is_negative(parts[2]):
+            if len(parts) == 3 and is_uint(parts[1]) and is_negative(parts[2]):
                 self.warn(number, "bad-directive",
                           f"##sequence-region {parts[0]}: end {parts[2]} is negative; ignored")
-            elif len(parts) != 3 or not _is_uint(parts[1]) or not _is_uint(parts[2]):
+            elif len(parts) != 3 or not is_uint(parts[1]) or not is_uint(parts[2]):
                 self.error(number, "bad-directive",
                            f"##sequence-region needs 'seqid start end' with positive integers, "
                            f"got {args!r}")
             else:
                 seqid = decode_value(parts[0]) if "%" in parts[0] else parts[0]
                 start, end = int(parts[1]), int(parts[2])
-                if not _md5_ok(seqid):
+                if not md5_ok(seqid):
                     self.error(number, "bad-seqid", f"##sequence-region {seqid!r}: {_MD5_HINT}")
                 info = self.sequences.setdefault(seqid, SequenceInfo(seqid))
                 if info.used_line:
@@ -426,11 +339,11 @@ class Gff3Reader:
             self.error(number, "bad-seqid",
                        f"column 1 (seqid) {seqid!r} must be non-empty and not start with '>'")
             ok = False
-        elif _SEQID_OK.fullmatch(seqid) is None:
+        elif SEQID_OK.fullmatch(seqid) is None:
             self.warn(number, "seqid-escape",
                       f"column 1 (seqid) {seqid!r} has characters outside "
                       "[a-zA-Z0-9.:^*$@!+_?-|] that GFF3 says to percent-encode")
-        if ok and not _md5_ok(seqid):
+        if ok and not md5_ok(seqid):
             self.error(number, "bad-seqid", f"column 1 (seqid) {seqid!r}: {_MD5_HINT}")
             ok = False
         if ok and "%" in seqid:
@@ -441,8 +354,8 @@ class Gff3Reader:
         if not ftype or ftype == ".":
             self.error(number, "bad-type", "column 3 (type) is empty; expected an SO term")
             ok = False
-        start = int(start_s) if _is_uint(start_s) else 0
-        end = int(end_s) if _is_uint(end_s) else 0
+        start = int(start_s) if is_uint(start_s) else 0
+        end = int(end_s) if is_uint(end_s) else 0
         if start < 1:
             self.error(number, "bad-start",
                        f"column 4 (start) {start_s!r} is not a positive integer")
@@ -472,7 +385,7 @@ class Gff3Reader:
                 ok = False
         score: str | None = None
         if score_s != ".":
-            if _SCORE.fullmatch(score_s):
+            if SCORE.fullmatch(score_s):
                 score = score_s
             else:
                 self.error(number, "bad-score",
@@ -498,7 +411,7 @@ class Gff3Reader:
             if attributes and attributes.get("ID"):
                 self.failed_ids.setdefault(attributes["ID"][0], number)
             return None
-        if "Target" in attributes and not _valid_target(attributes["Target"]):
+        if "Target" in attributes and not valid_target(attributes["Target"]):
             self.error(number, "bad-target",
                        f"Target {','.join(attributes['Target'])!r} must be 'target_id start end "
                        "[strand]' with integer start <= end and strand + or -")
@@ -506,7 +419,7 @@ class Gff3Reader:
                 self.failed_ids.setdefault(attributes["ID"][0], number)
             return None
         if "Gap" in attributes and "Target" in attributes:
-            problem = _gap_problem(attributes, end - start + 1 if start <= end else 0)
+            problem = gap_problem(attributes, end - start + 1 if start <= end else 0)
             if problem:
                 self.error(number, "bad-gap", problem)
                 return None
@@ -529,10 +442,10 @@ class Gff3Reader:
     def _decode(self, text: str, number: int, what: str, tag: str = "") -> str | None:
         """Percent-decode ``text``, or report why not (``what``, with ``tag`` filled in: the
         message is built only for a problem)."""
-        decoded = _ascii_unescape(text)
+        decoded = ascii_unescape(text)
         if decoded is not None:
             return decoded
-        if _BAD_ESCAPE.search(text):
+        if BAD_ESCAPE.search(text):
             self.error(number, "bad-escape",
                        f"{what.format(tag)} {text!r} has a '%' that is not followed by two hex "
                        "digits; write a literal '%' as %25")
@@ -623,113 +536,6 @@ class Gff3Reader:
         return attributes, clean
 
 
-# "2C" -> ",", for every escape of an ASCII character, in both letter cases
-_ASCII_ESCAPES = {f"{i:02{case}}": chr(i) for i in range(0x80) for case in "xX"}
-
-
-def _unescape(text: str) -> str:
-    """Percent-decode validated text (every '%' followed by two hex digits), strict UTF-8.
-
-    A table look-up per escape: about 4x faster than urllib.parse.unquote on RefSeq
-    Note/inference values, which matters at one call per escaped value on every line. Escaped
-    bytes >= 0x80 (UTF-8 sequences) go to unquote, which decodes them as bytes.
-    """
-    decoded = _ascii_unescape(text)
-    return decoded if decoded is not None else unquote(text, errors="strict")
-
-
-def _ascii_unescape(text: str) -> str | None:
-    """``text`` decoded when every escape is a well-formed escape of an ASCII character (the
-    common case, with no check needed before), else None."""
-    parts = text.split("%")
-    try:
-        return parts[0] + "".join([_ASCII_ESCAPES[p[:2]] + p[2:] for p in parts[1:]])
-    except KeyError:
-        return None
-
-
-# magic bytes of the compressions that are not gzip: a user who gives such a file needs to hear
-# which one, not a column-count error per line of compressed bytes
-_MAGIC = ((b"BZh", "bzip2 (decompress it with bunzip2, or recompress it with gzip)"),
-          (b"\xfd7zXZ\x00", "xz (decompress it with unxz, or recompress it with gzip)"),
-          (b"\x28\xb5\x2f\xfd", "zstd (decompress it with unzstd, or recompress it with gzip)"),
-          (b"PK\x03\x04", "zip (unzip it first)"))
-
-
-def _binary_reason(first: bytes) -> str:
-    """Why the first line shows that the file is not GFF3 text, or ''."""
-    for magic, what in _MAGIC:
-        if first.startswith(magic):
-            return f"the file is compressed with {what}; expected GFF3 text, plain or gzip"
-    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "the file is UTF-16 text; GFF3 files must be UTF-8 (convert it with iconv)"
-    if b"\x00" in first:
-        return "a NUL byte on the first line: this is binary data, not GFF3 text"
-    return ""
-
-
-def _md5_ok(seqid: str) -> bool:
-    """GenomeTools' convention: a seqid starting ``md5:`` is ``md5:<32 hex>:<seqid>``."""
-    return not seqid.startswith("md5:") or _MD5_SEQID.fullmatch(seqid) is not None
-
-
 _MD5_HINT = "a seqid starting with 'md5:' must be 'md5:<32 hex digits>:<seqid>'"
 
 
-def _valid_target(values: list[str]) -> bool:
-    """Each value (several targets are comma-separated) is 'target_id start end [strand]'."""
-    for value in values:
-        parts = value.split(" ")
-        if len(parts) not in (3, 4) or not parts[0] or not _md5_ok(parts[0]):
-            return False
-        if not (_is_uint(parts[1]) and _is_uint(parts[2])) or int(parts[1]) > int(parts[2]):
-            return False
-        if len(parts) == 4 and parts[3] not in ("+", "-"):
-            return False
-    return True
-
-
-def _fasta_id(header: str) -> str:
-    words = header[1:].split(maxsplit=1)
-    return words[0] if words else ""
-
-
-def _is_uint(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also takes '²' (which int() rejects) and '١'."""
-    return text.isascii() and text.isdigit()
-
-
-def _is_negative(text: str) -> bool:
-    return text.startswith("-") and _is_uint(text[1:])
-
-
-_GAP_OP = re.compile(r"([MIDFR])(\d+)")
-
-
-def _gap_problem(attributes: dict[str, list[str]], length: int) -> str | None:
-    """What is wrong with a Gap attribute, or None. Lengths are checked against the feature and
-    the Target, for nucleotide (1:1) and protein-to-nucleotide (1:3) alignments."""
-    gap = ",".join(attributes["Gap"])
-    counts = {"M": 0, "I": 0, "D": 0, "F": 0, "R": 0}
-    for token in gap.split():
-        match = _GAP_OP.fullmatch(token)
-        if match is None:
-            return (f"Gap {gap!r}: {token!r} is not an operation M, I, D, F or R followed by a "
-                    "length (e.g. 'M8 D3 M6')")
-        counts[match.group(1)] += int(match.group(2))
-    target = attributes.get("Target")
-    target_len = None
-    if target:
-        parts = target[0].split(" ")
-        if len(parts) >= 3 and _is_uint(parts[1]) and _is_uint(parts[2]):
-            target_len = int(parts[2]) - int(parts[1]) + 1
-    m, i, d, f, r = (counts[k] for k in "MIDFR")
-    for scale in (1, 3):
-        ref = scale * (m + d) + f - r
-        if ref == length and (target_len is None or m + i == target_len):
-            return None
-    expected = f"{length} bases of the feature"
-    if target_len is not None:
-        expected += f" and {target_len} of the Target"
-    return (f"Gap {gap!r} covers {m + d + f - r} reference and {m + i} target positions, which "
-            f"fits neither a nucleotide nor a protein alignment of {expected}")

@@ -30,6 +30,7 @@ from .errors import Gff2RdfError, InputError
 from .gff3 import Feature, Gff3Reader
 from .metadata import GenomeEntry, base_of, code_version, staleness
 from .schema import Mapping
+from .vocab import G2R
 
 __all__ = [
     "RDF_FORMATS",
@@ -47,7 +48,6 @@ __all__ = [
     "unchanged_reason",
 ]
 
-G2R = "https://w3id.org/gff2rdf/vocab#"
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
     "nq": ox.RdfFormat.N_QUADS,
     "nt": ox.RdfFormat.N_TRIPLES,

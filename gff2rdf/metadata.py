@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .terms import literal, typed
+from .vocab import DCAT, DCTERMS, G2R, PAV, PROV, RDF_TYPE, VOID, XSD
 
 if TYPE_CHECKING:
     from .convert_result import ConvertResult
@@ -72,14 +73,6 @@ __all__ = [
     "staleness",
 ]
 
-G2R = "https://w3id.org/gff2rdf/vocab#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-DCAT = "http://www.w3.org/ns/dcat#"
-VOID = "http://rdfs.org/ns/void#"
-PROV = "http://www.w3.org/ns/prov#"
-PAV = "http://purl.org/pav/"
-DCTERMS = "http://purl.org/dc/terms/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 SOFTWARE = "https://w3id.org/gff2rdf/software/"
 
 CURRENT_BUILD = f"{G2R}currentBuild"

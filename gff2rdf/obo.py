@@ -55,14 +55,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .vocab import OBO, OIO, OWL, RDF, RDFS
+
 __all__ = ["OBO", "OboDocument", "Stanza", "id_to_iri"]
 
-OBO = "http://purl.obolibrary.org/obo/"
-OIO = "http://www.geneontology.org/formats/oboInOwl#"
-OWL = "http://www.w3.org/2002/07/owl#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 
 _SCOPES = {"EXACT": "hasExactSynonym", "BROAD": "hasBroadSynonym",
            "NARROW": "hasNarrowSynonym", "RELATED": "hasRelatedSynonym"}

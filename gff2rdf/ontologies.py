@@ -33,7 +33,8 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from .errors import OntologyError
-from .obo import OBO, OWL, RDF, RDFS, OboDocument
+from .obo import OboDocument
+from .vocab import G2R, OBO, OWL, PROV, RDF, RDFS
 
 if TYPE_CHECKING:
     from .store import GenomeStore
@@ -42,9 +43,6 @@ __all__ = ["CLOSURE_BASE", "OntologyInfo", "OntologyLoadResult", "closure_graph"
            "list_ontologies", "load_ontology", "part_of_relations"]
 
 CLOSURE_BASE = "https://w3id.org/gff2rdf/closure/"
-G2R = "https://w3id.org/gff2rdf/vocab#"
-PROV = "http://www.w3.org/ns/prov#"
-DCTERMS = "http://purl.org/dc/terms/"
 PART_OF = OBO + "BFO_0000050"
 
 _FORMATS = {

@@ -36,6 +36,7 @@ from typing import Any
 
 from .errors import ShapesError
 from .terms import iri, literal
+from .vocab import SH, XSD_STRING
 
 __all__ = [
     "SH",
@@ -48,9 +49,7 @@ __all__ = [
     "shapes_version",
 ]
 
-SH = "http://www.w3.org/ns/shacl#"
 SHAPES_GRAPH = "https://w3id.org/gff2rdf/shapes"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 OWL_VERSION_INFO = "http://www.w3.org/2002/07/owl#versionInfo"
 
 

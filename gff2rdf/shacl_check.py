@@ -14,10 +14,10 @@ from typing import Any
 from .errors import ShapesError
 from .shacl import SH, Violation
 from .terms import iri, literal
+from .vocab import XSD
 
 __all__ = ["LOCAL", "RELATIONAL", "VALUE", "Check", "oxigraph_term"]
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 LOCAL, VALUE, RELATIONAL = "local", "value", "relational"
 
 

@@ -45,13 +45,12 @@ from .shacl import ValidationReport, Violation, load_shapes, shapes_version
 from .shacl_nodes import NodeTable, tsv_columns
 from .shacl_oxigraph import execute, gff_lines, source_title
 from .shacl_sparql import RELATIONAL, VALUE, Check, compile_checks
+from .vocab import RDF_TYPE, SUBCLASS_OF
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CONTEXT_LINES", "validate_lines"]
 
 DEFAULT_CHUNK_BYTES = 96 << 20
 DEFAULT_CONTEXT_LINES = 5_000
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 Key = tuple[str, str, str, str, str, str]
 

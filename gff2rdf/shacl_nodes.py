@@ -21,9 +21,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .vocab import RDF_TYPE
+
 __all__ = ["NodeTable", "tsv", "tsv_columns"]
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MAX_LINKS_IN = 200_000  # inverse-path triples kept; beyond that, re-reading settles them
 _CHUNK = (1 << 20) - 1
 

@@ -35,12 +35,10 @@ from .errors import ShapesError
 from .shacl import SH, load_shapes, rdflib_path, shape_name
 from .shacl_check import LOCAL, RELATIONAL, VALUE, Check, oxigraph_term
 from .terms import iri, literal
+from .vocab import RDF, RDFS, XSD
 
 __all__ = ["LOCAL", "RELATIONAL", "VALUE", "Check", "compile_checks", "oxigraph_term"]
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 TYPE = f"<{RDF}type>"
 
 _KIND_ORDER = {LOCAL: 0, VALUE: 1, RELATIONAL: 2}

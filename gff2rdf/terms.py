@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from .vocab import XSD
+
 __all__ = [
     "XSD",
     "double",
@@ -26,7 +28,6 @@ __all__ = [
     "typed",
 ]
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 _INTEGER = f"^^<{XSD}integer>"
 _DOUBLE = f"^^<{XSD}double>"
 _BOOLEAN = f"^^<{XSD}boolean>"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from conftest import DATA
 from gff2rdf import chunks
-from gff2rdf import convert as convert_module
+from gff2rdf import convert_merge as merge_module
 from gff2rdf.cli import main
 from gff2rdf.convert import ConvertResult, convert
 from gff2rdf.errors import Gff3Error, ProblemLog
@@ -48,14 +48,14 @@ def check_all(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *kinds
     whole_out = tmp_path / "whole.nt"
     _, whole = _convert(source, whole_out, chunk_lines=0, **options)
     merged: list[bool] = []
-    real_merge = convert_module._merge
+    real_merge = merge_module._merge
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         value = real_merge(*args, **kwargs)
         merged.append(True)
         return value
 
-    monkeypatch.setattr(convert_module, "_merge", spy)
+    monkeypatch.setattr(merge_module, "_merge", spy)
     _, parts = _convert(source, tmp_path / "parts.nt", chunk_lines=2, jobs=1, **options)
     assert merged, f"{name} was converted in one piece, not in chunks"
     checked = check_gff3(source, strict=bool(options.get("strict")),
