@@ -49,7 +49,7 @@ from .forked import gc_tuned, worker_setup
 from .gff3 import LATE_SPECIES, Feature, Gff3Reader, SequenceInfo
 from .schema import Mapping
 from .structure import Assembler
-from .writers import FORMATS, NullWriter, TurtleWriter
+from .writers import WRITERS, NullWriter, TurtleWriter
 
 __all__ = ["Chunk", "ChunkJob", "ChunkResult", "convert_chunk", "split_chunks"]
 
@@ -123,7 +123,7 @@ def _convert_chunk(job: ChunkJob, raw: BinaryIO) -> ChunkResult:
     sink: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) \
         if job.gzip else raw  # type: ignore[assignment]
     text = io.TextIOWrapper(sink, encoding="utf-8", write_through=False)
-    writer_cls = FORMATS[job.fmt] if job.part else NullWriter
+    writer_cls = WRITERS[job.fmt] if job.part else NullWriter
     kwargs = {}
     if writer_cls is TurtleWriter:
         kwargs["vocabulary"] = turtle_vocabulary(job.mapping)

@@ -19,6 +19,7 @@ import click
 
 from . import __version__, settings
 from .errors import Gff2RdfError, Gff3Error, ProblemLog
+from .formats import FORMATS, OUTPUT_FORMATS
 from .interrupts import stop_signals_interrupt
 from .settings import env_name, get
 
@@ -116,7 +117,7 @@ def main() -> None:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", show_default=True,
               help="Output file; .ttl, .nt or .nq, optionally .gz; '-' for stdout.")
-@click.option("--format", "fmt", type=click.Choice(["ttl", "nt", "nq"]),
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format (default: from the output name, else Turtle).")
 @genome_options
 @check_options
@@ -358,7 +359,7 @@ def drop(genome: str, store_dir: str) -> None:
               help="A genome version (IRI or species/assembly/annotation) or any graph IRI.")
 @click.option("-o", "--output", required=True,
               help="Output file; .nq, .nt or .ttl, optionally .gz.")
-@click.option("--format", "fmt", type=click.Choice(["ttl", "nt", "nq"]),
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format (default: from the output name, else Turtle).")
 @handle_errors
 def dump(store_dir: str, graph: str, output: str, fmt: str | None) -> None:
@@ -389,7 +390,7 @@ def dump(store_dir: str, graph: str, output: str, fmt: str | None) -> None:
 @main.command()
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--input-format", "input_fmt",
-              type=click.Choice(["gff3", "nt", "nq", "ttl", "trig", "rdf"]),
+              type=click.Choice(list(FORMATS)),
               help="Format of SOURCE (default: from its extension, .gz looked through; "
               "anything else is read as GFF3).")
 @click.option("--format", "out_fmt", type=click.Choice(["text", "json"]), default="text",
@@ -423,20 +424,21 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         gff2rdf validate tair10.nt.gz --report tair10-shacl.ttl
         gff2rdf validate --store ./gff2rdf-store --graph arabidopsis_thaliana/TAIR10/Araport11
     """
+    from .formats import format_of
     from .outputs import OutputFile, output_target
-    from .validate import check_gff3, gff3_report, input_format, validate_rdf
+    from .validate import check_gff3, gff3_report, validate_rdf
 
     if (source is None) == (graph is None):
         raise click.UsageError("give a FILE to validate, or --graph (with --store) for a "
                                "genome version in a store")
     inputs = [source if source is not None else store_dir]
-    if report_path and (source is None or input_format(source, input_fmt) != "gff3"):
+    if report_path and (source is None or format_of(source, input_fmt) != "gff3"):
         output_target(report_path, inputs)  # before the work: a bad report path fails at once
     if graph is None:
         assert source is not None
         if not os.path.isfile(source):
             raise Gff2RdfError(f"{source}: no such file")
-        fmt = input_format(source, input_fmt)
+        fmt = format_of(source, input_fmt)
         if fmt == "gff3":
             if report_path:
                 raise click.UsageError("--report is for RDF input (the SHACL report)")

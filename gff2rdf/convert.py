@@ -28,6 +28,7 @@ from .convert_result import ConvertResult, Options, settle
 from .description import dataset_description, genome_from_directives, make_writer
 from .emit import DEFAULT_BASE, Emitter
 from .forked import gc_tuned
+from .formats import OUTPUT_FORMATS, format_of
 from .gff3 import (
     LATE_SPECIES,
     Feature,
@@ -35,7 +36,7 @@ from .gff3 import (
 )
 from .schema import Mapping, compile_mapping
 from .structure import DEFAULT_WINDOW, Assembler
-from .writers import FORMATS, NullWriter, OutputFile, format_for_path
+from .writers import NullWriter, OutputFile
 
 __all__ = ["ConvertResult", "check", "convert", "genome_from_directives"]
 
@@ -147,11 +148,7 @@ def _convert(
     started = time.perf_counter()
     source = str(source)
     output = str(output) if output is not None else None
-    fmt = fmt or format_for_path(output or "")
-    if fmt not in FORMATS:
-        from .errors import Gff2RdfError
-
-        raise Gff2RdfError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    fmt = format_of(output or "", fmt, default="ttl", allowed=OUTPUT_FORMATS)
     mapping = mapping or compile_mapping()
     if source != "-" and chunk_lines > 0 and keep <= 1000:  # a chunk keeps 1000 of each kind
         options = Options(fmt, species, taxon, assembly, annotation, base_iri, lenient, strict,

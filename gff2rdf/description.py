@@ -16,7 +16,7 @@ from .gff3 import Directive
 from .schema import Mapping
 from .terms import integer, iri, literal, typed
 from .vocab import DCAT, DCTERMS, OBO, PROV, VOID, XSD_DATETIME
-from .writers import FORMATS, RdfWriter, TurtleWriter
+from .writers import WRITERS, RdfWriter, TurtleWriter
 
 __all__ = ["DESCRIPTION_VOCABULARY", "dataset_description", "genome_from_directives",
            "make_writer", "turtle_vocabulary"]
@@ -131,7 +131,7 @@ def turtle_vocabulary(mapping: Mapping) -> list[str]:
 
 
 def make_writer(fmt: str, stream: IO[str], mapping: Mapping, graph: str) -> RdfWriter:
-    writer_cls = FORMATS[fmt]
+    writer_cls = WRITERS[fmt]
     prefixes = {k: v for k, v in mapping.prefixes.items() if k != "linkml"}
     if writer_cls is TurtleWriter:
         return TurtleWriter(stream, prefixes, graph, vocabulary=turtle_vocabulary(mapping))

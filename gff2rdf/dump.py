@@ -21,11 +21,11 @@ from typing import IO, cast
 
 import pyoxigraph as ox
 
-from .errors import Gff2RdfError, StoreError
-from .inputs import RDF_FORMATS
+from .errors import StoreError
+from .formats import OUTPUT_FORMATS, format_of, ox_format
 from .metadata import PREFIXES, DumpResult, GenomeEntry
 from .store import GenomeStore
-from .writers import OutputFile, format_for_path
+from .writers import OutputFile
 
 __all__ = ["dump_graph"]
 
@@ -59,9 +59,7 @@ def dump_graph(store: GenomeStore, graph: str, output: str | Path,
     ``convert``'s output. Any other graph IRI is written as it is.
     """
     output = str(output)
-    fmt = fmt or format_for_path(output)
-    if fmt not in RDF_FORMATS:
-        raise Gff2RdfError(f"unknown format {fmt!r}; expected one of nq, nt, ttl")
+    fmt = format_of(output, fmt, default="ttl", allowed=OUTPUT_FORMATS)
     entry: GenomeEntry | None
     try:
         entry = store.resolve(graph)
@@ -88,7 +86,7 @@ def dump_graph(store: GenomeStore, graph: str, output: str | Path,
                 suffixed, ox.RdfFormat.N_TRIPLES, from_graph=node))
         else:
             store.guarded("dump", lambda: store.store.dump(
-                stream, RDF_FORMATS[fmt], from_graph=node))
+                stream, ox_format(fmt), from_graph=node))
         if entry is not None:
             _dump_description(store, entry, stream, fmt)
         if stream is not out.binary:
@@ -112,4 +110,4 @@ def _dump_description(store: GenomeStore, entry: GenomeEntry, stream: IO[bytes],
         ox.serialize([ox.Quad(t.subject, t.predicate, t.object, meta) for t in triples],
                      stream, ox.RdfFormat.N_QUADS)
     else:
-        ox.serialize(triples, stream, RDF_FORMATS[fmt])
+        ox.serialize(triples, stream, ox_format(fmt))

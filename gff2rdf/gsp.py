@@ -46,8 +46,8 @@ import pyoxigraph as ox
 from .convert import convert
 from .emit import DEFAULT_BASE
 from .errors import EndpointError, InputError
+from .formats import ox_format
 from .inputs import (
-    RDF_FORMATS,
     LoadPlan,
     change_reasons,
     open_binary,
@@ -183,7 +183,7 @@ def _ntriples(plan: LoadPlan, work: Path, mapping: Mapping, convert_options: dic
         else:  # Turtle and N-Quads: parsed and written as triples, in the file's order
             try:
                 triples = (ox.Triple(t.subject, t.predicate, t.object)
-                           for t in ox.parse(data, RDF_FORMATS[plan.format]))
+                           for t in ox.parse(data, ox_format(plan.format)))
                 ox.serialize(triples, sink, ox.RdfFormat.N_TRIPLES)
             except SyntaxError as exc:
                 raise InputError(f"{plan.source}: not valid RDF: {exc}") from exc

@@ -7,10 +7,11 @@ that ``convert`` writes at the end of its output, which ``rdf_description`` read
 of the file (the whole file is read only when it is gzipped, and only to reach its end).
 
 Example:
-    >>> input_format("genome.nq.gz")
-    'nq'
-    >>> input_format("genome.gff3")
-    'gff3'
+    >>> from gff2rdf.schema import compile_mapping
+    >>> plan = plan_load("tests/data/tair10_chr5_mikado.gff3", compile_mapping(),
+    ...                  species="Arabidopsis thaliana", assembly="TAIR10", annotation="mikado")
+    >>> plan.format, plan.genome
+    ('gff3', 'https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/mikado')
 """
 
 from __future__ import annotations
@@ -27,17 +28,16 @@ from .compressed import open_input
 from .description import genome_from_directives
 from .emit import DEFAULT_BASE, GenomeVersion
 from .errors import Gff2RdfError, InputError
+from .formats import FORMATS, GRAPH_FORMATS, format_of, ox_format
 from .gff3 import Feature, Gff3Reader
 from .metadata import GenomeEntry, base_of, code_version, staleness
 from .schema import Mapping
 from .vocab import G2R
 
 __all__ = [
-    "RDF_FORMATS",
     "LoadPlan",
     "RdfDescription",
     "change_reasons",
-    "input_format",
     "open_binary",
     "option_changes",
     "options_text",
@@ -48,20 +48,7 @@ __all__ = [
     "unchanged_reason",
 ]
 
-RDF_FORMATS: dict[str, ox.RdfFormat] = {
-    "nq": ox.RdfFormat.N_QUADS,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "ttl": ox.RdfFormat.TURTLE,
-}
-_EXTENSIONS = {".nq": "nq", ".nt": "nt", ".ttl": "ttl", ".turtle": "ttl"}
 _TAIL = 1 << 20
-
-
-def input_format(path: str | Path) -> str:
-    """``nq``, ``nt`` or ``ttl`` by the file's extension (``.gz`` looked through), else ``gff3``."""
-    name = str(path).lower()
-    name = name[:-3] if name.endswith(".gz") else name
-    return _EXTENSIONS.get(Path(name).suffix, "gff3")
 
 
 def _is_gzip(path: str | Path) -> bool:
@@ -178,11 +165,11 @@ def _scan(path: str | Path, fmt: str) -> RdfDescription | None:
     kept: list[ox.Triple | ox.Quad] = []
     with open_binary(path) as data:
         try:
-            for t in ox.parse(data, RDF_FORMATS[fmt]):
+            for t in ox.parse(data, ox_format(fmt)):
                 if t.predicate.value in wanted:
                     kept.append(t)
         except SyntaxError as exc:
-            raise InputError(f"{path}: not valid {RDF_FORMATS[fmt].name}: {exc}") from exc
+            raise InputError(f"{path}: not valid {FORMATS[fmt].ox}: {exc}") from exc
     return _find_description(kept)
 
 
@@ -193,7 +180,7 @@ def rdf_description(path: str | Path, fmt: str) -> RdfDescription:
     line boundaries, Turtle at the blank lines between subject blocks, with the head's
     prefixes); a file where that fails is parsed whole, streaming.
     """
-    rdf_format = RDF_FORMATS[fmt]
+    rdf_format = ox_format(fmt)
     head = _head_prefixes(path) if fmt == "ttl" else b""
     for size in ((8 * _TAIL,) if _is_gzip(path) else (_TAIL, 8 * _TAIL)):
         tail = _tail(path, size)
@@ -247,7 +234,7 @@ def plan_load(
     source = str(source)
     if not Path(source).is_file():
         raise InputError(f"{source}: no such file")
-    fmt = input_format(source)
+    fmt = format_of(source, allowed=GRAPH_FORMATS)
     sha256 = sha256_file(source)
     if fmt == "gff3":
         genome = peek_gff3_genome(source, species, taxon, assembly, annotation, base_iri)

@@ -22,8 +22,9 @@ from typing import IO, Any
 
 from .compressed import open_input
 from .errors import InputError
+from .formats import ox_format
 
-__all__ = ["Chunk", "file_tail", "loaded_chunks", "open_lines", "ox_format", "subject_of",
+__all__ = ["Chunk", "file_tail", "loaded_chunks", "open_lines", "subject_of",
            "term_of"]
 
 TAIL_BYTES = 1 << 20
@@ -45,12 +46,6 @@ class Chunk:
     size: int
     held: set[bytes] = field(default_factory=set)  # its subjects and the context's
     proper: set[bytes] = field(default_factory=set)  # its own subjects
-
-
-def ox_format(fmt: str) -> Any:
-    import pyoxigraph as ox
-
-    return ox.RdfFormat.N_QUADS if fmt == "nq" else ox.RdfFormat.N_TRIPLES
 
 
 def open_lines(path: str) -> IO[bytes]:

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ntchunks import Chunk, loaded_chunks, open_lines, ox_format, term_of
+from .formats import ox_format
+from .ntchunks import Chunk, loaded_chunks, open_lines, term_of
 from .shacl import ValidationReport, Violation, load_shapes, shapes_version
 from .shacl_nodes import NodeTable, tsv_columns
 from .shacl_oxigraph import execute, gff_lines, source_title

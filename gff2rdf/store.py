@@ -64,7 +64,8 @@ from .convert import ConvertResult, convert
 from .emit import DEFAULT_BASE
 from .errors import Gff2RdfError, InputError, StoreError, StoreLockedError
 from .forked import call_in_child
-from .inputs import RDF_FORMATS, change_reasons, open_binary, plan_load, unchanged_reason
+from .formats import ox_format
+from .inputs import change_reasons, open_binary, plan_load, unchanged_reason
 from .lock import LOCK_NAME, TMP_DIR, StoreLock, holder_of
 from .metadata import (
     BUILD_GRAPH,
@@ -531,4 +532,4 @@ class GenomeStore:
                 except OSError as exc:
                     raise StoreError(f"{self.path}: bulk load failed: {exc}") from exc
             else:
-                self._bulk_load(input=data, format=RDF_FORMATS[fmt], to_graph=node)
+                self._bulk_load(input=data, format=ox_format(fmt), to_graph=node)

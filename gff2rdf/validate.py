@@ -31,47 +31,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import Gff2RdfError, InputError, ProblemLog
+from .formats import format_of, ox_format
 from .shacl import ValidationReport
 
 __all__ = [
-    "FORMATS",
     "check_gff3",
     "gff3_report",
     "gff3_report_data",
-    "input_format",
     "validate_rdf",
     "validate_stored",
 ]
 
-# name -> (extensions, pyoxigraph format name); "gff3" is read by the GFF3 reader
-FORMATS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "gff3": ((".gff3", ".gff"), None),
-    "nt": ((".nt",), "N_TRIPLES"),
-    "nq": ((".nq",), "N_QUADS"),
-    "ttl": ((".ttl", ".turtle"), "TURTLE"),
-    "trig": ((".trig",), "TRIG"),
-    "rdf": ((".rdf", ".owl", ".xml"), "RDF_XML"),
-}
 WHOLE_LIMIT = 64 << 20  # non-line RDF up to this size is validated in one store
-
-
-def input_format(path: str | Path, declared: str | None = None) -> str:
-    """The input format: ``declared``, else by extension (``.gz`` looked through), else gff3.
-
-    >>> input_format("genome.nq.gz"), input_format("TAIR10.gff"), input_format("x", "ttl")
-    ('nq', 'gff3', 'ttl')
-    """
-    if declared:
-        if declared not in FORMATS:
-            raise Gff2RdfError(f"unknown input format {declared!r}; expected one of "
-                               + ", ".join(FORMATS))
-        return declared
-    name = str(path).lower()
-    name = name[:-3] if name.endswith(".gz") else name
-    for fmt, (extensions, _) in FORMATS.items():
-        if name.endswith(extensions):
-            return fmt
-    return "gff3"
 
 
 # -- GFF3 ---------------------------------------------------------------------------------
@@ -152,7 +123,7 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
     from .shacl_chunks import DEFAULT_CHUNK_BYTES, validate_lines
 
     path = str(path)
-    fmt = input_format(path, fmt)
+    fmt = format_of(path, fmt)
     if fmt == "gff3":
         raise Gff2RdfError(f"{path} is GFF3; validate_rdf takes RDF (check_gff3 takes GFF3)")
     if not os.path.isfile(path):
@@ -192,12 +163,6 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
     return report
 
 
-def _ox_format(fmt: str) -> Any:
-    import pyoxigraph as ox
-
-    return getattr(ox.RdfFormat, FORMATS[fmt][1] or "N_TRIPLES")
-
-
 def _open(path: str) -> IO[bytes]:
     from .ntchunks import open_lines
 
@@ -212,7 +177,7 @@ def _validate_whole(path: str, fmt: str, keep: int, first: int) -> ValidationRep
     store = ox.Store()
     try:
         with _open(path) as stream:
-            store.load(stream, format=_ox_format(fmt))
+            store.load(stream, format=ox_format(fmt))
     except SyntaxError as exc:
         raise InputError(f"{path}: not valid {fmt}: {exc}") from exc
     graphs = [ox.DefaultGraph(), *store.named_graphs()]
@@ -225,7 +190,7 @@ def _to_nquads(path: str, fmt: str, output: str) -> None:
 
     try:
         with _open(path) as stream, open(output, "wb") as out:
-            ox.serialize(ox.parse(stream, format=_ox_format(fmt)), out,
+            ox.serialize(ox.parse(stream, format=ox_format(fmt)), out,
                          format=ox.RdfFormat.N_QUADS)
     except SyntaxError as exc:
         raise InputError(f"{path}: not valid {fmt}: {exc}") from exc

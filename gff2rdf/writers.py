@@ -21,14 +21,13 @@ from typing import IO, ClassVar
 from .outputs import OutputFile
 
 __all__ = [
-    "FORMATS",
+    "WRITERS",
     "NQuadsWriter",
     "NTriplesWriter",
     "NullWriter",
     "OutputFile",
     "RdfWriter",
     "TurtleWriter",
-    "format_for_path",
 ]
 
 _FLUSH_CHARS = 1 << 20
@@ -38,8 +37,6 @@ class RdfWriter:
     """Base class: buffers text and writes it in large chunks."""
 
     name: ClassVar[str] = ""
-    extensions: ClassVar[tuple[str, ...]] = ()
-    media_type: ClassVar[str] = ""
 
     def __init__(self, out: IO[str], prefixes: dict[str, str] | None = None,
                  graph: str | None = None) -> None:
@@ -82,8 +79,6 @@ class NullWriter(RdfWriter):
 
 class NTriplesWriter(RdfWriter):
     name = "nt"
-    extensions = (".nt",)
-    media_type = "application/n-triples"
 
     def subject(self, s: str, pairs: list[tuple[str, str]]) -> None:
         self.triples += len(pairs)
@@ -94,8 +89,6 @@ class NQuadsWriter(RdfWriter):
     """N-Quads in the genome's named graph (``graph``)."""
 
     name = "nq"
-    extensions = (".nq",)
-    media_type = "application/n-quads"
 
     def subject(self, s: str, pairs: list[tuple[str, str]]) -> None:
         self.triples += len(pairs)
@@ -107,8 +100,6 @@ class TurtleWriter(RdfWriter):
     """Turtle grouped by subject; vocabulary IRIs (predicates, classes) as prefixed names."""
 
     name = "ttl"
-    extensions = (".ttl", ".turtle")
-    media_type = "text/turtle"
 
     def __init__(self, out: IO[str], prefixes: dict[str, str] | None = None,
                  graph: str | None = None, vocabulary: list[str] | None = None) -> None:
@@ -163,15 +154,7 @@ def _safe_local(local: str) -> bool:
     return local.replace("_", "a").isalnum() and local.isascii()
 
 
-FORMATS: dict[str, type[RdfWriter]] = {
+WRITERS: dict[str, type[RdfWriter]] = {
     cls.name: cls for cls in (TurtleWriter, NTriplesWriter, NQuadsWriter)
 }
 
-
-def format_for_path(path: str, default: str = "ttl") -> str:
-    """The format name for an output path by its extension (``.gz`` looked through)."""
-    name = path[:-3] if path.endswith(".gz") else path
-    for fmt, cls in FORMATS.items():
-        if name.endswith(cls.extensions):
-            return fmt
-    return default
