@@ -1,17 +1,30 @@
-"""Exceptions and warnings of gff2rdf.
+"""The exceptions of gff2rdf, and the problem records of its inputs.
 
-Exception tree::
+Every expected failure is a ``Gff2RdfError``; the CLI prints its message and exits 1 (an
+unexpected exception is a bug, shown with its traceback). The whole tree::
 
-    Gff2RdfError                 every expected failure; the CLI prints it and exits 1
+    Gff2RdfError                 every expected failure
     ├── InputError               a file cannot be read (missing, not gzip, not UTF-8 ...)
-    ├── Gff3Error                a GFF3 file has errors; carries every Problem found
+    ├── Gff3Error                a GFF3 file has errors; ``log`` holds every Problem found
     ├── SchemaError              the LinkML schema cannot be compiled into a mapping
-    ├── OutputError              the output cannot be written
-    └── ShapesError              the SHACL shapes cannot be read, compiled or evaluated
+    ├── OutputError              an output cannot be written (or would replace an input)
+    ├── ShapesError              the SHACL shapes cannot be read, compiled or evaluated
+    ├── StoreError               an Oxigraph store cannot be opened, read or written
+    │   └── StoreLockedError     another process holds the store (names that process)
+    ├── EndpointError            a SPARQL endpoint refused or failed a request
+    ├── ServerError              gff2rdf serve cannot start (no store, address in use, bad
+    │                            token file, a worker cannot open the store)
+    ├── RequestError             a request to the server is refused; ``status`` is its HTTP status
+    │   └── QueryRefusedError    the guard refused a query or update before evaluation (SERVICE
+    │                            to an endpoint not allowlisted, LOAD, not checkable)
+    ├── QueryError               a canned query is unknown, a parameter is missing or invalid,
+    │                            or the query failed on the store or the endpoint
+    └── OntologyError            an ontology file cannot be read or does not name its graph
 
-Recoverable input problems are warnings of the project's own classes, all subclasses of
-``Gff2RdfWarning``; ``--strict`` turns them into errors. A ``Problem`` is the record both are
-made from: where (file and line), what kind, and a message that says what was expected.
+Problems of an input file are not exceptions: a ``Problem`` says where (file and line), what
+kind, and what was expected; a ``ProblemLog`` collects all of a file's problems, errors and
+warnings, so that one run reports them all. ``Gff3Error`` carries the log; ``--strict`` makes
+the warnings errors (``ProblemLog.escalate``).
 """
 
 from __future__ import annotations
@@ -20,15 +33,22 @@ from collections import Counter
 from dataclasses import dataclass
 
 __all__ = [
+    "EndpointError",
     "Gff2RdfError",
-    "Gff2RdfWarning",
     "Gff3Error",
     "InputError",
+    "OntologyError",
     "OutputError",
     "Problem",
     "ProblemLog",
+    "QueryError",
+    "QueryRefusedError",
+    "RequestError",
     "SchemaError",
+    "ServerError",
     "ShapesError",
+    "StoreError",
+    "StoreLockedError",
 ]
 
 
@@ -173,18 +193,6 @@ class Gff3Error(Gff2RdfError):
         return self.log.problems("error")
 
 
-class Gff2RdfWarning(UserWarning):
-    """A recoverable input problem (unknown SO type, unresolvable Dbxref prefix ...)."""
-
-
-# -- the store and endpoints (gff2rdf.store, gff2rdf.gsp) -------------------------------------
-#
-#   Gff2RdfError
-#   ├── StoreError               an Oxigraph store cannot be opened, read or written
-#   │   └── StoreLockedError     another process holds the store (names that process)
-#   └── EndpointError            a SPARQL endpoint refused or failed a request
-
-
 class StoreError(Gff2RdfError):
     """An Oxigraph store cannot be opened, read or written (pyoxigraph errors, translated)."""
 
@@ -202,21 +210,8 @@ class EndpointError(Gff2RdfError):
     """A SPARQL endpoint (Graph Store Protocol, query or update) failed a request."""
 
 
-__all__ += ["EndpointError", "StoreError", "StoreLockedError"]
-
-
 class ShapesError(Gff2RdfError):
     """The SHACL shapes cannot be read, compiled into SPARQL, or evaluated."""
-
-
-# -- the SPARQL server (gff2rdf.server, gff2rdf.sparql_guard) ---------------------------------
-#
-#   Gff2RdfError
-#   ├── ServerError              gff2rdf serve cannot start (no store, address in use, bad token
-#   │                            file, a worker cannot open the store)
-#   └── RequestError             a request to the server is refused; ``status`` is its HTTP status
-#       └── QueryRefusedError    the guard refused a query or update before evaluation (SERVICE
-#                                to an endpoint not allowlisted, LOAD, unparseable for the check)
 
 
 class ServerError(Gff2RdfError):
@@ -240,17 +235,6 @@ class QueryRefusedError(RequestError):
         super().__init__(message, status)
 
 
-__all__ += ["QueryRefusedError", "RequestError", "ServerError"]
-
-
-# -- canned queries and ontologies (gff2rdf.queries, gff2rdf.ontologies) ----------------------
-#
-#   Gff2RdfError
-#   ├── QueryError               a canned query is unknown, a parameter is missing or invalid,
-#   │                            or the query failed on the store or the endpoint
-#   └── OntologyError            an ontology file cannot be read or does not name its graph
-
-
 class QueryError(Gff2RdfError):
     """A canned query cannot be bound or run; the message names the query and the cause."""
 
@@ -259,4 +243,3 @@ class OntologyError(Gff2RdfError):
     """An ontology file cannot be read, or does not say which graph it belongs in."""
 
 
-__all__ += ["OntologyError", "QueryError"]
