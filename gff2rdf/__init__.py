@@ -1,1 +1,5 @@
-__version__ = "0.1.0"
+"""gff2rdf: plant genome annotations (GFF3) to a FALDO / Sequence Ontology knowledge graph."""
+
+from ._version import __version__
+
+__all__ = ["__version__"]

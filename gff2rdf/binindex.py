@@ -61,7 +61,7 @@ from .terms import integer, literal
 from .vocab import DCTERMS, FALDO, G2R, OBO, RDF_TYPE
 
 
-class GenomeStore(Protocol):
+class IndexedStore(Protocol):
     """What the index needs of a ``gff2rdf.store.GenomeStore`` (which imports this module to
     index each build it loads)."""
 
@@ -181,13 +181,13 @@ _LOCATED = f"""SELECT ?f ?ref ?seqid ?bp ?ep ?strand WHERE {{ GRAPH <%s> {{
 }} }}"""
 
 
-def _genes(store: GenomeStore, build: str) -> set[str]:
+def _genes(store: IndexedStore, build: str) -> set[str]:
     classes = " ".join(f"<{c}>" for c in sorted(gene_classes()))
     return {r["f"] for r in store.select(
         f"SELECT DISTINCT ?f WHERE {{ GRAPH <{build}> {{ VALUES ?t {{ {classes} }} ?f a ?t }} }}")}
 
 
-def _index_lines(store: GenomeStore, build: str, graph: str, path: str,
+def _index_lines(store: IndexedStore, build: str, graph: str, path: str,
                  counts: dict[str, int]) -> Iterator[str]:
     g = f"<{graph}>"
     genes = _genes(store, build)
@@ -229,19 +229,19 @@ def _index_lines(store: GenomeStore, build: str, graph: str, path: str,
     counts.update(features=features, genes=indexed_genes, bins=len(bins))
 
 
-def stale_indexes(store: GenomeStore) -> list[str]:
+def stale_indexes(store: IndexedStore) -> list[str]:
     """Index graphs whose build is no longer any genome's current build (the index half of
-    ``GenomeStore.garbage``)."""
+    ``IndexedStore.garbage``)."""
     return [graph for graph in store.garbage() if graph.endswith(INDEX_SUFFIX)]
 
 
-def has_index(store: GenomeStore, genome: str) -> bool:
+def has_index(store: IndexedStore, genome: str) -> bool:
     """Whether the genome version's current build has a bin index."""
     entry = store.resolve(genome)
     return bool(store.store.contains_named_graph(ox.NamedNode(index_graph(entry.build))))
 
 
-def build_index(store: GenomeStore, genome: str) -> IndexResult:
+def build_index(store: IndexedStore, genome: str) -> IndexResult:
     """Build (or rebuild) the bin index of a genome version's current build."""
     started = time.perf_counter()
     entry = store.resolve(genome)
@@ -257,14 +257,14 @@ def build_index(store: GenomeStore, genome: str) -> IndexResult:
                        time.perf_counter() - started)
 
 
-def write_index(store: GenomeStore, build: str, path: str, atomic: bool = True
+def write_index(store: IndexedStore, build: str, path: str, atomic: bool = True
                 ) -> dict[str, int]:
     """Bulk-load the bin index of the build graph ``build`` (of the genome version whose path
     is ``path``) into its index graph, which must not exist yet; returns the counts of
-    features, genes and bins. ``GenomeStore.load`` calls it before the new build becomes
+    features, genes and bins. ``IndexedStore.load`` calls it before the new build becomes
     current, so that readers get the build and its index in one step; it passes
     ``atomic=False``, as no reader sees the index before then, and the index is loaded in
-    pieces of bounded memory (``GenomeStore.bulk_load_nquads``). The index of a current
+    pieces of bounded memory (``IndexedStore.bulk_load_nquads``). The index of a current
     build is loaded in one piece: a query must not find half of it."""
     graph = index_graph(build)
     counts: dict[str, int] = {}

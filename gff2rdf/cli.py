@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__, settings
+from . import settings
+from ._version import __version__
 from .errors import Gff2RdfError, Gff3Error, ProblemLog
 from .formats import FORMATS, OUTPUT_FORMATS
 from .interrupts import stop_signals_interrupt

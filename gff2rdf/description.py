@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qs, unquote, urlparse
 
-from . import __version__
+from ._version import __version__
 from .emit import DEFAULT_BASE, RDF_TYPE, GenomeVersion
 from .gff3 import Directive
 from .schema import Mapping

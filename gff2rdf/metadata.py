@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from ._version import __version__
 from .terms import literal, typed
 from .vocab import DCAT, DCTERMS, G2R, PAV, PROV, RDF_TYPE, VOID, XSD
 
