@@ -69,6 +69,7 @@ test-deps:
 lint: install
 	$(BIN)/ruff check gff2rdf tests bench tools
 	$(BIN)/mypy
+	$(BIN)/python tools/readme_cli.py --check
 
 # Rebuild the packaged SO table and Dbxref prefix map (needs ../shared/data).
 data: install

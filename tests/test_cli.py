@@ -87,7 +87,7 @@ def test_every_command_has_an_example_and_is_in_the_reference(command: str) -> N
 
 
 def test_every_setting_is_documented() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    page = (Path(__file__).parents[1] / "docs" / "settings.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert setting.help
-        assert env_name(setting.name) in readme, setting.name
+        assert env_name(setting.name) in page, setting.name
