@@ -23,9 +23,10 @@ keywords from a whitelist, each standing alone; the other tokens (variables, num
 ``gN:``, blank nodes) cannot be entered in the middle by any rule of its grammar.
 
 A text with no ``service`` (and, for an update, no ``load``) in any letter case cannot call out
-(keywords cannot be escaped) and runs as written: the fast path, about 1 us. Otherwise the
-guard costs about 6 ms for a 20 KB query (``bench`` figure in ``tests/test_guard_bypass.py``:
-3.5-7 ms over 5 runs; rdflib's parse, used before, took 90-160 ms).
+(keywords cannot be escaped) and runs as written: the fast path, 27 us for 20 KB (``casefold``).
+Otherwise the guard costs 2-8 ms of CPU for a 20 KB query (``bench/guard.py``, 20 runs, min
+2.2-6.8 ms, median 3.6-7.5 ms on a loaded 2-core machine), against 0.4-2.5 s for rdflib's parse
+of the same queries in the same run (95-340x), which the guard used before.
 
 Engine errors are translated with :meth:`Guarded.engine_error`: a syntax error names the line
 and column of the original text; any other failure of a query that has a ``SERVICE`` clause is
@@ -91,14 +92,21 @@ class Guarded:
     what: str                        # "query" or "update"
     services: tuple[str, ...] = ()   # the allowlisted endpoints the text calls
     lengths: tuple[int, ...] = ()    # the canonical text, piece by piece (one a token) ...
-    origins: tuple[int, ...] = ()    # ... and the offset in original each piece comes from
+    origins: tuple[int, ...] = ()    # ... the start in original of the token of each piece
+    ends: tuple[int, ...] = ()       # ... and its end
 
     def original_offset(self, offset: int) -> int:
-        """The offset in ``original`` of the token at ``offset`` of ``text``."""
+        """The offset in ``original`` that ``offset`` in ``text`` stands for: the same place
+        in the token it comes from (its end when the token was rewritten shorter)."""
         if not self.lengths:
             return offset
-        index = bisect_right(list(accumulate(self.lengths)), offset)
-        return self.origins[min(index, len(self.origins) - 1)]
+        bounds = list(accumulate(self.lengths))
+        index = bisect_right(bounds, offset)
+        if index >= len(bounds):  # the end of the text
+            return len(self.original)
+        start = bounds[index] - self.lengths[index]
+        delta = max(0, offset - start - (self.text[start] == " "))
+        return min(self.origins[index] + delta, self.ends[index])
 
     def engine_error(self, exc: BaseException) -> RequestError | None:
         """The client's error for an exception the engine raised on ``text``; None when the
@@ -162,28 +170,29 @@ def _canonical(text: str, what: str, allow: Iterable[str] | None,
     allowed = None if allow is None else set(allow)
     prologue = _Prologue(text, what, base_iri)
     first = prologue.read(tokens)
-    names: dict[str, tuple[str, int]] = {}  # IRI -> (generated prefix, origin)
+    names: dict[str, tuple[str, int, int]] = {}  # IRI -> (generated prefix, where it was)
     services: list[str] = []
 
-    def generated(iri: str, origin: int) -> str:
+    def generated(iri: str, start: int, end: int) -> str:
         name = names.get(iri)
         if name is None:
             if _NOT_IN_IRI.search(iri):
-                raise _error(text, origin, what, f"<{iri}> has a character IRIs cannot contain")
-            name = names[iri] = (f" g{len(names) + 1}:", origin)
+                raise _error(text, start, what, f"<{iri}> has a character IRIs cannot contain")
+            name = names[iri] = (f" g{len(names) + 1}:", start, end)
         return name[0]
 
-    for value, origin in prologue.prefixes.values():  # validated by the engine, as written
-        generated(value, origin)
+    for value, start, end in prologue.prefixes.values():  # validated by the engine
+        generated(value, start, end)
     pieces: list[str] = []  # each with the space before it, unless glued
     origins: list[int] = []
+    ends: list[int] = []
     previous = WORD
     for i in range(first, len(tokens)):
-        kind, value, start, _, glued, local = tokens[i]
+        kind, value, start, end, glued, local = tokens[i]
         if kind == IRI:
-            piece = generated(value, start)
+            piece = generated(value, start, end)
         elif kind == PNAME:
-            piece = generated(prologue.expand(value, local, start), start)
+            piece = generated(prologue.expand(value, local, start), start, end)
         elif kind == STRING:
             piece = ' "' + value.translate(_STRING_ESCAPES) + '"'
         elif kind == WORD:
@@ -198,25 +207,26 @@ def _canonical(text: str, what: str, allow: Iterable[str] | None,
             piece = " " + value
         pieces.append(piece)
         origins.append(start)
+        ends.append(end)
         previous = kind
-    return _assemble(text, what, prologue, names, pieces, origins, tuple(services))
+    return _assemble(text, what, prologue, names, pieces, origins, ends, tuple(services))
 
 
 _CHECKED = frozenset({"SERVICE", "LOAD", "BASE", "PREFIX", "VERSION"})
 
 
-def _assemble(text: str, what: str, prologue: _Prologue, names: dict[str, tuple[str, int]],
-              pieces: list[str], origins: list[int], services: tuple[str, ...]) -> Guarded:
-    lines = [*prologue.kept, *((f"PREFIX{name} <{iri}>\n", origin)
-                               for iri, (name, origin) in names.items())]
+def _assemble(text: str, what: str, prologue: _Prologue,
+              names: dict[str, tuple[str, int, int]], pieces: list[str], origins: list[int],
+              ends: list[int], services: tuple[str, ...]) -> Guarded:
+    lines = [*prologue.kept, *((f"PREFIX{name} <{iri}>\n", start, end)
+                               for iri, (name, start, end) in names.items())]
     if pieces:
         pieces[0] = pieces[0].lstrip(" ")
-    pieces[:0] = [line for line, _ in lines]
-    origins[:0] = [origin for _, origin in lines]
-    pieces.append("")  # the end of the text
-    origins.append(len(text))
+    pieces[:0] = [line for line, _, _ in lines]
+    origins[:0] = [start for _, start, _ in lines]
+    ends[:0] = [end for _, _, end in lines]
     return Guarded("".join(pieces), text, what, services, tuple(map(len, pieces)),
-                   tuple(origins))
+                   tuple(origins), tuple(ends))
 
 
 def _error(text: str, offset: int, what: str, message: str) -> QueryRefusedError:
@@ -266,26 +276,27 @@ class _Prologue:
         self.text = text
         self.what = what
         self.base = base_iri
-        self.kept: list[tuple[str, int]] = []  # VERSION and BASE lines, and where they were
-        self.prefixes: dict[str, tuple[str, int]] = {}  # name -> (resolved IRI, where)
+        self.kept: list[tuple[str, int, int]] = []  # VERSION and BASE lines, where they were
+        self.prefixes: dict[str, tuple[str, int, int]] = {}  # name -> (resolved IRI, where)
         self.written: dict[str, str] = {}  # name -> IRI as declared
 
     def read(self, tokens: list[Token]) -> int:
         """Read the declarations at the start of ``tokens``; the index of the first other."""
         i = 0
-        versions: list[tuple[str, int]] = []
+        versions: list[tuple[str, int, int]] = []
         while i < len(tokens) and tokens[i][KIND] == WORD and tokens[i][TEXT] in (
                 "BASE", "PREFIX", "VERSION"):
             keyword, start = tokens[i][TEXT], tokens[i][START]
             if keyword == "VERSION":
                 value = self._next(tokens, i + 1, STRING, "VERSION must be followed by a string")
-                versions.append((f'VERSION "{value[TEXT].translate(_STRING_ESCAPES)}"\n', start))
+                versions.append((f'VERSION "{value[TEXT].translate(_STRING_ESCAPES)}"\n', start,
+                                 value[END]))
                 i += 2
             elif keyword == "BASE":
                 iri = self._iri(self._next(tokens, i + 1, IRI, "BASE must be followed by an "
                                            "IRI <...>"))
                 self.base = self._resolve(iri[TEXT], iri[START])
-                self.kept.append((f"BASE <{iri[TEXT]}>\n", start))
+                self.kept.append((f"BASE <{iri[TEXT]}>\n", start, iri[END]))
                 i += 2
             else:
                 name = self._next(tokens, i + 1, PNAME, "PREFIX must be followed by a name "
@@ -296,7 +307,8 @@ class _Prologue:
                         name[TEXT]) + 1:
                     raise _error(self.text, name[START], self.what, "a prefix name ends at "
                                  "its ':'")
-                self.prefixes[name[TEXT]] = (self._resolve(iri[TEXT], iri[START]), iri[START])
+                self.prefixes[name[TEXT]] = (self._resolve(iri[TEXT], iri[START]), iri[START],
+                                             iri[END])
                 self.written[name[TEXT]] = iri[TEXT]
                 i += 3
         self.kept[:0] = versions

@@ -109,10 +109,11 @@ _SHORT2 = rf'"(?:[^"\\\n\r]|{_ECHAR}|{_UCHAR})*"'
 # alternatives could match, the order is Oxigraph's: a long string before a short one, a signed
 # number before the sign, a blank node before a word. A word stands alone only when no name
 # character, ':' or '.' follows (else it may start a prefixed name; `true.` falls through to
-# the last word). Brackets and `<` depend on what is open, so tokenize() reads them. One
-# expression with the common kinds first, rather than one per kind: 20 KB queries went from
-# 8-17 ms to the figure in sparql_guard's docstring.
-_TOKEN = re.compile(
+# the last word). Brackets and `<` depend on what is open, so tokenize() reads them. Written
+# for speed: one expression with the common kinds first rather than one per kind, and tuples
+# for tokens, halved the lexer's CPU time on 20 KB queries (bench/guard.py; the figure is in
+# sparql_guard's docstring).
+_TOKEN_PATTERN = (
     rf"[ \t\r\n]*(?:(?P<var>[?$][{_U}0-9][{_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*)"
     rf"|(?P<word>[A-Za-z_][A-Za-z0-9_]*(?![{_CHARS}:.]))"
     rf"|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)"
@@ -123,11 +124,18 @@ _TOKEN = re.compile(
     rf"|(?P<short>{_SHORT1}|{_SHORT2})"
     r"|(?P<number>[+-]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)[eE][+-]?[0-9]+|[0-9]*\.[0-9]+"
     r"|[0-9]+))"
-    r"|(?P<punct>\^\^|&&|!=|[=*/,;.~!^+\-])"
+    r"|(?P<punct>\^\^|&&|!=|[=*/,;.~!^+\-?])"
     rf"|(?P<bnode>_:[{_U}0-9][{_CHARS}]*(?:\.+[{_CHARS}]+)*)"
     r"|(?P<word2>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<lang>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*(?:--[a-zA-Z]+)?)"
     r"|(?P<other>[^ \t\r\n]))")  # no alternative starts with a space: no backtracking
+_TOKEN = re.compile(_TOKEN_PATTERN)
+# The same without prefixed names, inside a run of name characters and dots that was found to
+# be no prefix (no ':' after it): trying each word of `a.a.a...a` as a prefix again made the
+# lexer quadratic (20 s for 40 KB).
+_TOKEN_NO_PNAME = re.compile(_TOKEN_PATTERN.replace(
+    rf"|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)", ""))
+_PREFIX_RUN = re.compile(_PN_PREFIX)
 _SKIP = re.compile(r"(?:[ \t\r\n]+|#[^\r\n]*)*")
 _IRI = re.compile(rf"<((?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*)>")
 _ESCAPE = re.compile(rf"{_ECHAR}|{_UCHAR}")
@@ -199,11 +207,12 @@ def tokenize(text: str, what: str = "query") -> list[Token]:
     tokens: list[Token] = []
     append = tokens.append
     match = _TOKEN.match
+    no_prefix_until = 0
     skip = _SKIP.match
     pos = 0
     glued = True
     while True:
-        m = match(text, pos)
+        m = match(text, pos) if pos >= no_prefix_until else _TOKEN_NO_PNAME.match(text, pos)
         if m is None:  # only whitespace is left
             break
         group = m.lastgroup or ""
@@ -217,6 +226,8 @@ def tokenize(text: str, what: str = "query") -> list[Token]:
         if group == "var" or group == "number" or group == "punct" or group == "bnode":
             append((_KINDS[group], m.group(group), start, end, glued, ""))
         elif group == "word" or group == "word2":
+            if group == "word2" and start >= no_prefix_until:
+                no_prefix_until = _PREFIX_RUN.match(text, start).end()  # type: ignore[union-attr]
             kind, value = _word(text, m.group(group), start, what)
             top = stack[-1]
             if kind == WORD and value in _EXPRESSION_CLAUSES and top.kind in ("", "{"):
