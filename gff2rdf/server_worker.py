@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -198,8 +197,19 @@ class Worker:
         if request.get("substitutions"):
             kwargs["substitutions"] = {ox.Variable(k): _term(v)
                                        for k, v in request["substitutions"].items()}
-        with self._engine(guarded):
+        self.service_in_flight = bool(guarded.services)
+        try:
             self._answer(self.store.query(guarded.text, **kwargs), request)
+        except Exception as exc:
+            failure = self._engine_failed(guarded, exc)
+            if failure is None:
+                raise
+            # no frame of the engine's result may stay reachable from a reference cycle: the
+            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
+            exc.__traceback__ = None
+            raise failure from None
+        finally:
+            self.service_in_flight = False
 
     def _answer(self, result: Any, request: dict[str, Any]) -> None:
         import pyoxigraph as ox
@@ -246,25 +256,17 @@ class Worker:
             ox.serialize(counter, cast(IO[bytes], out), fmt.rdf)
             out.end(counter.rows)
 
-    @contextmanager
-    def _engine(self, guarded: Guarded) -> Iterator[None]:
-        """Run the engine on a guarded text: its syntax errors point into the client's text,
-        and while a SERVICE call may be in flight any failure (even a panic) is one fixed
-        message, whatever the remote answered or whether its port is open."""
+    @staticmethod
+    def _engine_failed(guarded: Guarded, exc: Exception) -> Exception | None:
+        """What to raise instead of an exception of the engine on a guarded text (None: the
+        exception itself). Its syntax errors point into the client's text; when a SERVICE call
+        may have been in flight, any failure is one fixed message, whatever the remote
+        answered or whether its port is open."""
         from .errors import RequestError
 
-        self.service_in_flight = bool(guarded.services)
-        try:
-            yield
-        except (_TooManyRows, _Refused, RequestError):
-            raise
-        except Exception as exc:
-            mapped = guarded.engine_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from None
-        finally:
-            self.service_in_flight = False
+        if isinstance(exc, (_TooManyRows, _Refused, RequestError)):
+            return None
+        return guarded.engine_error(exc)
 
     def graph(self, request: dict[str, Any]) -> None:
         import pyoxigraph as ox
@@ -294,11 +296,22 @@ class Worker:
         from .sparql_guard import guard_update
 
         guarded = guard_update(request["update"], self.allow, request.get("base_iri"))
-        with self._engine(guarded):
+        self.service_in_flight = bool(guarded.services)
+        try:
             if request.get("base_iri"):
                 self.store.update(guarded.text, base_iri=request["base_iri"])
             else:
                 self.store.update(guarded.text)
+        except Exception as exc:
+            failure = self._engine_failed(guarded, exc)
+            if failure is None:
+                raise
+            # no frame of the engine's result may stay reachable from a reference cycle: the
+            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
+            exc.__traceback__ = None
+            raise failure from None
+        finally:
+            self.service_in_flight = False
         self.store.flush()
         self.out.head(204)
         self.out.end()

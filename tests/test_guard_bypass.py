@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from gff2rdf.errors import QueryRefusedError
 from gff2rdf.server_worker import Worker, _Out, decode_frame
 from gff2rdf.sparql_guard import SERVICE_FAILED, guard_query, guard_update
+from gff2rdf.sparql_lexer import IRI, KIND, tokenize
 
 RESULT = {"head": {"vars": ["x"]}, "results": {"bindings": [
     {"x": {"type": "literal", "value": "from the canary"}}]}}
@@ -416,3 +417,7 @@ def test_the_engine_contacts_only_what_the_guard_allowed(a: Canary, b: Canary,
         assert answer.status in (400, 403) and not contacted, text
     else:
         assert set(contacted) <= set(guarded.services) <= set(allowed), text
+        # the canonical body (its last line) holds no IRI and no comment
+        body = guarded.text.rsplit("\n", 1)[-1]
+        assert guarded.text.count("\n") == guarded.text.count("PREFIX g") + text.count("BASE")
+        assert IRI not in {t[KIND] for t in tokenize(body)}, guarded.text

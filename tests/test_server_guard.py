@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from gff2rdf.errors import QueryRefusedError
-from gff2rdf.sparql_guard import check_query, check_update, guard_query
+from gff2rdf.sparql_guard import check_query, check_update, guard_query, guard_update
 from gff2rdf.sparql_lexer import KIND, TEXT, WORD, tokenize
 
 ALLOWED = "https://sparql.uniprot.org/sparql"
@@ -135,3 +135,31 @@ def test_the_lexer_skips_comments_strings_and_iris() -> None:
             "\"\"\"SERVICE\"\"\" SERVICE <http://a/> {} }")
     words = [t[TEXT] for t in tokenize(text) if t[KIND] == WORD and t[TEXT] == "SERVICE"]
     assert words == ["SERVICE"]
+
+
+def test_only_service_and_load_spell_service_and_load() -> None:
+    # Oxigraph matches a keyword as a fixed number of letters, so a keyword token that held
+    # SERVICE or LOAD after another keyword's letters could be read as one in the canonical text
+    from gff2rdf.sparql_lexer import KEYWORDS
+
+    assert [k for k in KEYWORDS if "SERVICE" in k] == ["SERVICE"]
+    assert [k for k in KEYWORDS if "LOAD" in k] == ["LOAD"]
+
+
+def test_texts_without_service_or_load_run_as_written() -> None:
+    text = "SELECT * { ?s ?p '\\u0027' } # comment"
+    assert guard_query(text, ()).text == text
+    update = "INSERT DATA { <http://a> <http://b> '\\u0027' } # comment"
+    assert guard_update(update, ()).text == update
+    # any letter case, even in a comment, takes the checked path
+    assert guard_query(text + " sErViCe", ()).text == 'SELECT * { ?s ?p "\'" }'
+
+
+@pytest.mark.parametrize("update", [
+    "INSERT DATA { <http://a> <http://b> 1 } ; PREFIX e: <http://e/> INSERT DATA { e:a e:b 2 }",
+    "BASE <http://b/> INSERT DATA { <a> <b> 1 } ; BASE <http://c/> LOAD <x>",
+])
+def test_a_prologue_between_update_operations_is_refused(update: str) -> None:
+    # Oxigraph 0.5 accepts a prologue only at the start of an update
+    with pytest.raises(QueryRefusedError, match="must come before the first operation"):
+        guard_update(update + " # load", ())
