@@ -186,7 +186,7 @@ def _canonical(text: str, what: str, allow: Iterable[str] | None,
     pieces: list[str] = []  # each with the space before it, unless glued
     origins: list[int] = []
     ends: list[int] = []
-    previous = WORD
+    previous = PUNCT
     for i in range(first, len(tokens)):
         kind, value, start, end, glued, local = tokens[i]
         if kind == IRI:

@@ -14,19 +14,24 @@ import json
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_server_support import copy_store, make_app, store_template
 
 from gff2rdf.errors import QueryRefusedError
 from gff2rdf.server_worker import Worker, _Out, decode_frame
 from gff2rdf.sparql_guard import SERVICE_FAILED, guard_query, guard_update
 from gff2rdf.sparql_lexer import IRI, KIND, tokenize
+
+__all__ = ["store_template"]  # a fixture used here
 
 RESULT = {"head": {"vars": ["x"]}, "results": {"bindings": [
     {"x": {"type": "literal", "value": "from the canary"}}]}}
@@ -289,6 +294,34 @@ def test_an_allowed_service_reaches_only_its_endpoint(a: Canary, b: Canary) -> N
     assert nested.status == 200  # nested SERVICE: every endpoint allowed
     assert len(a.hits) == before_a + 2 and len(b.hits) == before_b
     assert set(a.hits[before_a:]) == {"/allowed"}
+
+
+def test_the_issue_through_the_server(a: Canary, b: Canary, store_template: Path,
+                                      tmp_path: Path) -> None:
+    """The query of issue 15 and its update variants, as HTTP requests to ``gff2rdf serve``
+    (its worker processes) with the update token."""
+    allowed = a.url + "allowed"
+    store = copy_store(store_template, tmp_path / "store")
+    cases = shapes(b.url, allowed)
+    token = "t" * 32
+    with make_app(store, allow_service=(allowed,), token=token) as app:
+        for name in ("issue 15 as written", "update: SERVICE in WHERE", "update: LOAD",
+                     "update: LOAD after a string trick"):
+            op, text = cases[name]
+            before = len(b.hits)
+            if op == "query":
+                response = app.request("GET", "/sparql?" + urllib.parse.urlencode(
+                    {"query": text}))
+            else:
+                response = app.request("POST", "/update", text.encode(), {
+                    "Content-Type": "application/sparql-update",
+                    "Authorization": f"Bearer {token}"})
+            assert response.status == 403, (name, response.body)
+            assert len(b.hits) == before, name
+        ok = app.request("GET", "/sparql?" + urllib.parse.urlencode(
+            {"query": f"SELECT ?x {{ SERVICE <{allowed}> {{ ?s ?p ?x }} }}"}),
+            headers={"Accept": "application/sparql-results+json"})
+        assert ok.status == 200 and b"from the canary" in ok.body
 
 
 @pytest.mark.parametrize("reply", ["error500", "html", "garbage", "no-type", "closed"])
