@@ -34,7 +34,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from .sparql_guard import Guarded
 
 __all__ = ["FRAME", "decode_frame", "encode_frame", "main", "read_frame"]
 
@@ -144,6 +147,7 @@ class Worker:
         self.allow = list(config.get("allow_service", []))
         self.writer = config.get("mode") == "write"
         self.out = out
+        self.service_in_flight = False
 
     def handle(self, request: dict[str, Any]) -> None:
         from .errors import RequestError
@@ -178,19 +182,12 @@ class Worker:
     def query(self, request: dict[str, Any]) -> None:
         import pyoxigraph as ox
 
-        from .server_formats import (
-            ASK_FORMATS,
-            GRAPH_FORMATS,
-            SELECT_FORMATS,
-            ask_bytes,
-            negotiate,
-            select_writer,
-        )
-        from .sparql_guard import check_query
+        from .sparql_guard import guard_query
 
-        text = request["query"]
-        check_query(text, self.allow)
+        guarded = guard_query(request["query"], self.allow, request.get("base_iri"))
         kwargs: dict[str, Any] = {}
+        if request.get("base_iri"):
+            kwargs["base_iri"] = request["base_iri"]
         if request.get("default_graphs"):
             kwargs["default_graph"] = [ox.NamedNode(g) for g in request["default_graphs"]]
         elif request.get("union"):
@@ -200,7 +197,32 @@ class Worker:
         if request.get("substitutions"):
             kwargs["substitutions"] = {ox.Variable(k): _term(v)
                                        for k, v in request["substitutions"].items()}
-        result = self.store.query(text, **kwargs)
+        self.service_in_flight = bool(guarded.services)
+        try:
+            self._answer(self.store.query(guarded.text, **kwargs), request)
+        except Exception as exc:
+            failure = self._engine_failed(guarded, exc)
+            if failure is None:
+                raise
+            # no frame of the engine's result may stay reachable from a reference cycle: the
+            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
+            exc.__traceback__ = None
+            raise failure from None
+        finally:
+            self.service_in_flight = False
+
+    def _answer(self, result: Any, request: dict[str, Any]) -> None:
+        import pyoxigraph as ox
+
+        from .server_formats import (
+            ASK_FORMATS,
+            GRAPH_FORMATS,
+            SELECT_FORMATS,
+            ask_bytes,
+            negotiate,
+            select_writer,
+        )
+
         accept = request.get("accept")
         limit = int(request.get("max_rows") or 0)
         out = self.out
@@ -234,6 +256,18 @@ class Worker:
             ox.serialize(counter, cast(IO[bytes], out), fmt.rdf)
             out.end(counter.rows)
 
+    @staticmethod
+    def _engine_failed(guarded: Guarded, exc: Exception) -> Exception | None:
+        """What to raise instead of an exception of the engine on a guarded text (None: the
+        exception itself). Its syntax errors point into the client's text; when a SERVICE call
+        may have been in flight, any failure is one fixed message, whatever the remote
+        answered or whether its port is open."""
+        from .errors import RequestError
+
+        if isinstance(exc, (_TooManyRows, _Refused, RequestError)):
+            return None
+        return guarded.engine_error(exc)
+
     def graph(self, request: dict[str, Any]) -> None:
         import pyoxigraph as ox
 
@@ -259,10 +293,25 @@ class Worker:
     # -- writing (a write worker only) -------------------------------------------------------
 
     def update(self, request: dict[str, Any]) -> None:
-        from .sparql_guard import check_update
+        from .sparql_guard import guard_update
 
-        check_update(request["update"], self.allow)
-        self.store.update(request["update"])
+        guarded = guard_update(request["update"], self.allow, request.get("base_iri"))
+        self.service_in_flight = bool(guarded.services)
+        try:
+            if request.get("base_iri"):
+                self.store.update(guarded.text, base_iri=request["base_iri"])
+            else:
+                self.store.update(guarded.text)
+        except Exception as exc:
+            failure = self._engine_failed(guarded, exc)
+            if failure is None:
+                raise
+            # no frame of the engine's result may stay reachable from a reference cycle: the
+            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
+            exc.__traceback__ = None
+            raise failure from None
+        finally:
+            self.service_in_flight = False
         self.store.flush()
         self.out.head(204)
         self.out.end()
@@ -377,8 +426,13 @@ def main() -> int:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # a pyoxigraph panic: report it, then start afresh
-            out.error(500, "internal error in the query engine: "
-                      + _safe(f"{type(exc).__name__}: {exc}", config["store"]))
+            if worker.service_in_flight:
+                from .sparql_guard import SERVICE_FAILED
+
+                out.error(502, SERVICE_FAILED)
+            else:
+                out.error(500, "internal error in the query engine: "
+                          + _safe(f"{type(exc).__name__}: {exc}", config["store"]))
             return 1
         if worker.writer:
             break
