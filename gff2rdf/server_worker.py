@@ -25,12 +25,14 @@ writes is undefined behaviour).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import struct
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -41,6 +43,12 @@ __all__ = ["FRAME", "decode_frame", "encode_frame", "main", "read_frame"]
 FRAME = struct.Struct(">cI")
 FLUSH_AT = 64 * 1024
 ROW_BATCH = 256
+# With --max-rows, a result is held back until it ends or passes HOLD bytes, so that one over
+# the limit is a 422 rather than a 200 cut part way: in memory up to HOLD_IN_MEMORY, then in a
+# temporary file. A bigger result streams, and passing the limit then ends it with
+# server_formats.error_tail (per format) and a cut connection.
+HOLD = 256 << 20
+HOLD_IN_MEMORY = 4 << 20
 
 
 def encode_frame(kind: bytes, payload: bytes = b"") -> bytes:
@@ -88,14 +96,25 @@ class _Out:
         self.fd = fd
         self.pending = bytearray()
         self.data = bytearray()
+        self.content_type: str | None = None
+        self.committed = False  # a head has left: an error can no longer change the status
+        self._hold = 0          # bytes of response kept back before the head leaves (0: none)
+        self._held: IO[bytes] | None = None
+        self._held_size = 0
 
     def _write(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
 
+    def hold(self, limit: int) -> None:
+        """Keep the response back until it ends or passes ``limit`` bytes, so that an error
+        found meanwhile (``--max-rows``) still gets its own status: nothing has left yet."""
+        self._hold, self._held_size = limit, 0
+
     def head(self, status: int, content_type: str | None = None, **extra: Any) -> None:
         info = {"status": status, "content_type": content_type, **extra}
+        self.content_type = content_type
         self.pending += encode_frame(b"H", json.dumps(info).encode())
 
     def write(self, data: bytes) -> int:  # also the file object pyoxigraph serialises into
@@ -105,24 +124,60 @@ class _Out:
         return len(data)
 
     def flush(self) -> None:
+        if self._hold:
+            if self.data:
+                if self._held is None:
+                    self._held = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed in
+                        HOLD_IN_MEMORY, prefix="gff2rdf-")           # _release and error)
+                self._held.write(self.data)
+                self._held_size += len(self.data)
+                self.data.clear()
+            if self._held_size <= self._hold:
+                return
+            self._release()
         if self.data:
             self.pending += encode_frame(b"D", bytes(self.data))
             self.data.clear()
         if self.pending:
             self._write(self.pending)
+            self.committed = True
             self.pending.clear()
 
+    def _release(self) -> None:
+        """Send what was held (the head first): the response is committed from here on."""
+        self._hold, self._held_size = 0, 0
+        held, self._held = self._held, None
+        if held is not None:
+            held.seek(0)
+            while piece := held.read(FLUSH_AT * 16):
+                self.pending += encode_frame(b"D", piece)
+                self._write(self.pending)
+                self.committed = True
+                self.pending.clear()
+            held.close()
+
     def end(self, rows: int = 0) -> None:
+        self._release()
         if self.data:
             self.pending += encode_frame(b"D", bytes(self.data))
             self.data.clear()
         self.pending += encode_frame(b"E", json.dumps({"rows": rows}).encode())
         self._write(self.pending)
         self.pending.clear()
+        self.committed = False
 
     def error(self, status: int, message: str) -> None:
-        self.pending.clear()  # a head not yet sent is dropped: the client gets the error status
         self.data.clear()
+        if self.committed:  # mid-stream: end at a boundary with a line no parser accepts
+            from .server_formats import error_tail
+
+            self._write(encode_frame(b"D", error_tail(self.content_type, message)))
+        self.pending.clear()  # a head not yet sent is dropped: the client gets the error status
+        self._hold, self._held_size = 0, 0
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+        self.committed = False
         self._write(encode_frame(b"X", json.dumps({"status": status,
                                                    "message": message}).encode()))
 
@@ -149,6 +204,8 @@ class Worker:
         from .errors import RequestError
 
         op = request.get("op")
+        if op == "query" and request.get("max_rows"):
+            self.out.hold(int(request.get("hold") or HOLD))
         try:
             if op == "query":
                 self.query(request)
@@ -191,6 +248,8 @@ class Worker:
         text = request["query"]
         check_query(text, self.allow)
         kwargs: dict[str, Any] = {}
+        if request.get("base_iri"):  # relative IRIs resolve against the endpoint's URL
+            kwargs["base_iri"] = request["base_iri"]
         if request.get("default_graphs"):
             kwargs["default_graph"] = [ox.NamedNode(g) for g in request["default_graphs"]]
         elif request.get("union"):
@@ -262,38 +321,93 @@ class Worker:
         from .sparql_guard import check_update
 
         check_update(request["update"], self.allow)
-        self.store.update(request["update"])
+        self.store.update(request["update"], base_iri=request.get("base_iri") or None)
         self.store.flush()
         self.out.head(204)
         self.out.end()
 
     def graph_write(self, request: dict[str, Any]) -> None:
+        """A Graph Store Protocol write: DELETE a graph, PUT (replace) or POST (merge) the
+        uploaded documents into one graph, or POST N-Quads / TriG into the dataset
+        (``graph`` None). A named graph PUT or POSTed stays in the store even when empty."""
         import pyoxigraph as ox
 
-        graph = request.get("graph") or ""
-        node = ox.NamedNode(graph) if graph else ox.DefaultGraph()
-        existed = not graph or self.store.contains_named_graph(node)
+        graph = request.get("graph")
         method = request["method"]
+        node = (None if graph is None else ox.NamedNode(graph) if graph
+                else ox.DefaultGraph())
+        if node is None or isinstance(node, ox.DefaultGraph):
+            existed = node is not None and _has_triples(self.store, node)
+        else:
+            existed = self.store.contains_named_graph(node)
         if method == "DELETE":
-            if not existed:
-                raise _Refused(404, f"no graph <{graph}> in this store")
-            if graph:
+            if node is None:
+                raise _Refused(400, "name the graph to delete")
+            if isinstance(node, ox.NamedNode):
+                if not existed:
+                    raise _Refused(404, f"no graph <{graph}> in this store")
                 self.store.remove_graph(node)
             else:
                 self.store.clear_graph(node)
-        else:
-            fmt = ox.RdfFormat.from_media_type(request["content_type"])
-            if fmt is None or fmt.supports_datasets:
-                raise _Refused(415, f"cannot load {request['content_type']} into a graph; send "
-                               "text/turtle, application/n-triples or application/rdf+xml")
-            if method == "PUT" and existed:
-                self.store.clear_graph(node)
-            # bulk_load is atomic in pyoxigraph 0.5: a failure leaves the graph as it was
-            self.store.bulk_load(path=request["path"], format=fmt, to_graph=node,
-                                 base_iri=graph or None)
+            self.store.flush()
+            self.out.head(204)
+            self.out.end()
+            return
+        parts = [(part["path"], _format(part["content_type"], dataset=node is None),
+                  part.get("name", "the data")) for part in request.get("parts", [])]
+        base = request.get("base_iri") or None
+        # bulk_load is atomic (pyoxigraph 0.5), but a PUT clears first and several parts load
+        # one by one: parse everything before the store changes, so bad data changes nothing
+        if len(parts) > 1 or (method == "PUT" and existed):
+            for path, fmt, name in parts:
+                with _named(path, name):
+                    for _ in ox.parse(path=path, format=fmt, base_iri=base):
+                        pass
+        if method == "PUT" and existed and node is not None:
+            self.store.clear_graph(node)
+        for path, fmt, name in parts:
+            with _named(path, name):
+                if node is None:
+                    self.store.bulk_load(path=path, format=fmt, base_iri=base)
+                else:
+                    self.store.bulk_load(path=path, format=fmt, to_graph=node, base_iri=base)
+        if isinstance(node, ox.NamedNode):
+            self.store.add_graph(node)  # an empty graph PUT is still a graph (sd:EmptyGraphs)
         self.store.flush()
-        self.out.head(204 if existed else 201)
+        self.out.head(201 if request.get("created") or (node is not None and not existed)
+                      else 204)
         self.out.end()
+
+
+@contextlib.contextmanager
+def _named(path: str, name: str) -> Iterator[None]:
+    """Syntax errors of an uploaded file name the part ("the request body", "part 2 ('a')"),
+    not the server's temporary file."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise SyntaxError(f"{name}: " + str(exc).replace(f"({os.path.basename(path)}, ", "(")
+                          ) from None
+
+
+def _has_triples(store: Any, graph: Any) -> bool:
+    return next(iter(store.quads_for_pattern(None, None, None, graph)), None) is not None
+
+
+def _format(media_type: str, dataset: bool) -> Any:
+    """The pyoxigraph format of an upload; 415 when it cannot go where it is sent."""
+    import pyoxigraph as ox
+
+    fmt = ox.RdfFormat.from_media_type(media_type)
+    if fmt is None:
+        raise _Refused(415, f"cannot load {media_type}")
+    if dataset and not fmt.supports_datasets:
+        raise _Refused(415, f"{media_type} holds one graph: name it (?graph=IRI)")
+    if not dataset and fmt.supports_datasets:
+        raise _Refused(415, f"cannot load {media_type} into one graph; send text/turtle, "
+                       "application/n-triples or application/rdf+xml (or POST it to /store "
+                       "without a graph, for the whole dataset)")
+    return fmt
 
 
 class _Counter:
