@@ -16,8 +16,14 @@ undefined behaviour), and for as long as it serves, so that such a program canno
 It lends the lock to its write worker for the length of each write.
 
 Example:
-    >>> lock = StoreLock("/tmp/some-store").acquire()        # doctest: +SKIP
-    >>> lock.release()                                       # doctest: +SKIP
+    >>> import tempfile
+    >>> store = tempfile.mkdtemp()
+    >>> lock = StoreLock(store).acquire()
+    >>> StoreLock(store).acquire()
+    Traceback (most recent call last):
+    ...
+    gff2rdf.errors.StoreLockedError: store ... is in use by process ...
+    >>> lock.release()
 """
 
 from __future__ import annotations
@@ -182,6 +188,8 @@ class DatabaseLock:
     process and takes it back afterwards.
     """
 
+    RETAKE_WAIT = 10.0  # seconds lent() retries while the child that had the lock exits
+
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.path = self.directory / DATABASE_LOCK
@@ -222,7 +230,7 @@ class DatabaseLock:
             os.close(fd)
 
     @contextlib.contextmanager
-    def lent(self, wait: float = 10.0) -> Iterator[None]:
+    def lent(self, wait: float | None = None) -> Iterator[None]:
         """Release the lock for a child process that opens the store read-write, then take it
         back (retrying for ``wait`` seconds while the child exits); ``StoreLockedError`` naming
         the holder if another program took it meanwhile."""
@@ -232,7 +240,7 @@ class DatabaseLock:
             yield
         finally:
             if held:
-                deadline = time.monotonic() + wait
+                deadline = time.monotonic() + (self.RETAKE_WAIT if wait is None else wait)
                 while True:
                     try:
                         self.acquire()

@@ -32,8 +32,9 @@ __all__ = ["graph_target", "iri", "request_url", "service_description"]
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-# a Host header for this server (RFC 9110 section 7.2): a name or an address, and a port
-_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
+# a Host header (RFC 9110 section 7.2, RFC 3986 reg-name or IP literal, and a port): nothing
+# that could end the authority of an IRI (/ ? # @ or a space)
+_HOST = re.compile(r"(?:[a-z0-9._~!$&'()*+,;=%-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def iri(value: str, what: str) -> str:

@@ -12,10 +12,13 @@ headers as ``python-multipart`` bounds them; a body that ends before its closing
 400.
 
 Example:
-    >>> with Upload(1 << 20) as upload:                    # doctest: +SKIP
-    ...     parts = upload.receive(request)
-    ...     [part.media_type for part in parts]
-    ['text/turtle', 'application/n-triples']
+    >>> import io
+    >>> body = b"<http://a/> <http://b/> <http://c/> ."
+    >>> request = Request("PUT", "/store?default", {"content-type": "application/n-triples"},
+    ...                   io.BytesIO(body), len(body))
+    >>> with Upload(1 << 20) as upload:
+    ...     [(part.media_type, part.name) for part in upload.receive(request)]
+    [('application/n-triples', 'the request body')]
 """
 
 from __future__ import annotations

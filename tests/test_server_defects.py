@@ -31,6 +31,7 @@ import pytest
 from test_server_support import ENDLESS_ROWS, ENSEMBL, TOKEN, copy_store, make_app, store_template
 
 from gff2rdf.errors import StoreLockedError
+from gff2rdf.lock import DatabaseLock
 from gff2rdf.metadata import recorded_path
 from gff2rdf.server import App
 from gff2rdf.server_worker import Worker, _Out, decode_frame
@@ -126,6 +127,68 @@ def test_an_oxigraph_server_cannot_open_a_store_gff2rdf_serves(store_template: P
         assert after.poll() is None
     finally:
         _stop(after)
+
+
+def _hold_lock(path: Path) -> subprocess.Popen[bytes]:
+    """Another process that takes the POSIX lock on ``path`` (as RocksDB does) and keeps it."""
+    proc = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.lockf(fd, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"), str(path)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    return proc
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def test_a_lock_taken_while_lent_is_reported(tmp_path: Path) -> None:
+    lock = DatabaseLock(tmp_path).acquire()
+    other = None
+    try:
+        with pytest.raises(StoreLockedError, match="database lock") as caught, \
+                lock.lent(wait=0.3):
+            other = _hold_lock(tmp_path / "LOCK")
+            assert other.stdout is not None and other.stdout.readline() == b"locked\n"
+        assert caught.value.pid == other.pid and not lock.held
+    finally:
+        if other is not None:
+            _end(other)
+    assert lock.acquire().held  # free again once the other process is gone
+    lock.release()
+
+
+def test_a_server_whose_store_is_taken_during_a_write_stops_serving_it(
+        store_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = copy_store(store_template, tmp_path / "store")
+    monkeypatch.setattr(DatabaseLock, "RETAKE_WAIT", 0.3)
+    others: list[subprocess.Popen[bytes]] = []
+    with make_app(store, token=TOKEN, workers=1) as app:
+        write = app.pool.write
+
+        def write_then_lose_the_lock(request: dict[str, Any], drain: float) -> Any:
+            result = write(request, drain)
+            others.append(_hold_lock(store / "LOCK"))  # the write worker has let go
+            assert others[0].stdout is not None and others[0].stdout.readline() == b"locked\n"
+            return result
+
+        monkeypatch.setattr(app.pool, "write", write_then_lose_the_lock)
+        try:
+            put = app.request("PUT", "/store?graph=http%3A%2F%2Fexample.org%2Fg",
+                              b"<http://a/> <http://b/> \"c\" .\n", NTRIPLES)
+            assert put.status == 503 and b"another program opened" in put.body
+            assert str(store).encode() not in put.body and b"python" not in put.body
+            after = app.request("GET", "/sparql?query=ASK%7B%7D")
+            assert after.status == 503 and b"no longer serves it" in after.body
+        finally:
+            for proc in others:
+                _end(proc)
 
 
 # -- --max-rows and results over 1 MiB ---------------------------------------------------------

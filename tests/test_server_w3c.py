@@ -55,8 +55,10 @@ from rdflib.compare import isomorphic
 from test_server_support import copy_store, store_template
 
 from conftest import DATA
+from gff2rdf.errors import RequestError
 from gff2rdf.server import App, ServeConfig
-from gff2rdf.server_http import HttpServer, make_server
+from gff2rdf.server_http import HttpServer, Request, make_server
+from gff2rdf.server_protocol import graph_target, request_url
 
 __all__ = ["store_template"]
 
@@ -355,6 +357,26 @@ def test_every_case_is_run() -> None:
     assert len(GSP_ENTRIES) == 13 and len(GSP) == 14
 
 
+def test_base_and_graph_iris_come_from_the_request(tmp_path: Path) -> None:
+    """The base IRI and directly named graphs follow the Host the client used; a Host that
+    is not one (it would change the IRI's shape) is a 400."""
+    config = ServeConfig(store=tmp_path, host="0.0.0.0", port=7878)
+    for host, url in [("LOCALHOST:7878", "http://localhost:7878"),
+                      ("lab_server.example", "http://lab_server.example"),
+                      ("[::1]:7878", "http://[::1]:7878"), ("", "http://0.0.0.0:7878")]:
+        req = Request("GET", "/store/a/b%20c.ttl?x=1", {"host": host} if host else {})
+        assert request_url(req, config) == url + "/store/a/b%20c.ttl"
+        assert graph_target(req, config) == url + "/store/a/b%20c.ttl"
+    for host in ("evil.example/x", "a@b", "a b", "x?y", "[::1]x"):
+        with pytest.raises(RequestError, match="bad Host") as caught:
+            request_url(Request("GET", "/sparql", {"host": host}), config)
+        assert caught.value.status == 400
+    with pytest.raises(RequestError, match="names its graph itself"):
+        graph_target(Request("GET", "/store/a?graph=http://x/", {"host": "h"}), config)
+    assert graph_target(Request("GET", "/store?default", {"host": "h"}), config) == ""
+    assert graph_target(Request("GET", "/store", {"host": "h"}), config) is None
+
+
 # -- http-rdf-update: the deprecated cases, restated -------------------------------------------
 
 FOAF = ("@prefix foaf: <http://xmlns.com/foaf/0.1/> .\n"
@@ -549,3 +571,62 @@ def test_writes_are_refused(seeded: Client, read_only: Client, case: Case) -> No
         assert got == status and word in body, (case.name, got, body)
         assert server.request("GET", "/store", headers={"Accept": "application/n-quads"}
                               )[2] == dump
+
+
+# -- beyond the suites: uploads that go wrong ----------------------------------------------------
+
+
+def _multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+    out = b""
+    for filename, media, data in parts:
+        out += (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"; '
+                f'filename="{filename}"\r\n').encode()
+        if media:
+            out += f"Content-Type: {media}\r\n".encode()
+        out += b"\r\n" + data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def test_bad_uploads_change_nothing(client: Client) -> None:
+    client.reset()
+    target = "/store/uploads"
+    good = b'<http://a/> <http://b/> "kept" .\n'
+    assert client.request("PUT", target, good, {"Content-Type": "application/n-triples"}
+                          )[0] == 201
+    form = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    cases = [
+        ({"Content-Type": "multipart/form-data"}, _multipart(("a.ttl", None, b"")), 400,
+         b"boundary"),
+        (form, _multipart(("a.ttl", None, good))[:-30], 400, b"closing boundary"),
+        (form, _multipart(("a.docx", None, good)), 415, b"part 1"),
+        (form, _multipart(("a.ttl", "application/pdf", good)), 415, b"application/pdf"),
+        (form, _multipart(("a.nq", "application/n-quads", good)), 415, b"one graph"),
+        (form, _multipart(("a.ttl", None, b'<http://a/> <http://b/> "new" .'),
+                          ("b.nt", None, b"<http://a/> oops")), 400, b"part 2"),
+        ({"Content-Type": "application/json"}, b"{}", 415, b"application/json"),
+        ({}, good, 415, b"Content-Type"),
+    ]
+    for headers, body, status, word in cases:
+        got, _, text = client.request("POST", target, body, headers)
+        assert got == status and word in text, (headers, got, text)
+        assert b"/tmp" not in text and b"gff2rdf-upload" not in text
+    status, _, body = client.request("GET", target, headers={"Accept": "application/n-triples"})
+    assert status == 200 and body == good  # the good first part of the last case is not in
+
+
+def test_post_to_the_store_creates_graphs_or_fills_the_dataset(client: Client) -> None:
+    client.reset()
+    status, headers, _ = client.request("POST", "/store", b"<http://a/> <http://b/> <c> .",
+                                        {"Content-Type": "text/turtle"})
+    assert status == 201
+    location = headers["location"]
+    got = client.request("GET", urllib.parse.urlsplit(location).path,
+                         headers={"Accept": "application/n-triples"})[2]
+    assert got == f"<http://a/> <http://b/> <{location[:location.rindex('/')]}/c> .\n".encode()
+    status, headers, _ = client.request(
+        "POST", "/store", b"<http://a/> <http://b/> <http://c/> <http://g/> .",
+        {"Content-Type": "application/n-quads"})
+    assert status == 204 and "location" not in headers
+    assert client.request("GET", "/store?graph=http%3A%2F%2Fg%2F")[0] == 200
+    assert client.request("PUT", "/store", b"", {"Content-Type": "text/turtle"})[0] == 400
+    assert client.request("DELETE", "/store")[0] == 400
