@@ -4,14 +4,8 @@ Routes: ``/sparql`` (also ``/query``) SPARQL 1.1 Protocol queries, ``/update`` S
 ``/store`` the Graph Store Protocol, ``/`` the page, ``/genomes`` and ``/queries`` the page's
 JSON, ``/queries/NAME`` a canned query run with its parameters, ``/status`` the workers.
 
-The protocols as the W3C test suites check them (``tests/test_server_w3c.py``): relative IRIs
-in a query or update resolve against the URL the client used (``http://HOST/sparql``, as the
-Oxigraph server does); ``using-graph-uri`` / ``using-named-graph-uri`` give an update's
-dataset (``sparql_using``); the Graph Store names a graph indirectly (``/store?graph=IRI``,
-``/store?default``) or directly (``/store/NAME`` is the graph ``http://HOST/store/NAME``);
-``POST /store`` of a graph's data creates a new graph and answers 201 with its ``Location``
-(N-Quads or TriG go to the graphs they name); uploads may be ``multipart/form-data``
-(``server_upload``); an empty graph PUT stays a graph.
+The protocols pass the W3C test suites (``tests/test_server_w3c.py``); what that takes is in
+``server_protocol``.
 
 Safety, in the order a request meets it:
 
@@ -26,18 +20,24 @@ Safety, in the order a request meets it:
 * Queries run in worker processes (``server_pool``) and are killed at ``--timeout``; SERVICE and
   LOAD are decided by ``sparql_guard`` before evaluation, in the worker.
 * A result is sent with Content-Length when it fits in 1 MiB, so any failure is an error status;
-  a larger one streams with chunked coding and a failure cuts the connection (never a
-  well-formed partial result with 200). Error bodies carry no traceback, path or token.
+  with ``--max-rows`` the worker holds a result back up to 256 MiB, so going over the limit is
+  a 422 too. A larger one streams with chunked coding, and a failure ends it with
+  ``server_formats.error_tail`` and cuts the connection (never a well-formed partial result
+  with 200). Error bodies carry no traceback, path or token.
 
 Loading while serving: this process holds the store's gff2rdf lock for as long as it serves, so
-``gff2rdf load --store DIR`` fails at once naming it; loads go through this server instead
+``gff2rdf load --store DIR`` fails at once naming it, and RocksDB's own ``LOCK``
+(``lock.DatabaseLock``, lent to each write worker), so an Oxigraph server cannot open the store
+either, and a store that one has open is refused at start; loads go through this server instead
 (``--update-token-file``; ``PUT /store?graph=...`` then ``POST /update``, as ``gff2rdf.gsp``
 does, with ``token_endpoint``), each write run exclusively by a write worker while the read
 workers are stopped.
 
 Modules: ``server_config`` (settings), ``server_http`` (requests, responses, the socket),
 ``server_pool`` and ``server_worker`` (the processes), ``server_formats`` (negotiation and
-serialisers), ``server_pages`` (the page, genome list and canned queries), ``sparql_guard``.
+serialisers), ``server_pages`` (the page, genome list and canned queries), ``server_protocol``
+(request URLs, Graph Store targets, service description), ``server_upload`` (uploads),
+``sparql_using`` and ``sparql_guard``.
 
 Example:
     >>> config = ServeConfig.from_settings("gff2rdf-store")        # doctest: +SKIP

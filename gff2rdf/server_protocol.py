@@ -1,5 +1,14 @@
 """Protocol details of ``gff2rdf serve``: request URLs, Graph Store targets, service description.
 
+What the W3C SPARQL 1.1 Protocol, Graph Store HTTP Protocol and Service Description test suites
+take (``tests/test_server_w3c.py`` runs them): relative IRIs in a query or update resolve
+against the URL the client used; ``using-graph-uri`` / ``using-named-graph-uri`` give an
+update's dataset (``sparql_using``); the Graph Store names a graph indirectly
+(``/store?graph=IRI``, ``/store?default``) or directly (``/store/NAME`` is the graph
+``http://HOST/store/NAME``); ``POST /store`` of one graph's data creates a graph and answers 201
+with its ``Location`` (N-Quads and TriG go to the graphs they name); uploads may be
+``multipart/form-data`` (``server_upload``); a graph PUT empty stays a graph.
+
 * ``request_url``: the URL a client asked for (``http://`` + its ``Host`` + the path), which is
   the base IRI of its query or update (SPARQL 1.1 Protocol: the base "MAY be the service
   endpoint"; the Oxigraph server does the same) and, under ``/store/``, the IRI of a graph

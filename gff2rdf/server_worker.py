@@ -25,7 +25,6 @@ writes is undefined behaviour).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -294,26 +293,9 @@ class Worker:
             out.end(counter.rows)
 
     def graph(self, request: dict[str, Any]) -> None:
-        import pyoxigraph as ox
+        from .server_graphs import read_graph
 
-        from .server_formats import DATASET_FORMATS, GRAPH_FORMATS, negotiate
-
-        graph = request.get("graph")
-        if graph is None:  # the whole dataset
-            fmt = negotiate(request.get("accept"), DATASET_FORMATS)
-            self.out.head(200, fmt.content_type)
-            if not request.get("head"):
-                self.store.dump(self.out, fmt.rdf)
-            self.out.end()
-            return
-        node = ox.DefaultGraph() if graph == "" else ox.NamedNode(graph)
-        if graph and not self.store.contains_named_graph(node):
-            raise _Refused(404, f"no graph <{graph}> in this store")
-        fmt = negotiate(request.get("accept"), GRAPH_FORMATS)
-        self.out.head(200, fmt.content_type)
-        if not request.get("head"):
-            self.store.dump(self.out, fmt.rdf, from_graph=node)
-        self.out.end()
+        read_graph(self.store, request, self.out)
 
     # -- writing (a write worker only) -------------------------------------------------------
 
@@ -327,87 +309,9 @@ class Worker:
         self.out.end()
 
     def graph_write(self, request: dict[str, Any]) -> None:
-        """A Graph Store Protocol write: DELETE a graph, PUT (replace) or POST (merge) the
-        uploaded documents into one graph, or POST N-Quads / TriG into the dataset
-        (``graph`` None). A named graph PUT or POSTed stays in the store even when empty."""
-        import pyoxigraph as ox
+        from .server_graphs import write_graph
 
-        graph = request.get("graph")
-        method = request["method"]
-        node = (None if graph is None else ox.NamedNode(graph) if graph
-                else ox.DefaultGraph())
-        if node is None or isinstance(node, ox.DefaultGraph):
-            existed = node is not None and _has_triples(self.store, node)
-        else:
-            existed = self.store.contains_named_graph(node)
-        if method == "DELETE":
-            if node is None:
-                raise _Refused(400, "name the graph to delete")
-            if isinstance(node, ox.NamedNode):
-                if not existed:
-                    raise _Refused(404, f"no graph <{graph}> in this store")
-                self.store.remove_graph(node)
-            else:
-                self.store.clear_graph(node)
-            self.store.flush()
-            self.out.head(204)
-            self.out.end()
-            return
-        parts = [(part["path"], _format(part["content_type"], dataset=node is None),
-                  part.get("name", "the data")) for part in request.get("parts", [])]
-        base = request.get("base_iri") or None
-        # bulk_load is atomic (pyoxigraph 0.5), but a PUT clears first and several parts load
-        # one by one: parse everything before the store changes, so bad data changes nothing
-        if len(parts) > 1 or (method == "PUT" and existed):
-            for path, fmt, name in parts:
-                with _named(path, name):
-                    for _ in ox.parse(path=path, format=fmt, base_iri=base):
-                        pass
-        if method == "PUT" and existed and node is not None:
-            self.store.clear_graph(node)
-        for path, fmt, name in parts:
-            with _named(path, name):
-                if node is None:
-                    self.store.bulk_load(path=path, format=fmt, base_iri=base)
-                else:
-                    self.store.bulk_load(path=path, format=fmt, to_graph=node, base_iri=base)
-        if isinstance(node, ox.NamedNode):
-            self.store.add_graph(node)  # an empty graph PUT is still a graph (sd:EmptyGraphs)
-        self.store.flush()
-        self.out.head(201 if request.get("created") or (node is not None and not existed)
-                      else 204)
-        self.out.end()
-
-
-@contextlib.contextmanager
-def _named(path: str, name: str) -> Iterator[None]:
-    """Syntax errors of an uploaded file name the part ("the request body", "part 2 ('a')"),
-    not the server's temporary file."""
-    try:
-        yield
-    except SyntaxError as exc:
-        raise SyntaxError(f"{name}: " + str(exc).replace(f"({os.path.basename(path)}, ", "(")
-                          ) from None
-
-
-def _has_triples(store: Any, graph: Any) -> bool:
-    return next(iter(store.quads_for_pattern(None, None, None, graph)), None) is not None
-
-
-def _format(media_type: str, dataset: bool) -> Any:
-    """The pyoxigraph format of an upload; 415 when it cannot go where it is sent."""
-    import pyoxigraph as ox
-
-    fmt = ox.RdfFormat.from_media_type(media_type)
-    if fmt is None:
-        raise _Refused(415, f"cannot load {media_type}")
-    if dataset and not fmt.supports_datasets:
-        raise _Refused(415, f"{media_type} holds one graph: name it (?graph=IRI)")
-    if not dataset and fmt.supports_datasets:
-        raise _Refused(415, f"cannot load {media_type} into one graph; send text/turtle, "
-                       "application/n-triples or application/rdf+xml (or POST it to /store "
-                       "without a graph, for the whole dataset)")
-    return fmt
+        write_graph(self.store, request, self.out)
 
 
 class _Counter:
