@@ -6,32 +6,47 @@ that a second process fails at once with a message naming the first one. The ker
 lock when its process dies (``kill -9`` included); the stale text left in the file is simply
 overwritten by the next holder.
 
-Processes that do not use this lock (``oxigraph serve --location DIR``) are still kept out by
-RocksDB's own ``LOCK`` file; ``holder_of`` finds who holds such a POSIX lock in ``/proc/locks``
-so that error can name the process too.
+Processes that do not use this lock (``oxigraph serve --location DIR``) are kept out by
+RocksDB's own ``{directory}/LOCK``: a POSIX ``fcntl`` lock that the process with the store open
+read-write holds; ``holder_of`` finds who holds it in ``/proc/locks`` so that errors name the
+process too. ``gff2rdf serve`` never opens the store read-write itself (its workers do, one
+write at a time), so it takes that lock with ``DatabaseLock``: at start, to find out that
+another program has the store open (an Oxigraph server writing while our workers read would be
+undefined behaviour), and for as long as it serves, so that such a program cannot open it.
+It lends the lock to its write worker for the length of each write.
 
 Example:
-    >>> lock = StoreLock("/tmp/some-store").acquire()        # doctest: +SKIP
-    >>> lock.release()                                       # doctest: +SKIP
+    >>> import tempfile
+    >>> store = tempfile.mkdtemp()
+    >>> lock = StoreLock(store).acquire()
+    >>> StoreLock(store).acquire()
+    Traceback (most recent call last):
+    ...
+    gff2rdf.errors.StoreLockedError: store ... is in use by process ...
+    >>> lock.release()
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StoreError, StoreLockedError
 
-__all__ = ["LOCK_NAME", "TMP_DIR", "Holder", "StoreLock", "holder_of"]
+__all__ = ["DATABASE_LOCK", "LOCK_NAME", "TMP_DIR", "DatabaseLock", "Holder", "StoreLock",
+           "holder_of"]
 
 LOCK_NAME = "gff2rdf.lock"
 TMP_DIR = "gff2rdf-tmp"  # the store's temporary directory, emptied when it opens
+DATABASE_LOCK = "LOCK"  # RocksDB's
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,85 @@ class StoreLock:
             os.close(fd)
 
     def __enter__(self) -> StoreLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class DatabaseLock:
+    """RocksDB's own lock on ``{directory}/LOCK``, held by a process that does not open the
+    store read-write itself (``gff2rdf serve``), so that no other program can open it.
+
+    A POSIX record lock belongs to a process, and closing *any* descriptor of the file in that
+    process drops it: the holder must never open the store read-write in the same process
+    (read-only opens do not touch ``LOCK``). ``lent()`` gives it up for a write done by a child
+    process and takes it back afterwards.
+    """
+
+    RETAKE_WAIT = 10.0  # seconds lent() retries while the child that had the lock exits
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / DATABASE_LOCK
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> DatabaseLock:
+        """Take the lock; ``StoreLockedError`` naming the holder when another process has it."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open the database lock: "
+                             f"{exc.strerror or exc}") from exc
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise StoreError(f"{self.path}: cannot lock: {exc.strerror or exc}") from exc
+            holder = holder_of(self.path)
+            raise StoreLockedError(
+                f"store {self.directory} is open in {holder.describe()}, which holds its "
+                "database lock (LOCK); stop that program first: gff2rdf serve does not serve a "
+                "store that another program can write", holder.pid, holder.command) from None
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def lent(self, wait: float | None = None) -> Iterator[None]:
+        """Release the lock for a child process that opens the store read-write, then take it
+        back (retrying for ``wait`` seconds while the child exits); ``StoreLockedError`` naming
+        the holder if another program took it meanwhile."""
+        held = self.held
+        self.release()
+        try:
+            yield
+        finally:
+            if held:
+                deadline = time.monotonic() + (self.RETAKE_WAIT if wait is None else wait)
+                while True:
+                    try:
+                        self.acquire()
+                        break
+                    except StoreLockedError:
+                        if time.monotonic() >= deadline:
+                            raise
+                        time.sleep(0.05)
+
+    def __enter__(self) -> DatabaseLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -17,7 +17,12 @@ the metadata graph ``M = {BASE}meta``; its data live in a build graph
         g2r:inputSha256 ... ; g2r:inputFormat ... ; g2r:conversionOptions ... .
     <B/activity> a prov:Activity ; prov:used <B/input> ; prov:wasAssociatedWith <software> ;
         prov:startedAtTime ... ; prov:endedAtTime ... .
-    <B/input> a prov:Entity ; dcterms:title "file name" ; g2r:path "/abs/path" ; ...
+    <B/input> a prov:Entity ; dcterms:title "file name" ; g2r:path "data/file.gff3" ; ...
+
+``g2r:path`` is the input as the user named it relative to the directory the load ran in
+(``data/file.gff3``), or only its file name when it lies outside that directory
+(``recorded_path``): the metadata is served to anyone who can query, and an absolute path would
+tell them the layout of the machine that loaded it.
 
 Everything the store writes about ``G`` has ``G`` or ``G/...`` as subject, so replacing or
 dropping a genome version's metadata is one DELETE by subject prefix in the same SPARQL UPDATE
@@ -69,6 +74,7 @@ __all__ = [
     "listing_query",
     "new_build_id",
     "now",
+    "recorded_path",
     "shapes_version",
     "staleness",
 ]
@@ -112,6 +118,28 @@ def new_build_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(4)
 
 
+def recorded_path(source: str | os.PathLike[str], cwd: str | None = None) -> str:
+    """How a build records its input file: relative to ``cwd`` (the directory the load ran in)
+    when the file lies beneath it, else only its name; never an absolute path.
+
+    Example:
+        >>> recorded_path("/home/ann/genomes/tair10.gff3", cwd="/home/ann")
+        'genomes/tair10.gff3'
+        >>> recorded_path("/srv/private/tair10.gff3", cwd="/home/ann")
+        'tair10.gff3'
+    """
+    here = os.path.abspath(cwd or os.getcwd())
+    path = os.path.abspath(os.path.join(here, source))
+    try:
+        relative = os.path.relpath(path, here)
+    except ValueError:  # another drive (Windows)
+        return os.path.basename(path)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep) or os.path.isabs(
+            relative):
+        return os.path.basename(path)
+    return relative.replace(os.sep, "/")
+
+
 def build_iri(genome: str, build_id: str) -> str:
     return f"{genome}/build/{build_id}"
 
@@ -153,7 +181,7 @@ class BuildInfo:
     def for_plan(cls, plan: Any, build: str, started: str) -> BuildInfo:
         """The record of a build of a ``inputs.LoadPlan``."""
         return cls(genome=plan.genome, build=build, meta=plan.meta,
-                   input_path=os.path.abspath(plan.source), input_name=Path(plan.source).name,
+                   input_path=recorded_path(plan.source), input_name=Path(plan.source).name,
                    input_sha256=plan.sha256, input_format=plan.format, options=plan.options,
                    schema_version=plan.schema_version, started=started,
                    code_version=plan.code_version)

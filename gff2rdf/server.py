@@ -4,6 +4,9 @@ Routes: ``/sparql`` (also ``/query``) SPARQL 1.1 Protocol queries, ``/update`` S
 ``/store`` the Graph Store Protocol, ``/`` the page, ``/genomes`` and ``/queries`` the page's
 JSON, ``/queries/NAME`` a canned query run with its parameters, ``/status`` the workers.
 
+The protocols pass the W3C test suites (``tests/test_server_w3c.py``); what that takes is in
+``server_protocol``.
+
 Safety, in the order a request meets it:
 
 * The server binds 127.0.0.1 unless told otherwise. On a loopback bind, a ``Host`` header other
@@ -17,18 +20,24 @@ Safety, in the order a request meets it:
 * Queries run in worker processes (``server_pool``) and are killed at ``--timeout``; SERVICE and
   LOAD are decided by ``sparql_guard`` before evaluation, in the worker.
 * A result is sent with Content-Length when it fits in 1 MiB, so any failure is an error status;
-  a larger one streams with chunked coding and a failure cuts the connection (never a
-  well-formed partial result with 200). Error bodies carry no traceback, path or token.
+  with ``--max-rows`` the worker holds a result back up to 256 MiB, so going over the limit is
+  a 422 too. A larger one streams with chunked coding, and a failure ends it with
+  ``server_formats.error_tail`` and cuts the connection (never a well-formed partial result
+  with 200). Error bodies carry no traceback, path or token.
 
 Loading while serving: this process holds the store's gff2rdf lock for as long as it serves, so
-``gff2rdf load --store DIR`` fails at once naming it; loads go through this server instead
+``gff2rdf load --store DIR`` fails at once naming it, and RocksDB's own ``LOCK``
+(``lock.DatabaseLock``, lent to each write worker), so an Oxigraph server cannot open the store
+either, and a store that one has open is refused at start; loads go through this server instead
 (``--update-token-file``; ``PUT /store?graph=...`` then ``POST /update``, as ``gff2rdf.gsp``
 does, with ``token_endpoint``), each write run exclusively by a write worker while the read
 workers are stopped.
 
 Modules: ``server_config`` (settings), ``server_http`` (requests, responses, the socket),
 ``server_pool`` and ``server_worker`` (the processes), ``server_formats`` (negotiation and
-serialisers), ``server_pages`` (the page, genome list and canned queries), ``sparql_guard``.
+serialisers), ``server_pages`` (the page, genome list and canned queries), ``server_protocol``
+(request URLs, Graph Store targets, service description), ``server_upload`` (uploads),
+``sparql_using`` and ``sparql_guard``.
 
 Example:
     >>> config = ServeConfig.from_settings("gff2rdf-store")        # doctest: +SKIP
@@ -42,21 +51,18 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
+import re
 import sys
-import tempfile
 import threading
 import time
 import traceback
 import urllib.parse
+import uuid
 from typing import Any
 
-import pyoxigraph as ox
-
-from .errors import RequestError, ServerError
-from .lock import StoreLock
+from .errors import RequestError, ServerError, StoreLockedError
+from .lock import DatabaseLock, StoreLock
 from .server_config import ServeConfig, parse_size, read_token
-from .server_formats import GRAPH_FORMATS, negotiate
 from .server_http import Params, Request, Response, StreamAborted
 from .server_pages import canned_queries, genome_rows, static_file
 from .server_pool import (
@@ -68,14 +74,15 @@ from .server_pool import (
     WorkerProcess,
     WorkerTimeout,
 )
+from .server_protocol import graph_target, iri, request_url, service_description
+from .server_upload import Upload
+from .sparql_using import with_using
 
 __all__ = ["App", "ServeConfig", "parse_size", "read_token", "token_endpoint"]
 
 STREAM_AFTER = 1 << 20     # bytes of result buffered before streaming (then errors cut)
 HTTP10_BUFFER = 64 << 20   # an HTTP/1.0 client cannot be streamed to safely: buffer this much
 FORM = "application/x-www-form-urlencoded"
-SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS = "http://www.w3.org/ns/formats/"
 SECURITY_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
@@ -104,14 +111,6 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _iri(value: str, what: str) -> str:
-    try:
-        ox.NamedNode(value)
-    except ValueError:
-        raise RequestError(f"{what}: not an absolute IRI: {value[:200]!r}", 400) from None
-    return value
-
-
 class App:
     """The server application: ``handle(Request) -> Response``, no socket needed."""
 
@@ -120,6 +119,9 @@ class App:
         self.pool = WorkerPool(PoolConfig(config.store, config.workers, config.allow_service,
                                           config.worker_memory, config.warm_up))
         self._lock: StoreLock | None = None
+        self._database: DatabaseLock | None = None
+        self._write_turn = threading.Lock()
+        self._lost: str | None = None  # why the store is no longer served (another program)
         self._slots = threading.BoundedSemaphore(config.max_concurrent)
         self._loopback = _loopback(config.host)
 
@@ -138,6 +140,9 @@ class App:
         try:
             if fresh:
                 self.pool.create_store()
+            # RocksDB's own lock: refuse a store another program (an Oxigraph server) has open,
+            # and keep such a program out for as long as this one serves
+            self._database = DatabaseLock(directory).acquire()
             self.pool.start()
         except BaseException:
             self.close()
@@ -146,6 +151,9 @@ class App:
 
     def close(self) -> None:
         self.pool.close()
+        if self._database is not None:
+            self._database.release()
+            self._database = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -225,12 +233,14 @@ class App:
                               ("Access-Control-Max-Age", "600")])
 
     def _route(self, req: Request) -> Response:
+        if self._lost:
+            raise RequestError(self._lost, 503)
         path = req.path
         if path in ("/sparql", "/query"):
             return self._sparql(req)
         if path == "/update":
             return self._update(req)
-        if path == "/store":
+        if path == "/store" or path.startswith("/store/"):
             return self._graph_store(req)
         self._methods(req, "GET", "HEAD")
         if path in ("/", "/index.html"):
@@ -271,18 +281,18 @@ class App:
         if req.method in ("GET", "HEAD"):
             if not url.values:
                 return self._service_description(req)
-            params, query = url, url.one("query")
-            if url.one("update") is not None:
+            if url.all("update"):
                 return self._update(req)
+            params, query = url, url.one("query")
         elif req.method == "POST":
             kind = req.content_type
             if kind == "application/sparql-update":
                 return self._update(req)
             if kind == FORM:
-                form = Params.parse(self._body_text(req))
-                if form.one("update") is not None:
+                form = url.merge(Params.parse(self._body_text(req)))
+                if form.all("update"):
                     return self._write_update(req, form)
-                params, query = url.merge(form), form.one("query")
+                params, query = form, form.one("query")
             elif kind == "application/sparql-query":
                 params, query = url, self._body_text(req)
             else:
@@ -294,18 +304,26 @@ class App:
         if query is None or not query.strip():
             raise RequestError("no query: send one in the 'query' parameter", 400)
         request = {"op": "query", "query": query, "accept": req.header("accept"),
-                   "default_graphs": [_iri(g, "default-graph-uri")
+                   "default_graphs": [iri(g, "default-graph-uri")
                                       for g in params.all("default-graph-uri")],
-                   "named_graphs": [_iri(g, "named-graph-uri")
+                   "named_graphs": [iri(g, "named-graph-uri")
                                     for g in params.all("named-graph-uri")],
-                   "union": self.config.union_default_graph, "max_rows": self.config.max_rows}
+                   "union": self.config.union_default_graph, "max_rows": self.config.max_rows,
+                   "base_iri": self._url(req)}
         return self._run(request, req)
 
     def _body_text(self, req: Request) -> str:
+        charset = re.search(r";\s*charset\s*=\s*\"?([\w.:-]+)", req.header("content-type"), re.I)
+        if charset and charset.group(1).lower() not in ("utf-8", "utf8", "us-ascii"):
+            raise RequestError(f"the request body must be UTF-8, not {charset.group(1)[:40]}",
+                               415)
         try:
             return req.read_body(self.config.max_body).decode("utf-8")
         except UnicodeDecodeError:
             raise RequestError("the request body is not UTF-8", 400) from None
+
+    def _url(self, req: Request, path: str | None = None) -> str:
+        return request_url(req, self.config, path)
 
     def _run(self, request: dict[str, Any], req: Request) -> Response:
         """Send a request to a worker and turn its frames into a response."""
@@ -365,25 +383,7 @@ class App:
                              self.config.timeout)
 
     def _service_description(self, req: Request) -> Response:
-        host = req.header("host") or f"{self.config.host}:{self.config.port}"
-        url = f"http://{host}{req.path}"
-        me, sd, fmt = ox.BlankNode("service"), SD, FORMATS
-        t = [(ox.NamedNode(f"{sd}endpoint"), ox.NamedNode(url)),
-             (ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-              ox.NamedNode(f"{sd}Service")),
-             (ox.NamedNode(f"{sd}supportedLanguage"), ox.NamedNode(f"{sd}SPARQL11Query"))]
-        if self.config.token:
-            t.append((ox.NamedNode(f"{sd}supportedLanguage"), ox.NamedNode(f"{sd}SPARQL11Update")))
-        if self.config.allow_service:
-            t.append((ox.NamedNode(f"{sd}feature"), ox.NamedNode(f"{sd}BasicFederatedQuery")))
-        if self.config.union_default_graph:
-            t.append((ox.NamedNode(f"{sd}feature"), ox.NamedNode(f"{sd}UnionDefaultGraph")))
-        for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                     "SPARQL_Results_TSV", "Turtle", "N-Triples", "RDF_XML"):
-            t.append((ox.NamedNode(f"{sd}resultFormat"), ox.NamedNode(f"{fmt}{name}")))
-        chosen = negotiate(req.header("accept"), GRAPH_FORMATS)
-        body = ox.serialize([ox.Triple(me, p, o) for p, o in t], None, chosen.rdf)
-        return Response(200, [("Content-Type", chosen.content_type)], bytes(body or b""))
+        return service_description(self._url(req), self.config, req.header("accept"))
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -405,10 +405,11 @@ class App:
         self._authorize(req)
         if req.method != "POST":
             raise RequestError("updates are sent with POST", 405, {"Allow": "POST"})
+        url = Params.parse(req.query_string)
         if req.content_type == "application/sparql-update":
-            return self._write_update(req, Params.parse(req.query_string), self._body_text(req))
+            return self._write_update(req, url, self._body_text(req))
         if req.content_type == FORM:
-            return self._write_update(req, Params.parse(self._body_text(req)))
+            return self._write_update(req, url.merge(Params.parse(self._body_text(req))))
         raise RequestError("an update is sent as application/sparql-update or "
                            f"{FORM}", 415)
 
@@ -417,10 +418,12 @@ class App:
         text = params.one("update") if text is None else text
         if not text or not text.strip():
             raise RequestError("no update: send one in the 'update' parameter", 400)
-        if params.all("using-graph-uri") or params.all("using-named-graph-uri"):
-            raise RequestError("using-graph-uri and using-named-graph-uri are not supported; "
-                               "write USING in the update", 400)
-        return self._write({"op": "update", "update": text})
+        update = with_using(text, [iri(g, "using-graph-uri")
+                                   for g in params.all("using-graph-uri")],
+                            [iri(g, "using-named-graph-uri")
+                             for g in params.all("using-named-graph-uri")])
+        return self._locked_write({"op": "update", "update": update,
+                                   "base_iri": self._url(req)})
 
     def _write(self, request: dict[str, Any]) -> Response:
         status, message = self.pool.write(request, drain=self.config.timeout + 5)
@@ -428,13 +431,25 @@ class App:
             return _text(status, message)
         return Response(status)
 
+    def _locked_write(self, request: dict[str, Any]) -> Response:
+        """A write, with RocksDB's lock lent to the write worker for its length."""
+        if self._database is None:
+            return self._write(request)
+        with self._write_turn:
+            try:
+                with self._database.lent():
+                    return self._write(request)
+            except StoreLockedError as exc:
+                # another program opened the store while the write worker had the lock: its
+                # writes and our readers must not meet, so stop serving (details in the log)
+                print(f"gff2rdf serve: {exc}; no longer serving the store", file=sys.stderr)
+                self._lost = ("another program opened this server's store during a write; "
+                              "the server no longer serves it (see its log)")
+                self.pool.close()
+                raise RequestError(self._lost, 503) from None
+
     def _graph_store(self, req: Request) -> Response:
-        params = Params.parse(req.query_string)
-        graph = params.one("graph")
-        if graph is not None and "default" in params.values:
-            raise RequestError("give either ?graph=IRI or ?default, not both", 400)
-        target = _iri(graph, "graph") if graph is not None else (
-            "" if "default" in params.values else None)
+        target = graph_target(req, self.config)
         if req.method in ("GET", "HEAD"):
             return self._run({"op": "graph", "graph": target, "accept": req.header("accept"),
                               "head": req.method == "HEAD"}, req)
@@ -442,21 +457,25 @@ class App:
             raise RequestError(f"{req.method} is not allowed here", 405,
                                {"Allow": "GET, HEAD, PUT, POST, DELETE"})
         self._authorize(req)
-        if target is None:
-            raise RequestError("name the graph: ?graph=IRI or ?default", 400)
-        if req.method == "DELETE":
-            return self._write({"op": "graph_write", "method": "DELETE", "graph": target})
-        if not req.content_type:
-            raise RequestError("give the data's Content-Type (text/turtle, "
-                               "application/n-triples or application/rdf+xml)", 415)
-        fd, path = tempfile.mkstemp(prefix="gff2rdf-upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                req.save_body(self.config.max_upload, out)
-            return self._write({"op": "graph_write", "method": req.method, "graph": target,
-                                "path": path, "content_type": req.content_type})
-        finally:
-            os.unlink(path)
+        if req.method == "DELETE" or (req.method == "PUT" and target is None):
+            if target is None:
+                raise RequestError(f"name the graph to {req.method}: ?graph=IRI, ?default or "
+                                   "a path under /store/", 400)
+            if req.method == "DELETE":
+                return self._locked_write({"op": "graph_write", "method": "DELETE",
+                                           "graph": target})
+        location = None
+        with Upload(self.config.max_upload) as upload:
+            parts = upload.receive(req)
+            if target is None and not all(part.dataset for part in parts):
+                target = location = self._url(req, f"/store/{uuid.uuid4().hex}")
+            response = self._locked_write({
+                "op": "graph_write", "method": req.method, "graph": target,
+                "parts": [part.to_json() for part in parts], "created": location is not None,
+                "base_iri": target or self._url(req)})
+        if location is not None and response.status == 201:
+            response.headers.append(("Location", location))
+        return response
 
     # -- the page's data ---------------------------------------------------------------------
 

@@ -6,6 +6,24 @@ result and cannot be stopped part way). The output matches pyoxigraph's (``its:d
 base directions, ``triple`` terms for RDF-star). CONSTRUCT and DESCRIBE results go through
 ``pyoxigraph.serialize`` with a counting iterator.
 
+A result that fails after its first bytes have left (a 200 already sent: past ``--max-rows``
+once more than ``server_worker.HOLD`` bytes were written, a timeout, an engine error) is ended
+with ``error_tail`` and then the connection is cut without chunked coding's last chunk, which
+every HTTP/1.1 client reports as an incomplete body. What a format's own parser then sees:
+
+=====================================  ========================================================
+format                                 the tail, after the last complete row (SELECT)
+=====================================  ========================================================
+SPARQL JSON, Turtle, N-Triples, TriG,  a line ``!gff2rdf-error: MESSAGE``: a syntax error
+N-Quads
+SPARQL XML, RDF/XML                    the same line, and the root element is never closed:
+                                       not well-formed
+CSV, TSV                               a line ``"!gff2rdf-error: MESSAGE`` whose quote never
+                                       closes: "EOF inside string" in pandas and in ``csv``
+                                       with ``strict=True``; a reader that takes it as a row
+                                       sees a first field starting ``!gff2rdf-error:``
+=====================================  ========================================================
+
 Example:
     >>> negotiate("text/csv;q=0.5, application/sparql-results+json", SELECT_FORMATS).name
     'json'
@@ -25,7 +43,7 @@ import pyoxigraph as ox
 from .errors import RequestError
 
 __all__ = ["ASK_FORMATS", "DATASET_FORMATS", "GRAPH_FORMATS", "SELECT_FORMATS", "Format",
-           "ask_bytes", "negotiate", "select_writer"]
+           "ask_bytes", "error_tail", "negotiate", "select_writer"]
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
@@ -279,3 +297,17 @@ def ask_bytes(fmt: Format, value: bool) -> bytes:
         return b'{"head":{},"boolean":' + (b"true" if value else b"false") + b"}"
     return ('<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
             f"<head/><boolean>{'true' if value else 'false'}</boolean></sparql>").encode()
+
+
+def error_tail(content_type: str | None, message: str) -> bytes:
+    r"""The last bytes of a result that failed mid-stream: a line that its format's parsers
+    reject (see the table at the top of this module).
+
+    Example:
+        >>> error_tail("text/csv; charset=utf-8", "more than 10 rows")
+        b'\n"!gff2rdf-error: more than 10 rows\n'
+    """
+    text = " ".join(message.split()).replace('"', "'")[:500]
+    media = (content_type or "").split(";")[0].strip().lower()
+    quote = '"' if media in ("text/csv", "text/tab-separated-values") else ""
+    return f"\n{quote}!gff2rdf-error: {text}\n".encode()

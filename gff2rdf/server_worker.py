@@ -31,6 +31,7 @@ import re
 import signal
 import struct
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -44,6 +45,12 @@ __all__ = ["FRAME", "decode_frame", "encode_frame", "main", "read_frame"]
 FRAME = struct.Struct(">cI")
 FLUSH_AT = 64 * 1024
 ROW_BATCH = 256
+# With --max-rows, a result is held back until it ends or passes HOLD bytes, so that one over
+# the limit is a 422 rather than a 200 cut part way: in memory up to HOLD_IN_MEMORY, then in a
+# temporary file. A bigger result streams, and passing the limit then ends it with
+# server_formats.error_tail (per format) and a cut connection.
+HOLD = 256 << 20
+HOLD_IN_MEMORY = 4 << 20
 
 
 def encode_frame(kind: bytes, payload: bytes = b"") -> bytes:
@@ -91,14 +98,25 @@ class _Out:
         self.fd = fd
         self.pending = bytearray()
         self.data = bytearray()
+        self.content_type: str | None = None
+        self.committed = False  # a head has left: an error can no longer change the status
+        self._hold = 0          # bytes of response kept back before the head leaves (0: none)
+        self._held: IO[bytes] | None = None
+        self._held_size = 0
 
     def _write(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
 
+    def hold(self, limit: int) -> None:
+        """Keep the response back until it ends or passes ``limit`` bytes, so that an error
+        found meanwhile (``--max-rows``) still gets its own status: nothing has left yet."""
+        self._hold, self._held_size = limit, 0
+
     def head(self, status: int, content_type: str | None = None, **extra: Any) -> None:
         info = {"status": status, "content_type": content_type, **extra}
+        self.content_type = content_type
         self.pending += encode_frame(b"H", json.dumps(info).encode())
 
     def write(self, data: bytes) -> int:  # also the file object pyoxigraph serialises into
@@ -108,24 +126,60 @@ class _Out:
         return len(data)
 
     def flush(self) -> None:
+        if self._hold:
+            if self.data:
+                if self._held is None:
+                    self._held = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed in
+                        HOLD_IN_MEMORY, prefix="gff2rdf-")           # _release and error)
+                self._held.write(self.data)
+                self._held_size += len(self.data)
+                self.data.clear()
+            if self._held_size <= self._hold:
+                return
+            self._release()
         if self.data:
             self.pending += encode_frame(b"D", bytes(self.data))
             self.data.clear()
         if self.pending:
             self._write(self.pending)
+            self.committed = True
             self.pending.clear()
 
+    def _release(self) -> None:
+        """Send what was held (the head first): the response is committed from here on."""
+        self._hold, self._held_size = 0, 0
+        held, self._held = self._held, None
+        if held is not None:
+            held.seek(0)
+            while piece := held.read(FLUSH_AT * 16):
+                self.pending += encode_frame(b"D", piece)
+                self._write(self.pending)
+                self.committed = True
+                self.pending.clear()
+            held.close()
+
     def end(self, rows: int = 0) -> None:
+        self._release()
         if self.data:
             self.pending += encode_frame(b"D", bytes(self.data))
             self.data.clear()
         self.pending += encode_frame(b"E", json.dumps({"rows": rows}).encode())
         self._write(self.pending)
         self.pending.clear()
+        self.committed = False
 
     def error(self, status: int, message: str) -> None:
-        self.pending.clear()  # a head not yet sent is dropped: the client gets the error status
         self.data.clear()
+        if self.committed:  # mid-stream: end at a boundary with a line no parser accepts
+            from .server_formats import error_tail
+
+            self._write(encode_frame(b"D", error_tail(self.content_type, message)))
+        self.pending.clear()  # a head not yet sent is dropped: the client gets the error status
+        self._hold, self._held_size = 0, 0
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+        self.committed = False
         self._write(encode_frame(b"X", json.dumps({"status": status,
                                                    "message": message}).encode()))
 
@@ -153,6 +207,8 @@ class Worker:
         from .errors import RequestError
 
         op = request.get("op")
+        if op == "query" and request.get("max_rows"):
+            self.out.hold(int(request.get("hold") or HOLD))
         try:
             if op == "query":
                 self.query(request)
@@ -186,7 +242,7 @@ class Worker:
 
         guarded = guard_query(request["query"], self.allow, request.get("base_iri"))
         kwargs: dict[str, Any] = {}
-        if request.get("base_iri"):
+        if request.get("base_iri"):  # relative IRIs resolve against the endpoint's URL
             kwargs["base_iri"] = request["base_iri"]
         if request.get("default_graphs"):
             kwargs["default_graph"] = [ox.NamedNode(g) for g in request["default_graphs"]]
@@ -269,26 +325,9 @@ class Worker:
         return guarded.engine_error(exc)
 
     def graph(self, request: dict[str, Any]) -> None:
-        import pyoxigraph as ox
+        from .server_graphs import read_graph
 
-        from .server_formats import DATASET_FORMATS, GRAPH_FORMATS, negotiate
-
-        graph = request.get("graph")
-        if graph is None:  # the whole dataset
-            fmt = negotiate(request.get("accept"), DATASET_FORMATS)
-            self.out.head(200, fmt.content_type)
-            if not request.get("head"):
-                self.store.dump(self.out, fmt.rdf)
-            self.out.end()
-            return
-        node = ox.DefaultGraph() if graph == "" else ox.NamedNode(graph)
-        if graph and not self.store.contains_named_graph(node):
-            raise _Refused(404, f"no graph <{graph}> in this store")
-        fmt = negotiate(request.get("accept"), GRAPH_FORMATS)
-        self.out.head(200, fmt.content_type)
-        if not request.get("head"):
-            self.store.dump(self.out, fmt.rdf, from_graph=node)
-        self.out.end()
+        read_graph(self.store, request, self.out)
 
     # -- writing (a write worker only) -------------------------------------------------------
 
@@ -317,32 +356,9 @@ class Worker:
         self.out.end()
 
     def graph_write(self, request: dict[str, Any]) -> None:
-        import pyoxigraph as ox
+        from .server_graphs import write_graph
 
-        graph = request.get("graph") or ""
-        node = ox.NamedNode(graph) if graph else ox.DefaultGraph()
-        existed = not graph or self.store.contains_named_graph(node)
-        method = request["method"]
-        if method == "DELETE":
-            if not existed:
-                raise _Refused(404, f"no graph <{graph}> in this store")
-            if graph:
-                self.store.remove_graph(node)
-            else:
-                self.store.clear_graph(node)
-        else:
-            fmt = ox.RdfFormat.from_media_type(request["content_type"])
-            if fmt is None or fmt.supports_datasets:
-                raise _Refused(415, f"cannot load {request['content_type']} into a graph; send "
-                               "text/turtle, application/n-triples or application/rdf+xml")
-            if method == "PUT" and existed:
-                self.store.clear_graph(node)
-            # bulk_load is atomic in pyoxigraph 0.5: a failure leaves the graph as it was
-            self.store.bulk_load(path=request["path"], format=fmt, to_graph=node,
-                                 base_iri=graph or None)
-        self.store.flush()
-        self.out.head(204 if existed else 201)
-        self.out.end()
+        write_graph(self.store, request, self.out)
 
 
 class _Counter:
