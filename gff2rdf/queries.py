@@ -22,6 +22,11 @@ the OBO IRI), ``strings`` and ``terms`` (comma-separated lists), ``loci`` (comma
 IDs, bound together with their UniProt spellings, ``AT1G01010`` and ``At1g01010``, in
 ``?{name}_uniprot``) and ``limit`` (an integer that is also written as the number of the
 query's final ``LIMIT``: SPARQL has no variable LIMIT; it is validated as an integer first).
+A single-valued ``string`` parameter may list ``prefixes`` (``["", "gene:", "gene-"]``): each
+prefix followed by the value is bound in ``?{name}_key``, the keys to look identifiers up by (a
+key computed in the query with ``BIND(CONCAT(...))`` is not looked up in Oxigraph's indexes but
+joined with every identifier: the gene query took 0.6-1.7 s on a 110k-line genome, 0.3-9 ms
+with the keys bound).
 Every other parameter is bound by ``VALUES`` blocks (``gff2rdf.binding``), the same way on the
 embedded store and on a remote endpoint; ``classes`` are bound the same way.
 A ``services`` entry names the setting whose value replaces that ``SERVICE`` IRI.
@@ -85,6 +90,7 @@ class Parameter:
     example: str = ""
     minimum: int | None = None
     variable: str = ""
+    prefixes: tuple[str, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -261,6 +267,9 @@ class CannedQuery:
             if p.type == "limit":
                 text = self._limit(text, int(values[p.name]))
             tables[p.var] = terms
+            if p.prefixes:
+                tables[p.var + "_key"] = [ox.Literal(prefix + t.value) for t in terms
+                                          for prefix in p.prefixes]
             if p.type == "loci":
                 tables[p.var + "_uniprot"] = [ox.Literal(s) for t in terms
                                               for s in uniprot_spellings(t.value)]
@@ -413,12 +422,17 @@ def parse_query(text: str, name: str, path: str = "") -> CannedQuery:
             raise QueryError(f"{path or name}: parameter {raw['name']}: unknown type {kind!r} "
                              f"(one of {', '.join(TYPES)})")
         default = raw.get("default")
+        prefixes = raw.get("prefixes") or []
+        if prefixes and (kind != "string" or not isinstance(prefixes, list)):
+            raise QueryError(f"{path or name}: parameter {raw['name']}: prefixes are a list, "
+                             f"for a string parameter (this one is {kind})")
         params.append(Parameter(
             name=str(raw["name"]), type=kind, help=str(raw.get("help", "")),
             default=None if default is None else str(default),
             example=str(raw.get("example", "")),
             minimum=None if raw.get("min") is None else int(raw["min"]),
-            variable=str(raw.get("variable", ""))))
+            variable=str(raw.get("variable", "")),
+            prefixes=tuple(str(p) if p is not None else "" for p in prefixes)))
     classes = {str(k): tuple(str(v) for v in (vs if isinstance(vs, list) else [vs]))
                for k, vs in (header.get("classes") or {}).items()}
     services = {str(k): str(v) for k, v in (header.get("services") or {}).items()}

@@ -14,6 +14,7 @@ a listener on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -331,3 +332,18 @@ def test_max_rows_applies_to_canned_queries(store_dir: Path, tmp_path: Path) -> 
         assert one.status == 422  # the gene's model has more than 3 features
         counts = small.request("GET", _route("genome-versions", {}), headers=JSON)
         assert counts.status == 200  # 3 genome versions: within the limit
+
+
+def test_identifier_keys_are_bound_not_computed() -> None:
+    """gene looks its ID up by keys bound from the header's prefixes (an index look-up each),
+    not by a key computed with BIND in the query (a join with every identifier)."""
+    from gff2rdf.errors import QueryError
+    from gff2rdf.queries import parse_query
+
+    gene = get_query("gene")
+    text = gene.bind({"genome": GENOME, "id": "AT1G01010"})
+    assert '"gene:AT1G01010" "gene-AT1G01010" "transcript:AT1G01010"' in text
+    assert "|skos:altLabel ?id_key" in text and not re.search(r"BIND\(CONCAT\([^)]*\?id\b", text)
+    header = "# title: t\n# parameters:\n#   - {name: n, type: integer, prefixes: ['x']}\n"
+    with pytest.raises(QueryError, match="prefixes are a list, for a string parameter"):
+        parse_query(header + "SELECT * WHERE { ?s ?p ?n }", "t")
