@@ -599,7 +599,8 @@ def _list_queries(as_json: bool) -> None:
 @click.option("--list", "list_only", is_flag=True, help="List the canned queries and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --list: JSON.")
 @click.option("--show-sparql", is_flag=True,
-              help="Print the bound SPARQL instead of running it.")
+              help="Print the SPARQL that would run first (bound, with the store's or "
+              "endpoint's current build and bin index) instead of running it.")
 @click.option("--index", "index_genome", metavar="GENOME",
               help="Build the bin index of a genome version (fast region and nearest-genes "
               "queries) and exit.")
@@ -640,15 +641,18 @@ def query(name: str | None, pairs: tuple[str, ...], store_dir: str, endpoint: st
 
     canned = get_query(name)
     params = _params(pairs)
-    if show_sparql:
-        click.echo(canned.bind(params), nl=False)
-        return
     if endpoint:
+        if show_sparql:
+            click.echo(canned.explain(endpoint, params).sparql, nl=False)
+            return
         result = canned.run(endpoint, params)
     else:
         from .store import GenomeStore
 
         with GenomeStore.open(store_dir, create=False, collect=False) as store:
+            if show_sparql:
+                click.echo(canned.explain(store, params).sparql, nl=False)
+                return
             result = canned.run(store, params)
     click.echo(format_result(result, fmt), nl=False)
     if fmt == "table":

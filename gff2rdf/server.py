@@ -2,7 +2,8 @@
 
 Routes: ``/sparql`` (also ``/query``) SPARQL 1.1 Protocol queries, ``/update`` SPARQL Update,
 ``/store`` the Graph Store Protocol, ``/`` the page, ``/genomes`` and ``/queries`` the page's
-JSON, ``/queries/NAME`` a canned query run with its parameters, ``/status`` the workers.
+JSON, ``/queries/NAME`` a canned query run with its parameters (planned as ``gff2rdf query``
+plans it; ``/queries/NAME/sparql`` shows the SPARQL), ``/status`` the workers.
 
 The protocols pass the W3C test suites (``tests/test_server_w3c.py``); what that takes is in
 ``server_protocol``.
@@ -64,7 +65,7 @@ from .errors import RequestError, ServerError, StoreLockedError
 from .lock import DatabaseLock, StoreLock
 from .server_config import ServeConfig, parse_size, read_token
 from .server_http import Params, Request, Response, StreamAborted
-from .server_pages import canned_queries, genome_rows, static_file
+from .server_pages import CannedRoutes, genome_rows, static_file
 from .server_pool import (
     ClientGone,
     PoolConfig,
@@ -124,6 +125,7 @@ class App:
         self._lost: str | None = None  # why the store is no longer served (another program)
         self._slots = threading.BoundedSemaphore(config.max_concurrent)
         self._loopback = _loopback(config.host)
+        self.canned = CannedRoutes(lambda: self.pool.stats.writes)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -250,7 +252,7 @@ class App:
         if path == "/genomes":
             return _json(self.genomes())
         if path == "/queries":
-            return _json([q.to_json() for q in canned_queries()])
+            return _json(self.canned.listing())
         if path.startswith("/queries/"):
             return self._canned(req, urllib.parse.unquote(path[9:]))
         if path == "/status":
@@ -327,8 +329,12 @@ class App:
 
     def _run(self, request: dict[str, Any], req: Request) -> Response:
         """Send a request to a worker and turn its frames into a response."""
+        return self._exchange(request, req, time.monotonic() + self.config.timeout)[0]
+
+    def _exchange(self, request: dict[str, Any], req: Request, deadline: float,
+                  whole: bool = False) -> tuple[Response, int | None]:
+        """``_run`` with a deadline, and the rows (None: streamed; ``whole``: after 64 MB)."""
         timeout = self.config.timeout
-        deadline = time.monotonic() + timeout
         worker = self.pool.acquire(deadline)
         owned = True
         try:
@@ -344,7 +350,7 @@ class App:
             headers.append(("Cache-Control", "no-store"))
             chunks: list[bytes] = []
             size = 0
-            limit = STREAM_AFTER if req.http11 else HTTP10_BUFFER
+            limit = STREAM_AFTER if req.http11 and not whole else HTTP10_BUFFER
             while True:
                 kind, payload = worker.read(deadline, req.gone)
                 if kind == b"D":
@@ -355,12 +361,13 @@ class App:
                             raise RequestError(f"the result is larger than {limit >> 20} MB; "
                                                "an HTTP/1.1 client can receive it", 500)
                         owned = False
-                        return Response(head["status"], headers,
-                                        stream=self._stream(worker, chunks, deadline, req))
+                        return Response(head["status"], headers, stream=self._stream(
+                            worker, chunks, deadline, req)), None
                 elif kind == b"E":
                     self.pool.release(worker)
                     owned = False
-                    return Response(head["status"], headers, b"".join(chunks))
+                    rows = json.loads(payload).get("rows")
+                    return Response(head["status"], headers, b"".join(chunks)), rows
                 else:
                     info = json.loads(payload)
                     self.pool.release(worker)
@@ -493,15 +500,14 @@ class App:
         return genome_rows(self.select(listing_query()))
 
     def _canned(self, req: Request, name: str) -> Response:
-        found = {q.name: q for q in canned_queries()}
-        if name not in found:
-            raise RequestError(f"no canned query {name[:100]!r} (GET /queries lists them)", 404)
-        params = Params.parse(req.query_string)
-        text, bindings = found[name].bind({k: v[-1] for k, v in params.values.items()})
-        request = {"op": "query", "query": text, "accept": req.header("accept"),
-                   "substitutions": bindings, "union": self.config.union_default_graph,
-                   "max_rows": self.config.max_rows}
-        return self._run(request, req)
+        deadline = time.monotonic() + self.config.timeout  # for every query of the request
+
+        def submit(text: str, accept: str, own: bool, whole: bool) -> tuple[Response, int | None]:
+            return self._exchange({"op": "query", "query": text, "accept": accept, "union":
+                                   self.config.union_default_graph, "max_rows": 0 if own else
+                                   self.config.max_rows}, req, deadline, whole)
+
+        return self.canned.respond(req, name, submit)  # planned as gff2rdf query plans
 
 
 def token_endpoint(url: str, token: str) -> Any:

@@ -1,36 +1,32 @@
 """What the web page of ``gff2rdf serve`` shows: static files, genome versions, canned queries.
 
-Canned queries come from ``gff2rdf.queries`` when that module exists and provides them, through
-one adapter (``canned_queries``), so the page and the ``/queries`` routes do not depend on its
-details. The module offers ``list_queries()`` (or ``all_queries``, ``load_queries``,
-``canned_queries``, or a ``QUERIES`` list or mapping); each query is an object or a mapping with
-``name``, ``title``, ``description``, the SPARQL text (``sparql``, ``query`` or ``text``) and
-``parameters`` (each with ``name``, ``type``, ``default``, ``example`` and ``help`` or
-``description``). A query object with a ``bind(values)`` method binds its own parameters
-(``gff2rdf.queries`` binds them as ``VALUES`` blocks); otherwise parameters of the types ``iri``,
-``string``, ``integer``, ``decimal``, ``boolean`` and ``date`` are bound with pyoxigraph's
-SEP-0007 ``substitutions``. Either way no value is pasted into the query text as SPARQL.
+Canned queries are ``gff2rdf.queries``' own records, planned and bound by it exactly as the
+library and ``gff2rdf query`` do (``CannedRoutes``; parameters bound as ``VALUES`` blocks, never
+pasted into the query text); only the execution differs: each planned text runs in a worker.
 
 Example:
-    >>> names = [q.name for q in canned_queries()]   # whatever gff2rdf.queries provides
+    >>> [q["name"] for q in CannedRoutes(lambda: 0).listing()][:2]
+    ['gene', 'genes-by-term']
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.resources
-import re
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import RequestError
+import pyoxigraph as ox
 
-__all__ = ["STATIC", "CannedParameter", "CannedQuery", "canned_queries", "genome_rows",
-           "static_file", "substitutions"]
+from .errors import QueryError, RequestError
+from .plans import GENOMES_QUERY, Genomes, Plan
+from .queries import CannedQuery, list_queries
+from .server_http import Params, Request, Response
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
+__all__ = ["STATIC", "CannedRoutes", "Submit", "genome_rows", "static_file"]
+
 STATIC = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -50,136 +46,98 @@ def static_file(name: str) -> tuple[bytes, str]:
 
 # -- canned queries ----------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class CannedParameter:
-    name: str
-    default: str | None = None
-    description: str = ""
-    type: str = "string"
-    example: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "default": self.default, "description": self.description,
-                "type": self.type, "example": self.example}
+# Send one SPARQL text to a worker: (text, accept, own, whole) -> (response, rows or None).
+# ``own``: a query of the server's own (no --max-rows); ``whole``: buffer up to 64 MB before
+# streaming, so that the rows are counted (a plan that may be widened, the server's own).
+Submit = Callable[[str, str, bool, bool], tuple[Response, int | None]]
 
 
-@dataclass(frozen=True)
-class CannedQuery:
-    name: str
-    title: str
-    description: str
-    sparql: str
-    parameters: tuple[CannedParameter, ...] = ()
-    source: Any = field(default=None, compare=False, repr=False)
+class CannedRoutes:
+    """``/queries`` (the list the page shows) and ``/queries/NAME`` (run one) and
+    ``/queries/NAME/sparql`` (the SPARQL that would run first, as ``gff2rdf query
+    --show-sparql`` prints it; the page's Edit button shows it).
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "description": self.description,
-                "sparql": self.sparql, "parameters": [p.to_json() for p in self.parameters]}
+    A canned query is planned here, in the server process, by ``CannedQuery.execute``, as the
+    library and the CLI plan it: the genome versions of the store (builds and bin indexes) are
+    read once by a worker and kept until the next write (``writes()`` counts them), and each
+    planned text goes to a worker with the request's deadline.
+    """
 
-    def bind(self, values: Mapping[str, str]) -> tuple[str, dict[str, dict[str, str]]]:
-        """The query text and SEP-0007 substitutions for ``values`` (400 when they are bad)."""
-        from .errors import Gff2RdfError
+    def __init__(self, writes: Callable[[], int]) -> None:
+        self._writes = writes
+        self._lock = threading.Lock()
+        self._cached: tuple[int, Genomes] | None = None
 
-        bind = getattr(self.source, "bind", None)
-        if not callable(bind):
-            return self.sparql, substitutions(self, values)
+    def listing(self) -> list[dict[str, Any]]:
+        """Every canned query with its parameters, for the page (``GET /queries``)."""
+        return [{
+            "name": q.name, "title": q.title, "description": q.description,
+            "federated": q.federated, "sparql": q.sparql,
+            "parameters": [{"name": p.name, "type": p.type, "default": p.default,
+                            "example": p.example, "description": p.help, "min": p.minimum}
+                           for p in q.parameters]} for q in _queries()]
+
+    def respond(self, req: Request, name: str, submit: Submit) -> Response:
+        """Run ``/queries/NAME`` or show ``/queries/NAME/sparql`` (404 for an unknown query,
+        400 naming what was expected for a bad parameter)."""
+        show = name.endswith("/sparql")
+        query = _find(name[:-len("/sparql")] if show else name)
+        params = Params.parse(req.query_string)
+        values = {k: v[-1] for k, v in params.values.items()}
+        accept = req.header("accept")
+
+        def run(plan: Plan) -> tuple[Response, int | None]:
+            response, rows = submit(plan.sparql, accept, False, plan.need is not None)
+            if rows is not None and plan.widened(rows) is not None:
+                response.close()  # too few genes: the next, wider attempt answers instead
+            return response, rows
+
+        def explain(plan: Plan) -> tuple[Response, int | None]:
+            return Response(200, [("Content-Type", "application/sparql-query; charset=utf-8"),
+                                  ("Cache-Control", "no-store")], plan.sparql.encode()), None
+
         try:
-            return str(bind(dict(values))), {}
-        except (Gff2RdfError, ValueError, KeyError) as exc:
+            return query.execute(values, lambda: self.genomes(submit),
+                                 explain if show else run)
+        except QueryError as exc:
             raise RequestError(str(exc), 400) from None
 
-
-def _get(item: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
-        if value is not None:
-            return value
-    return default
-
-
-def _parameter(item: Any) -> CannedParameter:
-    if isinstance(item, str):
-        return CannedParameter(item)
-    default = _get(item, "default")
-    return CannedParameter(str(_get(item, "name", default="")),
-                           None if default is None else str(default),
-                           str(_get(item, "description", "help", default="")),
-                           str(_get(item, "type", "kind", default="string")).lower(),
-                           str(_get(item, "example", default="")))
-
-
-def _query(item: Any, key: str = "") -> CannedQuery:
-    params = _get(item, "parameters", "params", default=())
-    if isinstance(params, Mapping):
-        params = [{"name": k, **(v if isinstance(v, Mapping) else {"default": v})}
-                  for k, v in params.items()]
-    name = str(_get(item, "name", default=key))
-    return CannedQuery(name, str(_get(item, "title", default=name)),
-                       str(_get(item, "description", default="")),
-                       str(_get(item, "sparql", "query", "text", default="")),
-                       tuple(_parameter(p) for p in params), item)
+    def genomes(self, submit: Submit) -> Genomes:
+        """The store's genome versions, read by a worker after each write."""
+        writes = self._writes()
+        with self._lock:
+            if self._cached is not None and self._cached[0] == writes:
+                return self._cached[1]
+        response, _ = submit(GENOMES_QUERY, "application/sparql-results+json", True, True)
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise RequestError("the genome versions could not be read", 500)
+        names = [v.value for v in solutions.variables]
+        found = Genomes.from_rows(
+            {n: s[n] for n in names if s[n] is not None} for s in solutions)
+        with self._lock:  # counted before the read: a write meanwhile reads them again
+            self._cached = (writes, found)
+        return found
 
 
-def canned_queries() -> list[CannedQuery]:
-    """The canned queries ``gff2rdf.queries`` provides, or none."""
+def _queries() -> list[CannedQuery]:
     try:
-        module = importlib.import_module("gff2rdf.queries")
-        items: Any = None
-        for name in ("list_queries", "all_queries", "load_queries", "canned_queries"):
-            function = getattr(module, name, None)
-            if callable(function):
-                items = function()
-                break
-        else:
-            items = getattr(module, "QUERIES", None)
-        if items is None:
-            return []
-        if isinstance(items, Mapping):
-            return [_query(v, str(k)) for k, v in items.items()]
-        return [_query(item) for item in items]
-    except Exception as exc:  # a broken query file must not take the page down
-        print(f"gff2rdf serve: cannot list the canned queries: {exc}", file=sys.stderr)
-        return []
+        return list_queries()
+    except QueryError as exc:  # a broken query file: the log says which, the client not
+        print(f"gff2rdf serve: cannot read the canned queries: {exc}", file=sys.stderr)
+        raise RequestError("the canned queries cannot be read (the server's log says why)",
+                           500) from None
 
 
-_CHECKS = {
-    "integer": (re.compile(r"[+-]?\d+"), XSD + "integer"),
-    "decimal": (re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)"), XSD + "decimal"),
-    "boolean": (re.compile(r"true|false"), XSD + "boolean"),
-    "date": (re.compile(r"-?\d{4,}-\d\d-\d\d"), XSD + "date"),
-}
-
-
-def substitutions(query: CannedQuery, values: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """The SEP-0007 bindings of a canned query's parameters (400 for missing or bad values)."""
-    import pyoxigraph as ox
-
-    unknown = set(values) - {p.name for p in query.parameters}
-    if unknown:
-        raise RequestError(f"{query.name} has no parameter {sorted(unknown)[0]!r}", 400)
-    out: dict[str, dict[str, str]] = {}
-    for param in query.parameters:
-        value = values.get(param.name, param.default)
-        if value is None or value == "":
-            if param.default is None:
-                raise RequestError(f"{query.name}: parameter {param.name!r} is required", 400)
-            continue
-        if param.type in ("iri", "uri"):
-            try:
-                ox.NamedNode(value)
-            except ValueError:
-                raise RequestError(f"{param.name}: not an absolute IRI: {value[:200]!r}",
-                                   400) from None
-            out[param.name] = {"type": "uri", "value": value}
-        elif param.type in _CHECKS:
-            pattern, datatype = _CHECKS[param.type]
-            if not pattern.fullmatch(value):
-                raise RequestError(f"{param.name}: not a {param.type}: {value[:200]!r}", 400)
-            out[param.name] = {"type": "literal", "value": value, "datatype": datatype}
-        else:
-            out[param.name] = {"type": "literal", "value": value}
-    return out
+def _find(name: str) -> CannedQuery:
+    for query in _queries():
+        if query.name == name:
+            return query
+    raise RequestError(f"no canned query {name[:100]!r} (GET /queries lists them)", 404)
 
 
 # -- genome versions ---------------------------------------------------------------------------

@@ -250,9 +250,6 @@ class Worker:
             kwargs["use_default_graph_as_union"] = True
         if request.get("named_graphs"):
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in request["named_graphs"]]
-        if request.get("substitutions"):
-            kwargs["substitutions"] = {ox.Variable(k): _term(v)
-                                       for k, v in request["substitutions"].items()}
         self.service_in_flight = bool(guarded.services)
         try:
             self._answer(self.store.query(guarded.text, **kwargs), request)
@@ -378,19 +375,6 @@ class _Counter:
         if self.limit and self.rows > self.limit:
             raise _TooManyRows(f"the result has more than {self.limit:,} triples (--max-rows)")
         return triple
-
-
-def _term(spec: dict[str, str]) -> Any:
-    """A pyoxigraph term from ``{"type": "uri"|"literal", "value", "datatype"?, "lang"?}``."""
-    import pyoxigraph as ox
-
-    if spec.get("type") == "uri":
-        return ox.NamedNode(spec["value"])
-    if spec.get("lang"):
-        return ox.Literal(spec["value"], language=spec["lang"])
-    if spec.get("datatype"):
-        return ox.Literal(spec["value"], datatype=ox.NamedNode(spec["datatype"]))
-    return ox.Literal(spec["value"])
 
 
 def _die_with_parent(parent: int) -> None:

@@ -206,6 +206,8 @@ def _replace_variables(q: CannedQuery, params: dict[str, str]) -> str:
         if p.type == "limit":
             body = q._limit(body, int(values[p.name]))
         assert len(terms) == 1
+        if p.prefixes:  # the keys are a table of several values, bound like the classes
+            tables[p.var + "_key"] = [ox.Literal(f + terms[0].value) for f in p.prefixes]
         term = str(terms[0]).replace("\\", "\\\\")
         # GROUP BY takes an expression in parentheses, not a bare constant
         var = rf"[?$]{p.var}\b"

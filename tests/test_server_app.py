@@ -281,42 +281,18 @@ def test_page_and_its_json(app: App) -> None:
 
 
 def test_canned_queries_from_gff2rdf_queries(app: App) -> None:
+    """The routes of the page's canned queries (tests/test_canned_plans.py: the same plans as
+    the library and the CLI)."""
     listed = {q["name"]: q for q in json.loads(app.request("GET", "/queries").body)}
-    if "region" not in listed:
-        pytest.skip("gff2rdf.queries has no 'region' query (yet)")
+    assert {"gene", "region", "nearest-genes"} <= set(listed)
     params = {"genome": "arabidopsis_thaliana/TAIR10/Araport11", "seqid": "1", "start": "20000",
               "end": "30000"}
     response = app.request("GET", "/queries/region?" + urllib.parse.urlencode(params))
     assert response.status == 200, response.body
     assert json.loads(response.body)["results"]["bindings"]
     bad = app.request("GET", "/queries/region?" + urllib.parse.urlencode({**params, "start": "x"}))
-    assert bad.status == 400
+    assert bad.status == 400 and b"start must be an integer" in bad.body
     assert app.request("GET", "/queries/no-such-query").status == 404
-
-
-def test_canned_queries_of_any_shape_are_bound_without_pasting(
-        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A module that only lists records gets its parameters bound by SEP-0007 substitution."""
-    import sys
-    import types
-
-    module = types.ModuleType("gff2rdf.queries")
-    module.QUERIES = [{  # type: ignore[attr-defined]
-        "name": "by-id", "title": "A feature by ID",
-        "sparql": "PREFIX dcterms: <http://purl.org/dc/terms/> SELECT ?f ?id WHERE { GRAPH ?g "
-                  "{ ?f dcterms:identifier ?id } }",
-        "parameters": [{"name": "id", "type": "string", "example": "gene:AT1G01010"}]}]
-    monkeypatch.setitem(sys.modules, "gff2rdf.queries", module)
-    listed = json.loads(app.request("GET", "/queries").body)
-    assert [q["name"] for q in listed] == ["by-id"]
-    assert listed[0]["parameters"][0]["example"] == "gene:AT1G01010"
-    found = app.request("GET", "/queries/by-id?id=gene:AT1G01010")
-    rows = json.loads(found.body)["results"]["bindings"]
-    assert [r["f"]["value"] for r in rows] == [f"{GENOME}/feature/gene:AT1G01010"]
-    injected = app.request("GET", "/queries/by-id?" + urllib.parse.urlencode(
-        {"id": '" } } ?f ?p ?o . { "'}))
-    assert injected.status == 200 and json.loads(injected.body)["results"]["bindings"] == []
-    assert app.request("GET", "/queries/by-id").status == 400  # required, no default
 
 
 # -- timeouts, limits, truncation --------------------------------------------------------------

@@ -156,14 +156,32 @@ function cannedForm(query) {
   form.append(run);
   const source = el("button", "Edit");
   source.type = "button";
-  source.addEventListener("click", () => { document.getElementById("query").value = query.sparql; });
   form.append(" ", source);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
+  // The same route runs the query and, with /sparql, shows the SPARQL it runs (bound, with the
+  // store's current build and bin index), as `gff2rdf query --show-sparql` prints it.
+  const route = () => {
     const params = new URLSearchParams();
     for (const [name, input] of Object.entries(inputs)) if (input.value !== "") params.set(name, input.value);
-    runRequest(`/queries/${encodeURIComponent(query.name)}?${params}`,
-      { headers: { "Accept": ACCEPT } }, query.name);
+    return [`/queries/${encodeURIComponent(query.name)}`, params];
+  };
+  source.addEventListener("click", async () => {
+    const [path, params] = route();
+    clearResults();
+    try {
+      const response = await fetch(`${path}/sparql?${params}`);
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${response.status} ${response.statusText}: ${text}`);
+      document.getElementById("query").value = text;
+    } catch (err) {
+      const error = document.getElementById("error");
+      error.textContent = `Cannot show the SPARQL of ${query.name}: ${err.message}`;
+      show("error", true);
+    }
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const [path, params] = route();
+    runRequest(`${path}?${params}`, { headers: { "Accept": ACCEPT } }, query.name);
   });
   box.append(form);
   return box;
