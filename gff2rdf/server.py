@@ -31,8 +31,8 @@ Loading while serving: this process holds the store's gff2rdf lock for as long a
 (``lock.DatabaseLock``, lent to each write worker), so an Oxigraph server cannot open the store
 either, and a store that one has open is refused at start; loads go through this server instead
 (``--update-token-file``; ``PUT /store?graph=...`` then ``POST /update``, as ``gff2rdf.gsp``
-does, with ``token_endpoint``), each write run exclusively by a write worker while the read
-workers are stopped.
+does, with ``token_endpoint``), each write run exclusively by the write worker while the read
+workers' views of the store are closed (``server_pool``).
 
 Modules: ``server_config`` (settings), ``server_http`` (requests, responses, the socket),
 ``server_pool`` and ``server_worker`` (the processes), ``server_formats`` (negotiation and
@@ -118,7 +118,8 @@ class App:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.pool = WorkerPool(PoolConfig(config.store, config.workers, config.allow_service,
-                                          config.worker_memory, config.warm_up))
+                                          config.worker_memory, config.warm_up,
+                                          config.write_memory))
         self._lock: StoreLock | None = None
         self._database: DatabaseLock | None = None
         self._write_turn = threading.Lock()
@@ -377,7 +378,8 @@ class App:
             raise RequestError(f"the query ran longer than {timeout:g} s and was stopped "
                                "(--timeout)", 504) from None
         except WorkerGone as exc:
-            raise RequestError(str(exc), exc.status) from None
+            raise RequestError(str(exc), exc.status,
+                               {"Retry-After": "1"} if exc.status == 503 else None) from None
         except ClientGone:
             raise RequestError("the client went away", 400) from None
         finally:
