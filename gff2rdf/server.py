@@ -76,6 +76,7 @@ from .server_pool import (
     WorkerTimeout,
 )
 from .server_protocol import graph_target, iri, request_url, service_description
+from .server_rdfxml import check_entities
 from .server_upload import Upload
 from .sparql_using import with_using
 
@@ -476,6 +477,8 @@ class App:
         location = None
         with Upload(self.config.max_upload) as upload:
             parts = upload.receive(req)
+            for part in parts:  # before any parser sees them, outside the exclusive write
+                check_entities(part.path, part.media_type)
             if target is None and not all(part.dataset for part in parts):
                 target = location = self._url(req, f"/store/{uuid.uuid4().hex}")
             response = self._locked_write({

@@ -244,3 +244,49 @@ def test_a_failed_put_leaves_the_graph_it_would_replace(writable: App) -> None:
     bad = app.request("PUT", target, data + b"<http://example.org/s> broken .\n", nt)
     assert bad.status == 400, bad.body
     assert app.request("GET", target, headers={"Accept": "application/n-triples"}).body == data
+
+
+# -- item 6: RDF/XML entity expansion ------------------------------------------------------------
+
+RDF = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+       'xmlns:owl="http://www.w3.org/2002/07/owl#">')
+LAUGHS = "".join(['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">'
+                                           for i in range(1, 10)])
+
+
+def value_doc(doctype: str, value: str, inside: bool = False) -> str:
+    body = f'<rdf:Description rdf:about="http://example.org/s"><rdf:value>{value}</rdf:value>' \
+           '</rdf:Description></rdf:RDF>'
+    return (RDF + doctype + body) if inside else (doctype + RDF + body)
+
+
+@pytest.mark.parametrize("doc", [
+    value_doc(f"<!DOCTYPE rdf:RDF [{LAUGHS}]>", "&l9;"),  # billion laughs: 3 GB from 1 kB
+    value_doc(f"<!doctype rdf:RDF [{LAUGHS}]>", "&l9;"),
+    value_doc(f"<!DOCTYPE x [{LAUGHS.replace('<!ENTITY ', '<!ENTITY % ')}]>", "&l9;"),
+    value_doc(f"<!DOCTYPE x [{LAUGHS}]>", "&l9;", inside=True),  # oxrdfxml reads it there too
+    value_doc('<!DOCTYPE rdf:RDF [<!ENTITY a "' + "x" * 60000 + '">]>', "&a;" * 2000),
+], ids=["laughs", "lower-case", "percent", "inside-root", "quadratic"])
+def test_rdfxml_entity_expansion_is_refused_before_parsing(writable: App, doc: str) -> None:
+    target = "/store?graph=" + urllib.parse.quote("http://example.org/xml", safe="")
+    response = writable.request("PUT", target, doc.encode(),
+                                {"Content-Type": "application/rdf+xml", **AUTH})
+    assert response.status == 413, response.body
+    assert b"entit" in response.body
+    assert writable.request("GET", target).status == 404
+
+
+def test_rdfxml_namespace_entities_still_load(writable: App) -> None:
+    doctype = ('<!DOCTYPE rdf:RDF [<!ENTITY owl "http://www.w3.org/2002/07/owl#">'
+               '<!ENTITY obo "http://purl.obolibrary.org/obo/">]>')
+    classes = "".join(f'<owl:Class rdf:about="&obo;GO_{i:07d}"><rdf:type rdf:resource='
+                      f'"&owl;Thing"/></owl:Class>' for i in range(500))
+    doc = doctype + RDF + classes + "</rdf:RDF>"
+    graph = "http://example.org/ontology"
+    target = "/store?graph=" + urllib.parse.quote(graph, safe="")
+    response = writable.request("PUT", target, doc.encode(),
+                                {"Content-Type": "application/rdf+xml", **AUTH})
+    assert response.status == 201, response.body
+    assert count(writable, f"GRAPH <{graph}> {{ ?c a <http://www.w3.org/2002/07/owl#Thing> "
+                           "FILTER(STRSTARTS(STR(?c), 'http://purl.obolibrary.org/obo/GO_')) }"
+                 ) == 500
