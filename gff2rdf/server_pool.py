@@ -186,7 +186,7 @@ class WorkerPool:
 
     def _replace(self) -> None:
         """One new read worker (``_spawning`` counted by the caller): started at once, its view
-        opened once no write is on."""
+        opened once no write is on, and idle in the same breath (a write counts on both)."""
         worker: WorkerProcess | None = None
         try:
             worker = WorkerProcess.spawn(self.config)
@@ -198,17 +198,22 @@ class WorkerPool:
             try:
                 if not self._closed:
                     worker.command(b"O")
-            finally:
+            except BaseException:
                 with self._cond:
                     self._opening -= 1
+                raise
         except (ServerError, WorkerGone, OSError) as exc:
             print(f"gff2rdf serve: cannot replace a query worker: {exc}", file=sys.stderr)
             if worker is not None:
                 worker.kill()
-            worker = None
+            with self._cond:
+                self._spawning -= 1
+                self._cond.notify_all()
+            return
         with self._cond:
+            self._opening -= 1
             self._spawning -= 1
-            if worker is not None and not self._closed:
+            if not self._closed:
                 self._idle.append(worker)
                 self.stats.started += 1
                 worker = None
@@ -312,7 +317,9 @@ class WorkerPool:
                 reopened = self._views(closed, b"O")
                 with self._cond:
                     if self._closed:
-                        reopened, self._idle = [], []
+                        for worker in reopened:
+                            worker.kill()
+                        reopened = []
                     self._idle.extend(reopened)
                     self.stats.reopens += len(reopened)
                     missing = self.config.size - (len(self._idle) + len(self._busy)
