@@ -442,13 +442,14 @@ class App:
         return Response(status)
 
     def _locked_write(self, request: dict[str, Any]) -> Response:
-        """A write, with RocksDB's lock lent to the write worker for its length."""
+        """A write, with RocksDB's lock lent to the write worker while it has the store open
+        (not while the write waits for the queries in flight)."""
         if self._database is None:
             return self._write(request)
         with self._write_turn:
             try:
-                with self._database.lent():
-                    return self._write(request)
+                status, message = self.pool.write(request, drain=self.config.timeout + 5,
+                                                  lend=self._database.lent)
             except StoreLockedError as exc:
                 # another program opened the store while the write worker had the lock: its
                 # writes and our readers must not meet, so stop serving (details in the log)
@@ -457,6 +458,7 @@ class App:
                               "the server no longer serves it (see its log)")
                 self.pool.close()
                 raise RequestError(self._lost, 503) from None
+        return _text(status, message) if message else Response(status)
 
     def _graph_store(self, req: Request) -> Response:
         target = graph_target(req, self.config)

@@ -31,10 +31,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,11 +288,15 @@ class WorkerPool:
                 worker.kill()
         return done
 
-    def write(self, request: dict[str, Any], drain: float) -> tuple[int, str]:
+    def write(self, request: dict[str, Any], drain: float,
+              lend: Callable[[], AbstractContextManager[None]] | None = None
+              ) -> tuple[int, str]:
         """Run one write request exclusively; returns its status and error message (if any).
 
-        New read requests wait from now until it is over; the requests in flight finish or
-        are killed at their own deadline (at the latest after ``drain`` seconds).
+        The requests in flight finish or are killed at their own deadline (at the latest after
+        ``drain`` seconds), then new reads wait until it is over. ``lend()`` is entered while
+        the write worker has the store open (RocksDB's lock lent to it); when it raises on the
+        way out (another program took the store meanwhile), no view is opened again.
         """
         with self._write_lock:
             writer = self._writer
@@ -301,6 +308,7 @@ class WorkerPool:
             with self._cond:
                 self._writing = True
             closed: list[WorkerProcess] = []
+            lost = False
             try:
                 self._drain(drain)
                 with self._cond:
@@ -309,11 +317,18 @@ class WorkerPool:
                 closed = self._views(views, b"K")
                 if not writer.ready:
                     writer.wait_ready()
-                status, message, writer = self._run_write(writer, request)
+                with lend() if lend is not None else contextlib.nullcontext():
+                    lost = True  # until the lock is back
+                    status, message, writer = self._run_write(writer, request)
+                lost = False
             except ServerError as exc:
                 status, message, writer = 500, f"the write failed: {exc}", None
             finally:
                 self._writer = writer
+                if lost:
+                    for worker in closed:
+                        worker.kill()
+                    closed = []
                 reopened = self._views(closed, b"O")
                 with self._cond:
                     if self._closed:
@@ -324,7 +339,7 @@ class WorkerPool:
                     self.stats.reopens += len(reopened)
                     missing = self.config.size - (len(self._idle) + len(self._busy)
                                                   + self._spawning)
-                    if self._closed or not self._started:
+                    if self._closed or not self._started or lost:
                         missing = 0
                     self._spawning += max(0, missing)
                     self.stats.writes += 1

@@ -44,6 +44,8 @@ import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from .server_store import close_store, open_store
+
 if TYPE_CHECKING:
     from .sparql_guard import Guarded
 
@@ -400,53 +402,11 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-class StoreNotClosed(Exception):
-    """A file of the store is still open after the store object was dropped."""
-
-
-def _store_files(directory: str) -> list[str]:
-    """The files under ``directory`` this process has open (Linux ``/proc/self/fd``)."""
-    prefix = os.path.realpath(directory) + os.sep
-    try:
-        fds = os.listdir("/proc/self/fd")
-    except OSError as exc:  # cannot check: the server kills the worker instead
-        raise StoreNotClosed(f"cannot list open files: {exc}") from None
-    found = []
-    for fd in fds:
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(prefix):
-            found.append(target)
-    return found
-
-
-def _open(config: dict[str, Any]) -> Any:
-    import pyoxigraph as ox
-
-    path = config["store"]
-    return ox.Store(path) if config.get("mode") == "write" else ox.Store.read_only(path)
-
-
-def _close(worker: Worker) -> None:
-    """Drop the store and check that RocksDB closed every file of it (``StoreNotClosed``)."""
-    import gc
-
-    worker.store = None
-    left = _store_files(worker.path)
-    if left:  # a result iterator in a reference cycle keeps the database open: collect it
-        gc.collect()  # (only then: a full collection costs 5-90 ms with rdflib loaded)
-        left = _store_files(worker.path)
-    if left:
-        raise StoreNotClosed(f"{len(left)} files of the store are still open")
-
-
 def _write(worker: Worker, request: dict[str, Any], config: dict[str, Any]) -> None:
     """A write worker's request: open read-write, run it, close; the response then ``R``."""
     out = worker.out
     try:
-        worker.store = _open(config)
+        worker.store = open_store(config)
     except OSError as exc:
         out.error(500, f"cannot open the store: {_safe(str(exc), worker.path)}")
     else:
@@ -458,7 +418,7 @@ def _write(worker: Worker, request: dict[str, Any], config: dict[str, Any]) -> N
             else:
                 worker.handle(request)
         finally:
-            _close(worker)
+            close_store(worker)
     out._write(encode_frame(b"R", json.dumps({"pid": os.getpid()}).encode()))
 
 
@@ -489,10 +449,10 @@ def main() -> int:
         try:
             if kind == b"O" and not worker.writer:
                 if worker.store is None:
-                    worker.store = _open(config)
+                    worker.store = open_store(config)
                 out._write(ready)
             elif kind == b"K":
-                _close(worker)
+                close_store(worker)
                 out._write(ready)
             elif kind == b"Q" and worker.writer:
                 _write(worker, json.loads(payload), config)
