@@ -233,19 +233,6 @@ def test_a_write_over_write_memory_fails_and_leaves_the_store_as_it_was(
         assert count(app, everything) == before + 1
 
 
-def test_a_failed_put_leaves_the_graph_it_would_replace(writable: App) -> None:
-    """PUT on an existing graph parses the upload before clearing the graph (bad data used to
-    leave it empty)."""
-    app = writable
-    target = "/store?graph=" + urllib.parse.quote("http://example.org/kept", safe="")
-    data = b"<http://example.org/s> <http://example.org/p> \"kept\" .\n"
-    nt = {"Content-Type": "application/n-triples", **AUTH}
-    assert app.request("PUT", target, data, nt).status == 201
-    bad = app.request("PUT", target, data + b"<http://example.org/s> broken .\n", nt)
-    assert bad.status == 400, bad.body
-    assert app.request("GET", target, headers={"Accept": "application/n-triples"}).body == data
-
-
 # -- item 6: RDF/XML entity expansion ------------------------------------------------------------
 
 RDF = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
