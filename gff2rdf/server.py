@@ -31,8 +31,8 @@ Loading while serving: this process holds the store's gff2rdf lock for as long a
 (``lock.DatabaseLock``, lent to each write worker), so an Oxigraph server cannot open the store
 either, and a store that one has open is refused at start; loads go through this server instead
 (``--update-token-file``; ``PUT /store?graph=...`` then ``POST /update``, as ``gff2rdf.gsp``
-does, with ``token_endpoint``), each write run exclusively by a write worker while the read
-workers are stopped.
+does, with ``token_endpoint``), each write run exclusively by the write worker while the read
+workers' views of the store are closed (``server_pool``).
 
 Modules: ``server_config`` (settings), ``server_http`` (requests, responses, the socket),
 ``server_pool`` and ``server_worker`` (the processes), ``server_formats`` (negotiation and
@@ -76,6 +76,7 @@ from .server_pool import (
     WorkerTimeout,
 )
 from .server_protocol import graph_target, iri, request_url, service_description
+from .server_rdfxml import check_entities
 from .server_upload import Upload
 from .sparql_using import with_using
 
@@ -118,7 +119,8 @@ class App:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.pool = WorkerPool(PoolConfig(config.store, config.workers, config.allow_service,
-                                          config.worker_memory, config.warm_up))
+                                          config.worker_memory, config.warm_up,
+                                          config.write_memory))
         self._lock: StoreLock | None = None
         self._database: DatabaseLock | None = None
         self._write_turn = threading.Lock()
@@ -377,7 +379,8 @@ class App:
             raise RequestError(f"the query ran longer than {timeout:g} s and was stopped "
                                "(--timeout)", 504) from None
         except WorkerGone as exc:
-            raise RequestError(str(exc), exc.status) from None
+            raise RequestError(str(exc), exc.status,
+                               {"Retry-After": "1"} if exc.status == 503 else None) from None
         except ClientGone:
             raise RequestError("the client went away", 400) from None
         finally:
@@ -439,13 +442,14 @@ class App:
         return Response(status)
 
     def _locked_write(self, request: dict[str, Any]) -> Response:
-        """A write, with RocksDB's lock lent to the write worker for its length."""
+        """A write, with RocksDB's lock lent to the write worker while it has the store open
+        (not while the write waits for the queries in flight)."""
         if self._database is None:
             return self._write(request)
         with self._write_turn:
             try:
-                with self._database.lent():
-                    return self._write(request)
+                status, message = self.pool.write(request, drain=self.config.timeout + 5,
+                                                  lend=self._database.lent)
             except StoreLockedError as exc:
                 # another program opened the store while the write worker had the lock: its
                 # writes and our readers must not meet, so stop serving (details in the log)
@@ -454,6 +458,7 @@ class App:
                               "the server no longer serves it (see its log)")
                 self.pool.close()
                 raise RequestError(self._lost, 503) from None
+        return _text(status, message) if message else Response(status)
 
     def _graph_store(self, req: Request) -> Response:
         target = graph_target(req, self.config)
@@ -474,6 +479,8 @@ class App:
         location = None
         with Upload(self.config.max_upload) as upload:
             parts = upload.receive(req)
+            for part in parts:  # before any parser sees them, outside the exclusive write
+                check_entities(part.path, part.media_type)
             if target is None and not all(part.dataset for part in parts):
                 target = location = self._url(req, f"/store/{uuid.uuid4().hex}")
             response = self._locked_write({

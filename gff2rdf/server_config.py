@@ -65,6 +65,7 @@ class ServeConfig:
     max_body: int = 1 << 20
     max_upload: int = 16 << 30
     worker_memory: int = 2 << 30
+    write_memory: int = 4 << 30
     union_default_graph: bool = False
     access_log: bool = True
     warm_up: bool = True
@@ -88,6 +89,7 @@ class ServeConfig:
             workers=max(2, len(os.sched_getaffinity(0))) if workers == "auto" else
             int(workers), max_concurrent=int(get("max-concurrent")),
             max_body=parse_size(get("max-body")), max_upload=parse_size(get("max-upload")),
-            worker_memory=parse_size(get("worker-memory")))
+            worker_memory=parse_size(get("worker-memory")),
+            write_memory=parse_size(get("write-memory")))
         values.update({k: v for k, v in given.items() if v is not None})
         return cls(**values)

@@ -10,10 +10,18 @@ query that must stop therefore runs in a process that can be killed:
   resident memory passes ``memory_limit``, or when the client has gone away, it sends SIGKILL,
   reaps the process (``kill_seconds`` records how long that took: the CPU is free once it
   returns) and starts a replacement in the background; the other workers go on serving.
-* Writes are exclusive (``WorkerPool.write``): new requests wait, running ones finish, every
-  read worker exits, one write worker opens the store read-write, runs the request, flushes and
-  exits, then fresh read workers open the new state. No process ever holds a read-only view
-  while another writes (undefined behaviour in RocksDB, per Oxigraph's documentation).
+* Writes are exclusive (``WorkerPool.write``). The requests in flight when a write comes end,
+  or are killed at their own deadline; reads go on being served meanwhile (those that started
+  after the write came get until the last of those deadlines). Then new reads wait while every
+  read worker closes its read-only view (the process stays), the write worker (one process,
+  kept between writes) opens the store read-write, runs the request, flushes and closes it,
+  and the read workers open their views again, which see the new state. So a write waits only
+  for the queries in flight, and reads wait only for the write itself. No process holds a
+  read-only view while another writes (undefined behaviour in RocksDB, per Oxigraph's
+  documentation); each close is checked in the worker. Reopening costs milliseconds where
+  restarting every worker cost 1.4-1.8 s per write (issue 15). The write worker has its own
+  memory limit (``write_memory``); past it the write is killed, and RocksDB keeps the store as
+  it was (an update is one transaction, a bulk load is committed at its end).
 
 Example:
     >>> pool = WorkerPool(PoolConfig(Path("store"), size=2))   # doctest: +SKIP
@@ -25,53 +33,32 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import select
-import signal
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .errors import RequestError, ServerError
 from .server_http import Request, StreamAborted
-from .server_worker import decode_frame, encode_frame
+from .server_process import (
+    VIEW_TIMEOUT,
+    ClientGone,
+    PoolConfig,
+    WorkerGone,
+    WorkerProcess,
+    WorkerTimeout,
+)
 
 __all__ = ["ClientGone", "PoolConfig", "ResultStream", "WorkerGone", "WorkerPool",
            "WorkerProcess", "WorkerTimeout"]
 
-TICK = 0.1  # seconds between memory and client checks while a worker computes
-START_TIMEOUT = 120.0
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-class WorkerTimeout(Exception):
-    """The deadline passed while the worker was still working."""
-
-
-class WorkerGone(Exception):
-    """The worker died, or was killed for using too much memory; ``status`` for the client."""
-
-    def __init__(self, message: str, status: int = 500) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class ClientGone(Exception):
-    """The client closed its connection while the worker was working."""
-
-
-@dataclass(frozen=True)
-class PoolConfig:
-    store: Path
-    size: int = 2
-    allow_service: tuple[str, ...] = ()
-    memory_limit: int = 0  # bytes of resident memory per worker; 0: no limit
-    warm_up: bool = True   # import rdflib's SPARQL parser at start, not at the first SERVICE
+WRITE_TIMEOUT = 7 * 86400.0
+KILL_GRACE = 0.5       # a write kills a request this long past its deadline (its thread did not)
+ADMIT_GRACE = 1.0      # seconds a read that started while a write waited may still take
+RECYCLE_GROWTH = 256 << 20  # a write worker that grew more than this is not kept
 
 
 @dataclass
@@ -80,112 +67,7 @@ class PoolStats:
     killed: int = 0
     kill_seconds: list[float] = field(default_factory=list)
     writes: int = 0
-
-
-class WorkerProcess:
-    """One worker process and the server's end of its pipes."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], memory_limit: int) -> None:
-        self.proc = proc
-        self.pid = proc.pid
-        assert proc.stdin is not None and proc.stdout is not None
-        self._in = proc.stdin.fileno()
-        self._out = proc.stdout.fileno()
-        self._buffer = bytearray()
-        self._poll = select.poll()
-        self._poll.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
-        self.memory_limit = memory_limit
-
-    @classmethod
-    def spawn(cls, config: PoolConfig, mode: str = "read") -> WorkerProcess:
-        env = dict(os.environ)
-        env["GFF2RDF_SERVER_PID"] = str(os.getpid())
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gff2rdf.server_worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=None, close_fds=True, env=env, bufsize=0)
-        worker = cls(proc, config.memory_limit if mode == "read" else 0)
-        worker._send(b"C", {"store": str(config.store), "mode": mode,
-                            "allow_service": list(config.allow_service),
-                            "warm_up": config.warm_up})
-        return worker
-
-    def _send(self, kind: bytes, obj: dict[str, Any]) -> None:
-        data = memoryview(encode_frame(kind, json.dumps(obj).encode()))
-        try:
-            while data:
-                data = data[os.write(self._in, data):]
-        except OSError as exc:  # BrokenPipe: it died
-            raise WorkerGone("the query engine stopped unexpectedly") from exc
-
-    def send(self, request: dict[str, Any]) -> None:
-        self._send(b"Q", request)
-
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        try:
-            kind, payload = self.read(time.monotonic() + timeout)
-        except (WorkerGone, WorkerTimeout) as exc:
-            self.kill()
-            raise ServerError(f"a query worker did not start: {exc or 'timed out'}") from exc
-        if kind != b"R":
-            self.kill()
-            message = json.loads(payload).get("message", "") if kind == b"X" else ""
-            raise ServerError(f"a query worker did not start: {message}")
-
-    def read(self, deadline: float, gone: Callable[[], bool] | None = None
-             ) -> tuple[bytes, bytes]:
-        """The next frame; ``WorkerTimeout`` at the deadline, ``WorkerGone`` if the worker
-        died or grew past its memory limit, ``ClientGone`` when ``gone()`` says so."""
-        while True:
-            frame = decode_frame(self._buffer)
-            if frame is not None:
-                return frame
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise WorkerTimeout()
-            if self._poll.poll(max(1, int(min(left, TICK) * 1000))):
-                data = os.read(self._out, 1 << 20)
-                if not data:
-                    raise WorkerGone("the query engine stopped unexpectedly")
-                self._buffer += data
-                continue
-            if self.memory_limit and self.rss() > self.memory_limit:
-                raise WorkerGone(f"the query needed more than {self.memory_limit >> 20:,} MB "
-                                 "of memory (worker-memory setting)")
-            if gone is not None and gone():
-                raise ClientGone()
-
-    def rss(self) -> int:
-        try:
-            with open(f"/proc/{self.pid}/statm", "rb") as f:
-                return int(f.read().split()[1]) * PAGE
-        except (OSError, ValueError, IndexError):
-            return 0
-
-    def kill(self) -> float:
-        """SIGKILL and reap; returns the seconds until the process was gone."""
-        started = time.perf_counter()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        self.proc.wait()
-        self._close_pipes()
-        return time.perf_counter() - started
-
-    def close(self, wait: float = 10.0) -> None:
-        """Let the worker finish: it closes its store when its stdin closes."""
-        with contextlib.suppress(OSError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(wait)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._close_pipes()
-
-    def _close_pipes(self) -> None:
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError, ValueError):
-                if pipe is not None:
-                    pipe.close()
+    reopens: int = 0  # read views closed and opened again around a write
 
 
 class WorkerPool:
@@ -196,11 +78,15 @@ class WorkerPool:
         self.stats = PoolStats()
         self._idle: list[WorkerProcess] = []
         self._busy: set[WorkerProcess] = set()
-        self._spawning = 0
-        self._writing = False
+        self._spawning = 0  # replacements on their way (started, not yet in _idle)
+        self._opening = 0   # of them, those opening their view now
+        self._writing = False    # a write is on: it waits for the requests in flight, ...
+        self._exclusive = False  # ... then new reads wait until it is over
+        self._started = False  # start() ran: a write tops the pool up to ``size``
         self._closed = False
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
+        self._writer: WorkerProcess | None = None  # kept between writes (guarded by _write_lock)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -210,13 +96,18 @@ class WorkerPool:
         try:
             for worker in workers:
                 worker.wait_ready()
-        except ServerError:
+            for worker in workers:
+                worker.command(b"O")
+        except (ServerError, WorkerGone) as exc:
             for worker in workers:
                 worker.kill()
-            raise
+            if isinstance(exc, ServerError):
+                raise
+            raise ServerError(f"a query worker did not start: {exc}") from exc
         with self._cond:
             self._idle.extend(workers)
             self.stats.started += len(workers)
+            self._started = True
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -228,16 +119,24 @@ class WorkerPool:
             self._cond.notify_all()
         for worker in workers:
             worker.kill()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.kill()
 
     def pids(self) -> list[int]:
         with self._cond:
             return sorted(w.pid for w in [*self._idle, *self._busy])
 
+    @property
+    def writing(self) -> bool:
+        """A write is waiting for the requests in flight, or running."""
+        return self._writing
+
     def create_store(self) -> None:
-        """Create an empty store (a write worker that opens it read-write and exits)."""
-        worker = WorkerProcess.spawn(self.config, mode="write")
-        worker.wait_ready()
-        worker.close()
+        """Create an empty store (the write worker opens it read-write and closes it)."""
+        status, message = self.write({"op": "create"}, drain=0)
+        if status >= 400:
+            raise ServerError(f"cannot create the store: {message}")
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -248,7 +147,7 @@ class WorkerPool:
                 if self._closed:
                     raise RequestError("the server is shutting down", 503,
                                        {"Retry-After": "5"})
-                if self._idle and not self._writing:
+                if self._idle and not self._exclusive:
                     worker = self._idle.pop()
                     self._busy.add(worker)
                     return worker
@@ -261,7 +160,7 @@ class WorkerPool:
     def release(self, worker: WorkerProcess) -> None:
         with self._cond:
             self._busy.discard(worker)
-            if self._closed:
+            if self._closed or worker.killed:  # killed by a write that could not wait
                 worker.kill()
                 return
             self._idle.append(worker)
@@ -271,104 +170,216 @@ class WorkerPool:
         """Kill a worker (timed out, too big, client gone, broken) and start a replacement."""
         seconds = worker.kill()
         with self._cond:
+            if worker not in self._busy:  # a write killed it already and counted it
+                return seconds
             self._busy.discard(worker)
             self.stats.killed += 1
             self.stats.kill_seconds.append(seconds)
             del self.stats.kill_seconds[:-100]
-            replace = not self._closed and not self._writing
+            replace = not self._closed  # (its view opens once no write is on)
             if replace:
                 self._spawning += 1
+            self._cond.notify_all()  # a write waits for the requests in flight
         if replace:
-            threading.Thread(target=self._replace, name="gff2rdf-respawn", daemon=True).start()
+            self._start_replacement()
         return seconds
 
+    def _start_replacement(self) -> None:
+        threading.Thread(target=self._replace, name="gff2rdf-respawn", daemon=True).start()
+
     def _replace(self) -> None:
-        worker = None
+        """One new read worker (``_spawning`` counted by the caller): started at once, its view
+        opened once no write is on, and idle in the same breath (a write counts on both)."""
+        worker: WorkerProcess | None = None
         try:
             worker = WorkerProcess.spawn(self.config)
             worker.wait_ready()
-        except (ServerError, OSError) as exc:
+            with self._cond:
+                while self._exclusive and not self._closed:
+                    self._cond.wait()
+                self._opening += 1
+            try:
+                if not self._closed:
+                    worker.command(b"O")
+            except BaseException:
+                with self._cond:
+                    self._opening -= 1
+                raise
+        except (ServerError, WorkerGone, OSError) as exc:
             print(f"gff2rdf serve: cannot replace a query worker: {exc}", file=sys.stderr)
-            worker = None
+            if worker is not None:
+                worker.kill()
+            with self._cond:
+                self._spawning -= 1
+                self._cond.notify_all()
+            return
         with self._cond:
+            self._opening -= 1
             self._spawning -= 1
-            if worker is not None and not self._closed and not self._writing:
+            if not self._closed:
                 self._idle.append(worker)
                 self.stats.started += 1
                 worker = None
             self._cond.notify_all()
         if worker is not None:
-            worker.close()
+            worker.kill()
 
     # -- writes ------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _exclusive(self, drain: float) -> Iterator[None]:
-        with self._write_lock:
-            with self._cond:
-                self._writing = True
-                deadline = time.monotonic() + drain
-                while (self._busy or self._spawning) and time.monotonic() < deadline:
-                    self._cond.wait(max(0.01, deadline - time.monotonic()))
-                stragglers = list(self._busy)
-                idle = list(self._idle)
-                self._idle.clear()
-                self._busy.clear()
-            for worker in stragglers:  # past their own deadlines: they would be killed anyway
-                worker.kill()
-            for worker in idle:
-                worker.close()
-            with self._cond:  # a replacement started just before the write began
-                while self._spawning:
-                    self._cond.wait(0.05)
-                leftover = list(self._idle)
-                self._idle.clear()
-            for worker in leftover:
-                worker.close()
-            try:
-                yield
-            finally:
-                fresh: list[WorkerProcess] = []
-                try:
-                    fresh = [WorkerProcess.spawn(self.config) for _ in range(self.config.size)]
-                    for worker in fresh:
-                        worker.wait_ready()
-                finally:
-                    with self._cond:
-                        self._idle.extend(w for w in fresh if w.proc.poll() is None)
-                        self.stats.started += len(fresh)
-                        self._writing = False
-                        self._cond.notify_all()
+    def _drain(self, drain: float) -> None:
+        """Let the requests in flight end, then close the door to new ones.
 
-    def write(self, request: dict[str, Any], drain: float) -> tuple[int, str]:
+        First the requests in flight when the write came end, or are killed at their own
+        deadline, while new reads are still served on the idle workers. Then new reads wait
+        (``_exclusive``), and those that started meanwhile get until the last of those deadlines
+        (or ``ADMIT_GRACE``) before they are killed (503, try again): a stream of reads cannot
+        hold a write back.
+        A request past its own deadline whose thread did not kill it (stuck sending to a slow
+        client) is killed here; ``drain`` seconds is the last resort for every one.
+        """
+        give_up = time.monotonic() + drain
+        with self._cond:  # a worker is reused: a request in flight is a worker and its count
+            first = {w: w.sent for w in self._busy}
+        cap = 0.0
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                first = {w: n for w, n in first.items() if w in self._busy and w.sent == n}
+                cap = max([cap, *(w.deadline for w in first if w.deadline is not None)])
+                if not first and not self._exclusive:
+                    self._exclusive = True  # the rest get a second to end, or until the cap
+                    cap = max(cap, now + ADMIT_GRACE)
+                if self._exclusive and not self._busy and not self._opening:
+                    return
+                overdue = [w for w in self._busy if now >= give_up or (
+                    w.deadline is not None and now > w.deadline + KILL_GRACE) or (
+                    self._exclusive and now > cap + KILL_GRACE)]
+                for worker in overdue:
+                    self._busy.discard(worker)
+                    self.stats.killed += 1
+                if not overdue:
+                    ends = [w.deadline + KILL_GRACE for w in self._busy if w.deadline]
+                    if self._exclusive:
+                        ends.append(cap + KILL_GRACE)
+                    self._cond.wait(max(0.01, min([give_up, now + 0.25, *ends]) - now))
+                    continue
+            for worker in overdue:
+                worker.stop()  # its own thread reads a timeout (or a 503) and discards it
+
+    def _views(self, workers: list[WorkerProcess], kind: bytes) -> list[WorkerProcess]:
+        """Send ``K`` (close) or ``O`` (open) to every worker at once; those that fail are
+        killed. Returns the workers that did it."""
+        sent: list[WorkerProcess] = []
+        for worker in workers:
+            try:
+                worker._send(kind, {})
+                sent.append(worker)
+            except WorkerGone:
+                worker.kill()
+        done: list[WorkerProcess] = []
+        for worker in sent:
+            try:
+                worker.expect_ready(VIEW_TIMEOUT)
+                done.append(worker)
+            except WorkerGone as exc:
+                what = "close" if kind == b"K" else "open"
+                print(f"gff2rdf serve: a query worker failed to {what} its view of the store "
+                      f"and was stopped: {exc}", file=sys.stderr)
+                worker.kill()
+        return done
+
+    def write(self, request: dict[str, Any], drain: float,
+              lend: Callable[[], AbstractContextManager[None]] | None = None
+              ) -> tuple[int, str]:
         """Run one write request exclusively; returns its status and error message (if any).
 
-        Running read requests get ``drain`` seconds to finish; new ones wait meanwhile.
+        The requests in flight finish or are killed at their own deadline (at the latest after
+        ``drain`` seconds), then new reads wait until it is over. ``lend()`` is entered while
+        the write worker has the store open (RocksDB's lock lent to it); when it raises on the
+        way out (another program took the store meanwhile), no view is opened again.
         """
-        with self._exclusive(drain):
-            worker = WorkerProcess.spawn(self.config, mode="write")
-            try:
-                worker.wait_ready()
-                worker.send(request)
-                status, message = 500, "the write did not finish"
-                while True:
-                    kind, payload = worker.read(time.monotonic() + 7 * 86400)
-                    if kind == b"H":
-                        status = json.loads(payload)["status"]
-                    elif kind == b"E":
-                        message = ""
-                        break
-                    elif kind == b"X":
-                        info = json.loads(payload)
-                        status, message = info["status"], info["message"]
-                        break
-            except (WorkerGone, WorkerTimeout) as exc:
-                status, message = 500, f"the write failed: {exc}"
-            finally:
-                worker.close(wait=600)
+        with self._write_lock:
+            writer = self._writer
+            if writer is not None and writer.proc.poll() is not None:
+                writer.kill()
+                writer = None
+            if writer is None:  # starts while the requests in flight end
+                writer = WorkerProcess.spawn(self.config, mode="write")
             with self._cond:
-                self.stats.writes += 1
+                self._writing = True
+            closed: list[WorkerProcess] = []
+            lost = False
+            try:
+                self._drain(drain)
+                with self._cond:
+                    views = list(self._idle)
+                    self._idle.clear()
+                closed = self._views(views, b"K")
+                if not writer.ready:
+                    writer.wait_ready()
+                with lend() if lend is not None else contextlib.nullcontext():
+                    lost = True  # until the lock is back
+                    status, message, writer = self._run_write(writer, request)
+                lost = False
+            except ServerError as exc:
+                status, message, writer = 500, f"the write failed: {exc}", None
+            finally:
+                self._writer = writer
+                if lost:
+                    for worker in closed:
+                        worker.kill()
+                    closed = []
+                reopened = self._views(closed, b"O")
+                with self._cond:
+                    if self._closed:
+                        for worker in reopened:
+                            worker.kill()
+                        reopened = []
+                    self._idle.extend(reopened)
+                    self.stats.reopens += len(reopened)
+                    missing = self.config.size - (len(self._idle) + len(self._busy)
+                                                  + self._spawning)
+                    if self._closed or not self._started or lost:
+                        missing = 0
+                    self._spawning += max(0, missing)
+                    self.stats.writes += 1
+                    self._writing = self._exclusive = False
+                    self._cond.notify_all()
+                for _ in range(missing):
+                    self._start_replacement()
+                if self._closed and self._writer is not None:
+                    self._writer.kill()
+                    self._writer = None
         return status, message
+
+    def _run_write(self, writer: WorkerProcess, request: dict[str, Any]
+                   ) -> tuple[int, str, WorkerProcess | None]:
+        """The write on the write worker: its status, its message, and the worker if it is fit
+        to keep (it answered ``R``: its store is closed; its memory did not grow much)."""
+        status, message, answered = 500, "the write did not finish", False
+        try:
+            writer.send(request)
+            while not answered:
+                kind, payload = writer.read(time.monotonic() + WRITE_TIMEOUT)
+                if kind == b"H":
+                    status = json.loads(payload)["status"]
+                elif kind in (b"E", b"X"):
+                    info = json.loads(payload)
+                    answered, message = True, info.get("message", "")
+                    status = info.get("status", status)
+            writer.expect_ready(VIEW_TIMEOUT)  # the store is closed again
+        except (WorkerGone, WorkerTimeout) as exc:
+            if answered:  # the answer stands; the worker did not close its store cleanly
+                print(f"gff2rdf serve: the write worker was stopped after a write: {exc}",
+                      file=sys.stderr)
+            else:
+                status, message = 500, f"the write failed: {exc or 'timed out'}"
+            writer.kill()
+            return status, message, None
+        if writer.rss() > writer.ready_rss + RECYCLE_GROWTH:
+            writer.close()  # give the memory of a big load back; the next write starts one
+            return status, message, None
+        return status, message, writer
 
 
 class ResultStream:

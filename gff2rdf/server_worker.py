@@ -8,7 +8,9 @@ payload``:
 kind      direction   payload
 ========  ==========  =============================================================
 ``C``     to worker   config (JSON): store path, mode (``read`` or ``write``), allowlist
-``R``     to server   ready (JSON): the worker's pid
+``R``     to server   ready (JSON): the worker's pid; also the answer to ``O`` and ``K``
+``O``     to worker   open the store (a read worker: ``Store.read_only``)
+``K``     to worker   close the store (every RocksDB file of it closed, checked)
 ``Q``     to worker   one request (JSON): ``op`` is query, graph, update or graph_write
 ``H``     to server   the response head (JSON): status and content type
 ``D``     to server   response bytes
@@ -16,11 +18,16 @@ kind      direction   payload
 ``X``     to server   an error (JSON): status and a message safe to show a client
 ========  ==========  =============================================================
 
-A ``read`` worker opens the store with ``Store.read_only`` and runs one request at a time,
-forever; the server kills it at the deadline (pyoxigraph cannot be interrupted otherwise). A
-``write`` worker opens the store read-write, runs one request, flushes and exits; the server
-starts it only when no read worker is running (RocksDB: a read-only open while another process
-writes is undefined behaviour).
+A worker starts with no store open (imports and warm-up only), so the server decides when a
+view exists. A ``read`` worker opens its read-only view on ``O``, runs one request at a time,
+and closes the view on ``K``: before a write the server closes every view, after it they are
+opened again and see the new state (a ``Store.read_only`` view is a snapshot). The server
+kills a read worker at the deadline (pyoxigraph cannot be interrupted otherwise). A ``write``
+worker opens the store read-write for each request, runs it, flushes, closes the store and
+answers ``R``: the server runs it only while no read view is open (RocksDB: a read-only open
+while another process writes is undefined behaviour), and the process stays for the next
+write. Closing is checked: when a file of the store is still open afterwards (a pyoxigraph
+object kept alive), the worker says so and the server kills it.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
+
+from .server_store import close_store, open_store
 
 if TYPE_CHECKING:
     from .sparql_guard import Guarded
@@ -393,6 +402,26 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _write(worker: Worker, request: dict[str, Any], config: dict[str, Any]) -> None:
+    """A write worker's request: open read-write, run it, close; the response then ``R``."""
+    out = worker.out
+    try:
+        worker.store = open_store(config)
+    except OSError as exc:
+        out.error(500, f"cannot open the store: {_safe(str(exc), worker.path)}")
+    else:
+        try:
+            if request.get("op") == "create":  # an empty store: opening created it
+                worker.store.flush()
+                out.head(204)
+                out.end()
+            else:
+                worker.handle(request)
+        finally:
+            close_store(worker)
+    out._write(encode_frame(b"R", json.dumps({"pid": os.getpid()}).encode()))
+
+
 def main() -> int:
     _die_with_parent(int(os.environ.get("GFF2RDF_SERVER_PID") or os.getppid()))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
@@ -403,29 +432,41 @@ def main() -> int:
     if first is None or first[0] != b"C":
         return 1
     config = json.loads(first[1])
-    import pyoxigraph as ox
+    import pyoxigraph  # noqa: F401  (imported before the worker says it is ready)
 
-    try:
-        store = (ox.Store(config["store"]) if config.get("mode") == "write"
-                 else ox.Store.read_only(config["store"]))
-    except OSError as exc:
-        out.error(500, f"cannot open the store: {_safe(str(exc), config['store'])}")
-        return 1
     if config.get("warm_up", True):
         from .sparql_guard import warm_up
 
         warm_up()
-    worker = Worker(store, config, out)
-    out._write(encode_frame(b"R", json.dumps({"pid": os.getpid()}).encode()))
+    worker = Worker(None, config, out)
+    ready = encode_frame(b"R", json.dumps({"pid": os.getpid()}).encode())
+    out._write(ready)
     while True:
         frame = read_frame(inp)
-        if frame is None or frame[0] != b"Q":
+        if frame is None:
             break
+        kind, payload = frame
         try:
-            worker.handle(json.loads(frame[1]))
+            if kind == b"O" and not worker.writer:
+                if worker.store is None:
+                    worker.store = open_store(config)
+                out._write(ready)
+            elif kind == b"K":
+                close_store(worker)
+                out._write(ready)
+            elif kind == b"Q" and worker.writer:
+                _write(worker, json.loads(payload), config)
+            elif kind == b"Q" and worker.store is not None:
+                worker.handle(json.loads(payload))
+            else:
+                out.error(500, f"unexpected frame {kind!r}")
+                return 1
         except (KeyboardInterrupt, SystemExit):
             raise
-        except BaseException as exc:  # a pyoxigraph panic: report it, then start afresh
+        except OSError as exc:  # the store cannot be opened
+            out.error(500, "cannot open the store: " + _safe(str(exc), config["store"]))
+            return 1
+        except BaseException as exc:  # a pyoxigraph panic, a store left open: start afresh
             if worker.service_in_flight:
                 from .sparql_guard import SERVICE_FAILED
 
@@ -434,9 +475,7 @@ def main() -> int:
                 out.error(500, "internal error in the query engine: "
                           + _safe(f"{type(exc).__name__}: {exc}", config["store"]))
             return 1
-        if worker.writer:
-            break
-    del worker, store  # closes RocksDB before the process ends
+    worker.store = None  # closes RocksDB before the process ends
     return 0
 
 

@@ -69,6 +69,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker-memory", "2G",
             "Resident memory a query worker may use before it is killed (also bounds what a "
             "SERVICE call may bring back)."),
+    Setting("write-memory", "4G",
+            "Resident memory the write worker of gff2rdf serve may use (an update, a Graph "
+            "Store upload) before it is killed and the write answers 500, the store left as it "
+            "was; bulk-loading a 400 MB N-Triples upload peaks near 1.5 GB; 0: no limit."),
     # gff2rdf query (gff2rdf.queries)
     Setting("query-timeout", "60",
             "Seconds gff2rdf query waits for a SPARQL endpoint (--endpoint) to answer."),

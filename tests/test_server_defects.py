@@ -170,15 +170,15 @@ def test_a_server_whose_store_is_taken_during_a_write_stops_serving_it(
     monkeypatch.setattr(DatabaseLock, "RETAKE_WAIT", 0.3)
     others: list[subprocess.Popen[bytes]] = []
     with make_app(store, token=TOKEN, workers=1) as app:
-        write = app.pool.write
+        run_write = app.pool._run_write
 
-        def write_then_lose_the_lock(request: dict[str, Any], drain: float) -> Any:
-            result = write(request, drain)
+        def write_then_lose_the_lock(writer: Any, request: dict[str, Any]) -> Any:
+            result = run_write(writer, request)
             others.append(_hold_lock(store / "LOCK"))  # the write worker has let go
             assert others[0].stdout is not None and others[0].stdout.readline() == b"locked\n"
             return result
 
-        monkeypatch.setattr(app.pool, "write", write_then_lose_the_lock)
+        monkeypatch.setattr(app.pool, "_run_write", write_then_lose_the_lock)
         try:
             put = app.request("PUT", "/store?graph=http%3A%2F%2Fexample.org%2Fg",
                               b"<http://a/> <http://b/> \"c\" .\n", NTRIPLES)
