@@ -95,6 +95,7 @@ class WorkerProcess:
         self._poll = select.poll()
         self._poll.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.memory_limit = memory_limit
+        self.stopping = False  # killed because the server stops: its client gets 503
 
     @classmethod
     def spawn(cls, config: PoolConfig, mode: str = "read") -> WorkerProcess:
@@ -144,6 +145,8 @@ class WorkerProcess:
                 raise WorkerTimeout()
             if self._poll.poll(max(1, int(min(left, TICK) * 1000))):
                 data = os.read(self._out, 1 << 20)
+                if not data and self.stopping:
+                    raise WorkerGone("the server is shutting down; try again shortly", 503)
                 if not data:
                     raise WorkerGone("the query engine stopped unexpectedly")
                 self._buffer += data
@@ -220,13 +223,20 @@ class WorkerPool:
             self._cond.notify_all()
 
     def close(self) -> None:
+        """Stop every worker. A busy one is only sent SIGKILL: the thread waiting on it sees
+        it end, answers 503 and reaps it (``discard``); closing its pipes under that thread
+        would turn the 503 into an error on a closed file."""
         with self._cond:
             self._closed = True
-            workers = self._idle + list(self._busy)
+            idle = list(self._idle)
+            busy = list(self._busy)
             self._idle.clear()
-            self._busy.clear()
             self._cond.notify_all()
-        for worker in workers:
+        for worker in busy:
+            worker.stopping = True
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+        for worker in idle:
             worker.kill()
 
     def pids(self) -> list[int]:

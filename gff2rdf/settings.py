@@ -63,7 +63,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("serve-workers", "auto",
             "Query worker processes of gff2rdf serve ('auto': one per core, at least 2)."),
     Setting("max-concurrent", "32",
-            "Requests gff2rdf serve handles at once; more get 503 with Retry-After."),
+            "Requests gff2rdf serve handles at once; more get 503 with Retry-After (and twice "
+            "as many open connections)."),
+    Setting("max-client-connections", "16",
+            "Open connections gff2rdf serve accepts from one client address; more get 429."),
+    Setting("request-timeout", "10",
+            "Seconds a request's head may take to arrive once it has started (a client that "
+            "trickles bytes gets 408); its body gets as long again plus request-min-rate."),
+    Setting("request-min-rate", "16K",
+            "Bytes per second a request body must keep up after request-timeout (408 if "
+            "slower); 0: no rate, the body gets request-timeout in all."),
+    Setting("idle-timeout", "15",
+            "Seconds gff2rdf serve keeps an idle keep-alive connection open."),
+    Setting("shutdown-grace", "5",
+            "Seconds gff2rdf serve lets queries in progress finish after SIGTERM or Ctrl-C; "
+            "those still running then get 503."),
     Setting("max-body", "1M", "Largest query or update request body (413 beyond)."),
     Setting("max-upload", "16G", "Largest Graph Store Protocol upload (413 beyond)."),
     Setting("worker-memory", "2G",
