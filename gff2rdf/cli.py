@@ -491,7 +491,8 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
               help="A web origin allowed to read the endpoint from a browser (repeat for more); "
               f"default: none [env {env_name('cors-origin')}].")
 @click.option("--workers", type=click.IntRange(min=1),
-              help="Query worker processes (default: one per core, at least 2) "
+              help="Query worker processes (default: one per core, plus two kept for light "
+              "queries) "
               f"[env {env_name('serve-workers')}].")
 @click.option("--max-client-connections", type=click.IntRange(min=1),
               help="Open connections accepted from one client address; more get 429 "

@@ -118,7 +118,8 @@ class App:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.pool = WorkerPool(PoolConfig(config.store, config.workers, config.allow_service,
-                                          config.worker_memory, config.warm_up))
+                                          config.worker_memory, config.warm_up,
+                                          light_seconds=config.light_ms / 1000))
         self._lock: StoreLock | None = None
         self._slots = threading.BoundedSemaphore(config.max_concurrent)
         self._loopback = _loopback(config.host)
@@ -311,7 +312,7 @@ class App:
         """Send a request to a worker and turn its frames into a response."""
         timeout = self.config.timeout
         deadline = time.monotonic() + timeout
-        worker = self.pool.acquire(deadline)
+        worker = self.pool.acquire(deadline, request)
         owned = True
         try:
             worker.send(request)

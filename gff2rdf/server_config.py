@@ -69,6 +69,7 @@ class ServeConfig:
     union_default_graph: bool = False
     access_log: bool = True
     warm_up: bool = True
+    light_ms: float = 50.0
     max_client_connections: int = 16
     request_timeout: float = 10.0
     request_min_rate: int = 16 * 1024
@@ -98,8 +99,9 @@ class ServeConfig:
             max_rows=int(get("max-rows")), allow_service=allow,
             token=read_token(token_file) if token_file else None,
             cors_origins=_list_setting("cors-origin"),
-            workers=max(2, len(os.sched_getaffinity(0))) if workers == "auto" else
+            workers=len(os.sched_getaffinity(0)) + 2 if workers == "auto" else
             int(workers), max_concurrent=int(get("max-concurrent")),
+            light_ms=float(get("light-query-ms")),
             max_body=parse_size(get("max-body")), max_upload=parse_size(get("max-upload")),
             worker_memory=parse_size(get("worker-memory")),
             max_client_connections=int(get("max-client-connections")),

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 
 from .errors import RequestError, ServerError
 from .server_http import Request, StreamAborted
+from .server_lanes import Lanes, shape
 from .server_worker import decode_frame, encode_frame
 
 __all__ = ["ClientGone", "PoolConfig", "ResultStream", "WorkerGone", "WorkerPool",
@@ -72,6 +74,8 @@ class PoolConfig:
     allow_service: tuple[str, ...] = ()
     memory_limit: int = 0  # bytes of resident memory per worker; 0: no limit
     warm_up: bool = True   # import rdflib's SPARQL parser at start, not at the first SERVICE
+    light_seconds: float = 0.05  # a query shape faster than this is light (server_lanes)
+    reserve: int = 2       # workers that only light queries may take (at most size - 1)
 
 
 @dataclass
@@ -96,6 +100,7 @@ class WorkerProcess:
         self._poll.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.memory_limit = memory_limit
         self.stopping = False  # killed because the server stops: its client gets 503
+        self.job: tuple[int | None, bool, float] = (None, False, 0.0)  # shape, light, start
 
     @classmethod
     def spawn(cls, config: PoolConfig, mode: str = "read") -> WorkerProcess:
@@ -204,6 +209,11 @@ class WorkerPool:
         self._closed = False
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
+        self.lanes = Lanes(config.light_seconds)
+        self._light_queue: deque[object] = deque()
+        self._heavy_queue: deque[object] = deque()
+        reserve = min(config.reserve, config.size - 1) if config.light_seconds > 0 else 0
+        self._heavy_cap = max(1, config.size - reserve)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -251,24 +261,54 @@ class WorkerPool:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def acquire(self, deadline: float) -> WorkerProcess:
-        """An idle worker, waiting for one until ``deadline`` (then 503 with Retry-After)."""
+    def acquire(self, deadline: float, request: dict[str, Any] | None = None
+                ) -> WorkerProcess:
+        """An idle worker, waiting for one until ``deadline`` (then 503 with Retry-After).
+
+        A ``request`` not known to be light (``server_lanes``) waits while ``size - reserve``
+        workers run heavy ones, so light requests always find a worker kept for them; and it
+        leaves a freed worker to a light request that waits. Each lane is first come, first
+        served.
+        """
+        key = shape(request)
+        light = self.lanes.light(key)
+        queue, ticket = (self._light_queue if light else self._heavy_queue), object()
         with self._cond:
-            while True:
-                if self._closed:
-                    raise RequestError("the server is shutting down", 503,
-                                       {"Retry-After": "5"})
-                if self._idle and not self._writing:
-                    worker = self._idle.pop()
-                    self._busy.add(worker)
-                    return worker
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RequestError("every query worker is busy; try again shortly", 503,
-                                       {"Retry-After": "2"})
-                self._cond.wait(left)
+            queue.append(ticket)
+            try:
+                while True:
+                    if self._closed:
+                        raise RequestError("the server is shutting down", 503,
+                                           {"Retry-After": "5"})
+                    if queue[0] is ticket and self._idle and not self._writing and (
+                            light or (len(self._idle) > len(self._light_queue)
+                                      and self._heavy() < self._heavy_cap)):
+                        worker = self._idle.pop()
+                        self._busy.add(worker)
+                        worker.job = (key, light, time.monotonic())
+                        return worker
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RequestError("every query worker is busy; try again shortly",
+                                           503, {"Retry-After": "2"})
+                    self._cond.wait(left)
+            finally:
+                queue.remove(ticket)
+                self._cond.notify_all()  # the next in line may go now
+
+    def _heavy(self) -> int:
+        """Busy workers running heavy queries (light ones that overran included)."""
+        now = time.monotonic()
+        return sum(1 for w in self._busy if self.lanes.overran(w.job[1], now - w.job[2]))
+
+    def _ended(self, worker: WorkerProcess) -> None:
+        key, _, started = worker.job
+        if started:
+            self.lanes.record(key, time.monotonic() - started)
+            worker.job = (None, False, 0.0)
 
     def release(self, worker: WorkerProcess) -> None:
+        self._ended(worker)
         with self._cond:
             self._busy.discard(worker)
             if self._closed:
@@ -279,6 +319,7 @@ class WorkerPool:
 
     def discard(self, worker: WorkerProcess) -> float:
         """Kill a worker (timed out, too big, client gone, broken) and start a replacement."""
+        self._ended(worker)
         seconds = worker.kill()
         with self._cond:
             self._busy.discard(worker)

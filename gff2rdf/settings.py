@@ -61,7 +61,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Origins (space-separated) allowed to read the endpoint from a browser; empty: "
             "no CORS."),
     Setting("serve-workers", "auto",
-            "Query worker processes of gff2rdf serve ('auto': one per core, at least 2)."),
+            "Query worker processes of gff2rdf serve ('auto': one per core, plus the two kept "
+            "for light queries)."),
+    Setting("light-query-ms", "50",
+            "A query whose shape (its text without string and number literals) ran faster "
+            "than this each of the last times is light: it may use the workers kept for light "
+            "queries, so lookups are not queued behind long scans; 0: no fast lane."),
     Setting("max-concurrent", "32",
             "Requests gff2rdf serve handles at once; more get 503 with Retry-After (and twice "
             "as many open connections)."),

@@ -29,10 +29,12 @@ from test_server_support import (
     GENE_BY_ID,
     REGION,
     copy_store,
+    make_app,
     store_template,
 )
 
 from conftest import DATA
+from gff2rdf.server_lanes import shape
 from gff2rdf.store import GenomeStore
 
 __all__ = ["store_template"]
@@ -535,3 +537,58 @@ def test_sigterm_answers_503_to_a_query_past_the_grace(store_template: Path,
     assert code == 0 and 0.9 < stopped < 4, stopped
     with GenomeStore.open(store, create=False, collect=False):  # the lock was released
         pass
+
+
+# -- the fast lane (issue 15, item 4) -----------------------------------------------------------
+
+
+def test_a_light_query_is_not_queued_behind_heavy_ones(store_template: Path,
+                                                       tmp_path: Path) -> None:
+    """Two workers, one kept for light queries. Two slow queries (a SERVICE to an endpoint that
+    answers after 2 s: a new shape, so heavy) run one after the other in the heavy lane, and a
+    gene lookup whose shape ran fast before gets its answer at once meanwhile."""
+    slow = _SlowEndpoint(2.0)
+    store = copy_store(store_template, tmp_path / "store")
+    heavy = f"SELECT ?x WHERE {{ SERVICE <{slow.url}> {{ ?x ?y ?z }} }}"
+    try:
+        with make_app(store, workers=2, light_ms=1000, allow_service=(slow.url,)) as app:
+            assert app.request("GET", q(GENE_BY_ID)).status == 200  # the shape is now known
+            outs: list[tuple[int, float]] = []
+
+            def run_heavy() -> None:
+                started = time.monotonic()
+                status = app.request("GET", q(heavy)).status
+                outs.append((status, time.monotonic() - started))
+
+            threads = [threading.Thread(target=run_heavy) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            started = time.monotonic()
+            other_gene = GENE_BY_ID.replace("gene:AT1G01010", "gene:AT1G01020")
+            response = app.request("GET", q(other_gene))
+            light_took = time.monotonic() - started
+            for thread in threads:
+                thread.join()
+    finally:
+        slow.close()
+    assert response.status == 200 and light_took < 1.0, light_took
+    assert sorted(s for s, _ in outs) == [200, 200]
+    first, second = sorted(t for _, t in outs)
+    assert first >= 1.9 and second >= 3.9, outs  # the second waited for the heavy slot
+
+
+def test_a_light_shape_that_turns_slow_is_heavy_from_then_on(store_template: Path,
+                                                            tmp_path: Path) -> None:
+    slow = _SlowEndpoint(1.0)
+    store = copy_store(store_template, tmp_path / "store")
+    query = f"SELECT ?x WHERE {{ SERVICE <{slow.url}> {{ ?x ?y ?z }} }}"
+    key = shape({"op": "query", "query": query})
+    try:
+        with make_app(store, workers=3, light_ms=200, allow_service=(slow.url,)) as app:
+            app.pool.lanes.record(key, 0.01)  # as if it had been fast
+            assert app.pool.lanes.light(key)
+            assert app.request("GET", q(query)).status == 200
+            assert not app.pool.lanes.light(key)
+    finally:
+        slow.close()
