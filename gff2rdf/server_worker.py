@@ -40,7 +40,6 @@ __all__ = ["FRAME", "decode_frame", "encode_frame", "main", "read_frame"]
 
 FRAME = struct.Struct(">cI")
 FLUSH_AT = 64 * 1024
-ROW_BATCH = 256
 
 
 def encode_frame(kind: bytes, payload: bytes = b"") -> bytes:
@@ -112,7 +111,7 @@ class _Out:
             self._write(self.pending)
             self.pending.clear()
 
-    def end(self, rows: int = 0) -> None:
+    def end(self, rows: int | None = 0) -> None:
         if self.data:
             self.pending += encode_frame(b"D", bytes(self.data))
             self.data.clear()
@@ -147,6 +146,7 @@ class Worker:
 
     def handle(self, request: dict[str, Any]) -> None:
         from .errors import RequestError
+        from .server_rows import TooManyRows
 
         op = request.get("op")
         try:
@@ -164,7 +164,7 @@ class Worker:
             self.out.error(exc.status, str(exc))
         except _Refused as exc:
             self.out.error(exc.status, str(exc))
-        except _TooManyRows as exc:
+        except (_TooManyRows, TooManyRows) as exc:
             self.out.error(422, str(exc))
         except SyntaxError as exc:
             self.out.error(400, "bad " + ("update" if op == "update" else "query" if op ==
@@ -184,8 +184,8 @@ class Worker:
             SELECT_FORMATS,
             ask_bytes,
             negotiate,
-            select_writer,
         )
+        from .server_rows import RESULT_FORMATS, CountingOutput
         from .sparql_guard import check_query
 
         text = request["query"]
@@ -211,22 +211,10 @@ class Worker:
             out.end(1)
         elif isinstance(result, ox.QuerySolutions):
             fmt = negotiate(accept, SELECT_FORMATS)
-            writer = select_writer(fmt, [v.value for v in result.variables])
             out.head(200, fmt.content_type, form="select")
-            batch = [writer.head()]
-            rows = 0
-            for solution in result:
-                rows += 1
-                if limit and rows > limit:
-                    raise _TooManyRows(f"the result has more than {limit:,} rows (--max-rows); "
-                                       "add a LIMIT, or page with LIMIT and OFFSET")
-                batch.append(writer.row(solution))
-                if len(batch) >= ROW_BATCH:
-                    out.write("".join(batch).encode())
-                    batch.clear()
-            batch.append(writer.tail())
-            out.write("".join(batch).encode())
-            out.end(rows)
+            counting = CountingOutput(out, fmt.name, limit)  # pyoxigraph's serialiser, counted
+            result.serialize(cast(IO[bytes], counting), RESULT_FORMATS[fmt.name])
+            out.end(counting.rows)
         else:
             fmt = negotiate(accept, GRAPH_FORMATS)
             out.head(200, fmt.content_type, form="graph")
