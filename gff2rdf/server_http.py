@@ -341,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         request smuggling); more than MAX_HEADERS fields, a line or a head over
         MAX_HEADER_BYTES: 431."""
         self.command = None  # type: ignore[assignment]  # as the standard library does
-        self.request_version = self.default_request_version
+        self.request_version = "HTTP/1.1"  # errors get a status line (no HTTP/0.9 here)
         self.close_connection = True
         self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         words = line.split()

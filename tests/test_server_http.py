@@ -220,6 +220,27 @@ def test_header_limits(server: Server) -> None:
     assert raw(rebinding).startswith(b"HTTP/1.1 403")
 
 
+def test_header_fields_that_could_smuggle_a_request_are_refused(server: Server) -> None:
+    def raw(request: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request)
+            return sock.recv(200)
+
+    ask = b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+    assert raw(ask + b"Content-Length: 6\r\nContent-Length: 60\r\n\r\nASK {}").startswith(
+        b"HTTP/1.1 400")
+    assert raw(ask + b"Content-Length: 6\r\nX-Folded: a\r\n b\r\n\r\nASK {}").startswith(
+        b"HTTP/1.1 400")
+    assert raw(ask + b"Content-Length : 6\r\n\r\nASK {}").startswith(b"HTTP/1.1 400")
+    assert raw(b"GET / HTTP/2.0\r\n\r\n").startswith(b"HTTP/1.1 505")
+    assert raw(b"GET /\r\n\r\n").startswith(b"HTTP/1.1 400")
+    continued = raw(ask + b"Content-Length: 6\r\nExpect: 100-continue\r\n\r\n")
+    assert continued.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    fine = raw(ask + b"Content-Length: 6\r\nAccept: text/csv\r\nACCEPT: application/json\r\n"
+               b"\r\nASK {}")
+    assert fine.startswith(b"HTTP/1.1 200"), fine  # repeated fields are joined
+
+
 def test_loading_through_the_server_while_it_serves(server: Server,
                                                     store_template: Path) -> None:
     """The store is held by the server; a load goes through its authenticated endpoint.
