@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -95,6 +96,7 @@ def _json(obj: Any, status: int = 200) -> Response:
                              ("Cache-Control", "no-store")], json.dumps(obj).encode())
 
 
+@functools.lru_cache(maxsize=256)  # per request: ipaddress parses in about 10 us
 def _loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
