@@ -279,8 +279,8 @@ def measure_server(name: str, store: Path, work: dict[str, list[str]], args: Any
             queries = work[kind][:args.requests if kind != "region" else args.requests // 10]
             results[kind] = _sequential(client.run, queries)
         lookups = _Client(port, path)
-        results["throughput"] = _load([("gene", lookups.run, work["gene"])] * args.clients,
-                                      args.seconds)["gene"]
+        throughput = _load([("gene", lookups.run, work["gene"])] * args.clients, args.seconds)
+        results["throughput"] = {**throughput["gene"], "failures": throughput["failures"]}
         results["load_average_mixed"] = os.getloadavg()[0]
         light, heavy = _Client(port, path), _Client(port, path)
         mixed = ([("heavy", heavy.run, work["region"])] * args.heavy
@@ -288,6 +288,10 @@ def measure_server(name: str, store: Path, work: dict[str, list[str]], args: Any
                                                               strict=True) for q in pair])]
                  * (args.clients - args.heavy))
         results["mixed"] = _load(mixed, args.seconds)
+        results["exit_status"] = proc.poll()  # None: the server was still running
+        if results["exit_status"] is not None:
+            print(f"  {name} stopped during the run (exit status {proc.returncode})",
+                  file=sys.stderr)
         return results
     finally:
         proc.terminate()
@@ -312,7 +316,13 @@ def measure_floor(store: Path, work: dict[str, list[str]], requests: int) -> dic
 # -- reporting -----------------------------------------------------------------------------------
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
+
+
 def _spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    if not values:
+        return "-"
     if len(values) == 1:
         return fmt.format(values[0])
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-" \
@@ -333,7 +343,7 @@ def report(info: dict[str, Any], runs: list[dict[str, Any]], args: Any) -> str:
         p50 = {w: [r[w][kind]["p50_ms"] for r in runs] for w in ("floor", "oxigraph", "gff2rdf")}
         ox_over = [r["oxigraph"][kind]["p50_ms"] - r["floor"][kind]["p50_ms"] for r in runs]
         us_over = [r["gff2rdf"][kind]["p50_ms"] - r["floor"][kind]["p50_ms"] for r in runs]
-        ratio = [u / o if o > 0 else float("inf") for u, o in zip(us_over, ox_over, strict=True)]
+        ratio = [_ratio(u, o) for u, o in zip(us_over, ox_over, strict=True)]
         lines.append(f"{kind:8} {_spread(p50['floor']):>20} {_spread(p50['oxigraph']):>20} "
                      f"{_spread(p50['gff2rdf']):>20}   {_spread(ox_over, '{:+.2f}'):>12} "
                      f"{_spread(us_over, '{:+.2f}'):>12} {_spread(ratio, '{:.1f}x'):>12}")
@@ -348,7 +358,8 @@ def report(info: dict[str, Any], runs: list[dict[str, Any]], args: Any) -> str:
         lines.append(f"  {who:9} {_spread([x['rps'] for x in t], '{:.0f}')} requests/s, p50 "
                      f"{_spread([x['p50_ms'] for x in t])} ms, p99 "
                      f"{_spread([x['p99_ms'] for x in t], '{:.0f}')} ms")
-    rps = [r["gff2rdf"]["throughput"]["rps"] / r["oxigraph"]["throughput"]["rps"] for r in runs]
+    rps = [_ratio(r["gff2rdf"]["throughput"]["rps"], r["oxigraph"]["throughput"]["rps"])
+           for r in runs]
     lines.append(f"  gff2rdf / oxigraph requests/s: {_spread(rps, '{:.2f}x')}")
     lines += ["", f"mixed load, {args.heavy} clients of 20 kb region queries and "
               f"{args.clients - args.heavy} of gene lookups and ASK, {args.seconds:g} s:"]
@@ -362,15 +373,21 @@ def report(info: dict[str, Any], runs: list[dict[str, Any]], args: Any) -> str:
             f"{_spread([x['heavy']['rps'] for x in m], '{:.1f}')} heavy/s; failures "
             f"{_spread([x['failures']['n'] for x in m], '{:.0f}')}")
     light = [r["gff2rdf"]["mixed"]["light"]["p50_ms"] for r in runs]
-    ratio = [r["gff2rdf"]["mixed"]["light"]["p50_ms"] / r["oxigraph"]["mixed"]["light"]["p50_ms"]
+    ratio = [_ratio(r["gff2rdf"]["mixed"]["light"]["p50_ms"],
+                    r["oxigraph"]["mixed"]["light"]["p50_ms"]) for r in runs]
+    heavy = [_ratio(r["gff2rdf"]["mixed"]["heavy"]["rps"], r["oxigraph"]["mixed"]["heavy"]["rps"])
              for r in runs]
-    heavy = [r["gff2rdf"]["mixed"]["heavy"]["rps"] / max(1e-9, r["oxigraph"]["mixed"]["heavy"]
-                                                         ["rps"]) for r in runs]
     lines.append(f"  gff2rdf / oxigraph: light p50 {_spread(ratio, '{:.2f}x')}, heavy/s "
                  f"{_spread(heavy, '{:.2f}x')}")
     verdicts.append(f"light p50 under the mixed load: {statistics.median(light):.1f} ms (target "
                     f"< {TARGET_LIGHT_P50_MS:g} ms) "
                     + ("PASS" if statistics.median(light) < TARGET_LIGHT_P50_MS else "MISS"))
+    for who in ("oxigraph", "gff2rdf"):
+        failed = [(r[who]["throughput"]["failures"]["n"] if "failures" in r[who]["throughput"]
+                   else 0, r[who]["mixed"]["failures"]["n"], r[who]["exit_status"]) for r in runs]
+        if any(a or b or c is not None for a, b, c in failed):
+            verdicts.append(f"{who} failed: (throughput failures, mixed failures, exit status "
+                            f"if it stopped) per run: {failed}; its figures are not comparable")
     return "\n".join([*lines, "", *verdicts])
 
 
