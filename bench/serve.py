@@ -17,13 +17,15 @@ Queries (a different gene or window each time, chosen with a fixed seed):
 ``gene``     a gene by its ID through the genome's current-build pointer (light);
 ``region``   the features overlapping a 20 kb window through the bin index (heavy: 0.1-0.6 s).
 
-Phases, for each server: one client after another (p50 / p99, and the overhead over the floor
-at p50: target within 1.5x of the Oxigraph server's); ``--clients`` clients of gene lookups at
-once (requests/s); the mixed load: ``--heavy`` clients sending region queries and the other
-clients gene lookups and ``ASK`` at once, for ``--seconds`` (light p50 target: under 20 ms).
-Every figure is printed with its ratio to the Oxigraph server's, the 1-minute load average
-before each phase, and with ``--repeat`` the spread over the runs. It exits 0 whether or not
-the targets are met: a report, not a test.
+Both servers run at once and are measured in turns, so that both see the same machine (other
+work on it comes and goes): one client sends each query to the floor, the Oxigraph server and
+gff2rdf in turn (p50 / p99, and the overhead over the floor at p50: target within 1.5x of the
+Oxigraph server's); then ``--clients`` clients of gene lookups at once (requests/s), and the
+mixed load: ``--heavy`` clients sending region queries and the other clients gene lookups and
+``ASK``, each phase in ``--slices`` slices that alternate between the servers (light p50
+target: under 20 ms). Every figure is printed with its ratio to the Oxigraph server's, the
+1-minute load average at the start and end of each run, and with ``--repeat`` the spread over
+the runs. It exits 0 whether or not the targets are met: a report, not a test.
 
 The store goes to ``bench/out/serve-store-{lines}`` and is reused while the input is the same.
 
@@ -152,22 +154,12 @@ def _summary(latencies: list[float], seconds: float) -> dict[str, float]:
             "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000}
 
 
-def _sequential(run: Callable[[str], None], queries: list[str]) -> dict[str, float]:
-    for query in queries[:10]:
-        run(query)  # warm the caches (and, for gff2rdf, let the lanes learn the shape)
-    latencies = []
-    started = time.perf_counter()
-    for query in queries:
-        t = time.perf_counter()
-        run(query)
-        latencies.append(time.perf_counter() - t)
-    return _summary(latencies, time.perf_counter() - started)
-
-
-def _load(clients: list[tuple[str, Callable[[str], None], list[str]]], seconds: float
-          ) -> dict[str, dict[str, float]]:
-    """Clients (kind, run, queries) looping for ``seconds``; a summary per kind."""
-    latencies: dict[str, list[float]] = {kind: [] for kind, _, _ in clients}
+def _load(clients: list[tuple[str, Callable[[str], None], list[str]]], seconds: float,
+          latencies: dict[str, list[float]] | None = None) -> dict[str, dict[str, float]]:
+    """Clients (kind, run, queries) looping for ``seconds``; a summary per kind (and the
+    latencies themselves in ``latencies`` when given)."""
+    latencies = latencies if latencies is not None else {}
+    latencies.update({kind: [] for kind, _, _ in clients})
     failures: list[str] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -268,49 +260,83 @@ def start_oxigraph(store: Path, clients: int) -> tuple[subprocess.Popen[bytes], 
     raise SystemExit("the Oxigraph server did not start")
 
 
-def measure_server(name: str, store: Path, work: dict[str, list[str]], args: Any
-                   ) -> dict[str, Any]:
-    start = start_gff2rdf if name == "gff2rdf" else start_oxigraph
-    proc, port, path = start(store, args.clients)
-    try:
-        results: dict[str, Any] = {"load_average": os.getloadavg()[0]}
-        client = _Client(port, path)
-        for kind in ("ask", "select", "gene", "region"):
-            queries = work[kind][:args.requests if kind != "region" else args.requests // 10]
-            results[kind] = _sequential(client.run, queries)
-        lookups = _Client(port, path)
-        throughput = _load([("gene", lookups.run, work["gene"])] * args.clients, args.seconds)
-        results["throughput"] = {**throughput["gene"], "failures": throughput["failures"]}
-        results["load_average_mixed"] = os.getloadavg()[0]
-        light, heavy = _Client(port, path), _Client(port, path)
-        mixed = ([("heavy", heavy.run, work["region"])] * args.heavy
-                 + [("light", light.run, [q for pair in zip(work["gene"], work["ask"],
-                                                              strict=True) for q in pair])]
-                 * (args.clients - args.heavy))
-        results["mixed"] = _load(mixed, args.seconds)
-        results["exit_status"] = proc.poll()  # None: the server was still running
-        if results["exit_status"] is not None:
-            print(f"  {name} stopped during the run (exit status {proc.returncode})",
-                  file=sys.stderr)
-        return results
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+def _merge(slices: list[dict[str, dict[str, float]]], raw: list[dict[str, list[float]]],
+           seconds: float) -> dict[str, dict[str, float]]:
+    merged = {kind: _summary([x for r in raw for x in r.get(kind, [])], seconds)
+              for kind in raw[0]}
+    merged["failures"] = {"n": sum(s["failures"]["n"] for s in slices), "rps": 0.0,
+                          "p50_ms": 0.0, "p99_ms": 0.0}
+    return merged
 
 
-def measure_floor(store: Path, work: dict[str, list[str]], requests: int) -> dict[str, Any]:
+def measure_run(store: Path, work: dict[str, list[str]], args: Any) -> dict[str, Any]:
+    """Both servers up at once, measured in turns so that both see the same machine: the
+    sequential requests go floor, Oxigraph, gff2rdf, floor, ...; the load phases run in
+    ``--slices`` alternating slices each."""
     import pyoxigraph as ox
 
     db = ox.Store.read_only(str(store))
 
-    def run(query: str) -> None:
+    def floor(query: str) -> None:
         out = io.BytesIO()
         db.query(query).serialize(out, ox.QueryResultsFormat.JSON)  # type: ignore[union-attr]
 
-    return {kind: _sequential(run, work[kind][:requests if kind != "region" else requests // 10])
-            for kind in ("ask", "select", "gene", "region")}
+    servers = {"oxigraph": start_oxigraph(store, args.clients),
+               "gff2rdf": start_gff2rdf(store, args.clients)}
+    try:
+        run: dict[str, Any] = {"floor": {}, **{name: {"load_average": os.getloadavg()[0]}
+                                              for name in servers}}
+        runners = {"floor": floor, **{name: _Client(port, path).run
+                                     for name, (_, port, path) in servers.items()}}
+        for kind in ("ask", "select", "gene", "region"):
+            queries = work[kind][:args.requests if kind != "region" else args.requests // 10]
+            timings: dict[str, list[float]] = {who: [] for who in runners}
+            for query in queries[:10]:
+                for run_query in runners.values():
+                    run_query(query)  # warm caches; gff2rdf's lanes learn the shape
+            for query in queries:
+                for who, run_query in runners.items():
+                    t = time.perf_counter()
+                    run_query(query)
+                    timings[who].append(time.perf_counter() - t)
+            for who, values in timings.items():
+                run[who][kind] = _summary(values, sum(values))
+        slice_seconds = args.seconds / args.slices
+        for phase in ("throughput", "mixed"):
+            slices: dict[str, list[dict[str, dict[str, float]]]] = {n: [] for n in servers}
+            raw: dict[str, list[dict[str, list[float]]]] = {n: [] for n in servers}
+            for _ in range(args.slices):
+                for name, (_, port, path) in servers.items():
+                    if phase == "throughput":
+                        lookups = _Client(port, path)
+                        clients = [("gene", lookups.run, work["gene"])] * args.clients
+                    else:
+                        light, heavy = _Client(port, path), _Client(port, path)
+                        pairs = [q for pair in zip(work["gene"], work["ask"], strict=True)
+                                 for q in pair]
+                        clients = ([("heavy", heavy.run, work["region"])] * args.heavy
+                                   + [("light", light.run, pairs)]
+                                   * (args.clients - args.heavy))
+                    latencies: dict[str, list[float]] = {}
+                    slices[name].append(_load(clients, slice_seconds, latencies))
+                    raw[name].append(latencies)
+            for name in servers:
+                merged = _merge(slices[name], raw[name], args.seconds)
+                run[name][phase] = ({**merged["gene"], "failures": merged["failures"]}
+                                    if phase == "throughput" else merged)
+        run["load_average_end"] = os.getloadavg()[0]
+        for name, (proc, _, _) in servers.items():
+            run[name]["exit_status"] = proc.poll()  # None: it was still running
+            if proc.returncode is not None:
+                print(f"  {name} stopped during the run (exit status {proc.returncode})",
+                      file=sys.stderr)
+        return run
+    finally:
+        for proc, _, _ in servers.values():
+            proc.terminate()
+            proc.wait(30)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 # -- reporting -----------------------------------------------------------------------------------
@@ -332,9 +358,9 @@ def _spread(values: list[float], fmt: str = "{:.2f}") -> str:
 def report(info: dict[str, Any], runs: list[dict[str, Any]], args: Any) -> str:
     lines = [f"store: {info['lines']:,} GFF3 lines, {info['triples']:,} triples; "
              f"{len(runs)} run(s); the median (min-max) over runs",
-             "load average (1 min) at the start of each server's phases: " + ", ".join(
-                 f"{r['gff2rdf']['load_average']:.1f} / {r['oxigraph']['load_average']:.1f}"
-                 for r in runs) + " (gff2rdf / oxigraph)", "",
+             "load average (1 min) at the start and end of each run: " + ", ".join(
+                 f"{r['gff2rdf']['load_average']:.1f} -> {r['load_average_end']:.1f}"
+                 for r in runs), "",
              "one client at a time, p50 ms:",
              f"{'query':8} {'floor':>20} {'oxigraph':>20} {'gff2rdf':>20}   "
              f"{'overhead ox':>12} {'overhead us':>12} {'ratio':>12}"]
@@ -399,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--heavy", type=int, default=2, help="clients of region queries")
     parser.add_argument("--seconds", type=float, default=20.0, help="each load phase")
+    parser.add_argument("--slices", type=int, default=3,
+                        help="alternating slices of each load phase per server")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args(argv)
@@ -409,10 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for k in range(args.repeat):
         print(f"run {k + 1} of {args.repeat} ...", file=sys.stderr)
-        run = {"floor": measure_floor(store, work, args.requests)}
-        for name in ("gff2rdf", "oxigraph"):
-            run[name] = measure_server(name, store, work, args)
-        runs.append(run)
+        runs.append(measure_run(store, work, args))
     print(report(info, runs, args))
     if args.json:
         Path(args.json).write_text(json.dumps({"store": info, "runs": runs}, indent=2) + "\n",
