@@ -178,6 +178,9 @@ def _load(clients: list[tuple[str, Callable[[str], None], list[str]]], seconds: 
             with lock:
                 latencies[kind].append(took)
             i += 7
+        close = getattr(run, "__self__", None)
+        if isinstance(close, _Client):
+            close.close()
 
     threads = [threading.Thread(target=client, args=(*c, k)) for k, c in enumerate(clients)]
     started = time.perf_counter()
@@ -218,6 +221,14 @@ class _Client:
             raise
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}: {data[:200]!r}")
+
+    def close(self) -> None:
+        """Close this thread's connection (a finished client must not leave it open: the
+        Oxigraph server aborted after its open connections piled up across slices)."""
+        connection = getattr(self.local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self.local.connection = None
 
 
 def _free_port() -> int:
