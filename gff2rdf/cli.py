@@ -494,6 +494,9 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
               help="Query worker processes (default: one per core, plus two kept for light "
               "queries) "
               f"[env {env_name('serve-workers')}].")
+@click.option("--max-connections", type=click.IntRange(min=1),
+              help="Open connections accepted in all, idle and slow ones included; more get "
+              f"503 (default {get('max-connections')}) [env {env_name('max-connections')}].")
 @click.option("--max-client-connections", type=click.IntRange(min=1),
               help="Open connections accepted from one client address; more get 429 "
               f"(default {get('max-client-connections')}) [env "
@@ -513,7 +516,8 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
 @handle_errors
 def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
           allow_service: tuple[str, ...], update_token_file: str | None,
-          cors_origin: tuple[str, ...], workers: int | None, max_client_connections: int | None,
+          cors_origin: tuple[str, ...], workers: int | None, max_connections: int | None,
+          max_client_connections: int | None,
           request_timeout: float | None, idle_timeout: float | None,
           shutdown_grace: float | None, union_default_graph: bool, quiet: bool) -> None:
     """Serve a store as a SPARQL 1.1 endpoint, with a web page.
@@ -541,7 +545,8 @@ def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
         store_dir, host=host, port=port, timeout=timeout, max_rows=max_rows,
         allow_service=allow, token=read_token(update_token_file) if update_token_file else None,
         cors_origins=cors_origin or None, workers=workers,
-        max_client_connections=max_client_connections, request_timeout=request_timeout,
+        max_connections=max_connections, max_client_connections=max_client_connections,
+        request_timeout=request_timeout,
         idle_timeout=idle_timeout, shutdown_grace=shutdown_grace,
         union_default_graph=union_default_graph or None, access_log=not quiet)
     app = App(config)

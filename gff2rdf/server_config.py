@@ -70,6 +70,7 @@ class ServeConfig:
     access_log: bool = True
     warm_up: bool = True
     light_ms: float = 50.0
+    max_connections: int = 256
     max_client_connections: int = 16
     request_timeout: float = 10.0
     request_min_rate: int = 16 * 1024
@@ -78,7 +79,7 @@ class ServeConfig:
 
     def limits(self) -> Limits:
         """What the HTTP layer lets one client hold (``gff2rdf.server_http.Limits``)."""
-        return Limits(max_connections=2 * self.max_concurrent,
+        return Limits(max_connections=self.max_connections,
                       max_client_connections=self.max_client_connections,
                       idle_timeout=self.idle_timeout, request_timeout=self.request_timeout,
                       min_rate=self.request_min_rate, send_timeout=max(30.0, self.idle_timeout))
@@ -104,6 +105,7 @@ class ServeConfig:
             light_ms=float(get("light-query-ms")),
             max_body=parse_size(get("max-body")), max_upload=parse_size(get("max-upload")),
             worker_memory=parse_size(get("worker-memory")),
+            max_connections=int(get("max-connections")),
             max_client_connections=int(get("max-client-connections")),
             request_timeout=float(get("request-timeout")),
             request_min_rate=parse_size(get("request-min-rate")),

@@ -69,7 +69,7 @@ _DATES: dict[int, str] = {}
 class Limits:
     """How long and how many: what a slow or greedy client may hold (the settings table)."""
 
-    max_connections: int = 64         # in all; more: 503 before a thread is started
+    max_connections: int = 256        # in all; more: 503 before a thread is started
     max_client_connections: int = 16  # from one source address; more: 429
     idle_timeout: float = 15.0        # a keep-alive connection waiting for its next request
     request_timeout: float = 10.0     # the request head, from its first byte; the body's grace

@@ -68,8 +68,10 @@ SETTINGS: tuple[Setting, ...] = (
             "than this each of the last times is light: it may use the workers kept for light "
             "queries, so lookups are not queued behind long scans; 0: no fast lane."),
     Setting("max-concurrent", "32",
-            "Requests gff2rdf serve handles at once; more get 503 with Retry-After (and twice "
-            "as many open connections)."),
+            "Requests gff2rdf serve handles at once; more get 503 with Retry-After."),
+    Setting("max-connections", "256",
+            "Open connections gff2rdf serve accepts in all, idle and slow ones included (a "
+            "thread each); more get 503."),
     Setting("max-client-connections", "16",
             "Open connections gff2rdf serve accepts from one client address; more get 429."),
     Setting("request-timeout", "10",

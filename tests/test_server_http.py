@@ -428,6 +428,36 @@ def test_trickling_clients_are_cut_and_capped_while_others_are_served(
     assert len(statuses) >= 5 and set(statuses) == {200}, statuses
 
 
+def test_trickling_clients_from_many_addresses_do_not_lock_others_out(
+        store_template: Path, tmp_path: Path) -> None:
+    """The issue's slowloris: 70 connections trickling a byte every 0.5 s, here one from each of
+    70 addresses (so the per-address cap does not apply). max-connections leaves room, and
+    each is cut with 408 at request-timeout; a client from another address gets 200 all along."""
+    store = copy_store(store_template, tmp_path / "store")
+    running = Server(store, "--request-timeout", "2")
+    try:
+        head = (b"GET " + q("ASK {}").encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + b"X: y\r\n" * 40)
+        results = [dict[str, object]() for _ in range(70)]
+        threads = [threading.Thread(target=_trickle, args=(running.port, f"127.0.1.{k + 1}",
+                                                            head, 0.5, out))
+                   for k, out in enumerate(results)]
+        for thread in threads:
+            thread.start()
+        statuses = []
+        while any(thread.is_alive() for thread in threads):
+            statuses.append(_ask(running.port))
+            time.sleep(0.1)
+        for thread in threads:
+            thread.join()
+    finally:
+        running.stop()
+    answers = {bytes(r["answer"]).split(b"\r\n")[0] for r in results}  # type: ignore[arg-type]
+    assert answers == {b"HTTP/1.1 408 Request Timeout"}, answers
+    assert max(float(r["seconds"]) for r in results) < 6  # type: ignore[arg-type]
+    assert len(statuses) >= 10 and set(statuses) == {200}, statuses
+
+
 def test_a_trickled_body_is_cut_at_the_minimum_rate(store_template: Path,
                                                     tmp_path: Path) -> None:
     store = copy_store(store_template, tmp_path / "store")
