@@ -495,16 +495,35 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
               help="A web origin allowed to read the endpoint from a browser (repeat for more); "
               f"default: none [env {env_name('cors-origin')}].")
 @click.option("--workers", type=click.IntRange(min=1),
-              help="Query worker processes (default: one per core, at least 2) "
+              help="Query worker processes (default: one per core, plus two kept for light "
+              "queries) "
               f"[env {env_name('serve-workers')}].")
+@click.option("--max-connections", type=click.IntRange(min=1),
+              help="Open connections accepted in all, idle and slow ones included; more get "
+              f"503 (default {get('max-connections')}) [env {env_name('max-connections')}].")
+@click.option("--max-client-connections", type=click.IntRange(min=1),
+              help="Open connections accepted from one client address; more get 429 "
+              f"(default {get('max-client-connections')}) [env "
+              f"{env_name('max-client-connections')}].")
+@click.option("--request-timeout", type=click.FloatRange(min=0.1),
+              help="Seconds a request head may take once started; slower clients get 408 "
+              f"(default {get('request-timeout')}) [env {env_name('request-timeout')}].")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.1),
+              help="Seconds an idle keep-alive connection stays open "
+              f"(default {get('idle-timeout')}) [env {env_name('idle-timeout')}].")
+@click.option("--shutdown-grace", type=click.FloatRange(min=0),
+              help="Seconds queries in progress may finish after SIGTERM or Ctrl-C, then 503 "
+              f"(default {get('shutdown-grace')}) [env {env_name('shutdown-grace')}].")
 @click.option("--union-default-graph", is_flag=True,
               help="Queries without GRAPH see the union of all graphs.")
 @click.option("--quiet", is_flag=True, help="No access log on stderr.")
 @handle_errors
 def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
           allow_service: tuple[str, ...], update_token_file: str | None,
-          cors_origin: tuple[str, ...], workers: int | None, union_default_graph: bool,
-          quiet: bool) -> None:
+          cors_origin: tuple[str, ...], workers: int | None, max_connections: int | None,
+          max_client_connections: int | None,
+          request_timeout: float | None, idle_timeout: float | None,
+          shutdown_grace: float | None, union_default_graph: bool, quiet: bool) -> None:
     """Serve a store as a SPARQL 1.1 endpoint, with a web page.
 
     Queries at /sparql (SPARQL 1.1 Protocol), the Graph Store Protocol at /store, the page at
@@ -530,10 +549,14 @@ def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
         store_dir, host=host, port=port, timeout=timeout, max_rows=max_rows,
         allow_service=allow, token=read_token(update_token_file) if update_token_file else None,
         cors_origins=cors_origin or None, workers=workers,
+        max_connections=max_connections, max_client_connections=max_client_connections,
+        request_timeout=request_timeout,
+        idle_timeout=idle_timeout, shutdown_grace=shutdown_grace,
         union_default_graph=union_default_graph or None, access_log=not quiet)
     app = App(config)
-    server = make_server(app, config.host, config.port, 2 * config.max_concurrent,
-                         access_log=config.access_log)
+    limits = config.limits()
+    server = make_server(app, config.host, config.port, limits.max_connections,
+                         access_log=config.access_log, limits=limits)
     try:
         app.start()
     except BaseException:
@@ -550,7 +573,7 @@ def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
                    f"{config.workers} workers, SERVICE to: {services}; Ctrl-C stops",
                    err=True)
 
-    run(server, ready)
+    run(server, ready, grace=config.shutdown_grace)
 
 
 # -- query and ontology: canned queries, bin index, ontologies (gff2rdf.queries, .ontologies) --

@@ -49,6 +49,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -104,6 +105,7 @@ def _json(obj: Any, status: int = 200) -> Response:
                              ("Cache-Control", "no-store")], json.dumps(obj).encode())
 
 
+@functools.lru_cache(maxsize=256)  # per request: ipaddress parses in about 10 us
 def _loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -120,7 +122,8 @@ class App:
         self.config = config
         self.pool = WorkerPool(PoolConfig(config.store, config.workers, config.allow_service,
                                           config.worker_memory, config.warm_up,
-                                          config.write_memory))
+                                          config.write_memory,
+                                          light_seconds=config.light_ms / 1000))
         self._lock: StoreLock | None = None
         self._database: DatabaseLock | None = None
         self._write_turn = threading.Lock()
@@ -337,7 +340,7 @@ class App:
                   whole: bool = False) -> tuple[Response, int | None]:
         """``_run`` with a deadline, and the rows (None: streamed; ``whole``: after 64 MB)."""
         timeout = self.config.timeout
-        worker = self.pool.acquire(deadline)
+        worker = self.pool.acquire(deadline, request)
         owned = True
         try:
             worker.send(request)

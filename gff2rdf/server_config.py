@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Gff2RdfError, ServerError
+from .server_http import Limits
 from .settings import get, size
 
 __all__ = ["ServeConfig", "parse_size", "read_token"]
@@ -69,6 +70,20 @@ class ServeConfig:
     union_default_graph: bool = False
     access_log: bool = True
     warm_up: bool = True
+    light_ms: float = 50.0
+    max_connections: int = 256
+    max_client_connections: int = 16
+    request_timeout: float = 10.0
+    request_min_rate: int = 16 * 1024
+    idle_timeout: float = 15.0
+    shutdown_grace: float = 5.0
+
+    def limits(self) -> Limits:
+        """What the HTTP layer lets one client hold (``gff2rdf.server_http.Limits``)."""
+        return Limits(max_connections=self.max_connections,
+                      max_client_connections=self.max_client_connections,
+                      idle_timeout=self.idle_timeout, request_timeout=self.request_timeout,
+                      min_rate=self.request_min_rate, send_timeout=max(30.0, self.idle_timeout))
 
     @classmethod
     def from_settings(cls, store: str | Path | None = None, **given: Any) -> ServeConfig:
@@ -86,10 +101,17 @@ class ServeConfig:
             max_rows=int(get("max-rows")), allow_service=allow,
             token=read_token(token_file) if token_file else None,
             cors_origins=_list_setting("cors-origin"),
-            workers=max(2, len(os.sched_getaffinity(0))) if workers == "auto" else
+            workers=len(os.sched_getaffinity(0)) + 2 if workers == "auto" else
             int(workers), max_concurrent=int(get("max-concurrent")),
+            light_ms=float(get("light-query-ms")),
             max_body=parse_size(get("max-body")), max_upload=parse_size(get("max-upload")),
             worker_memory=parse_size(get("worker-memory")),
-            write_memory=parse_size(get("write-memory")))
+            write_memory=parse_size(get("write-memory")),
+            max_connections=int(get("max-connections")),
+            max_client_connections=int(get("max-client-connections")),
+            request_timeout=float(get("request-timeout")),
+            request_min_rate=parse_size(get("request-min-rate")),
+            idle_timeout=float(get("idle-timeout")),
+            shutdown_grace=float(get("shutdown-grace")))
         values.update({k: v for k, v in given.items() if v is not None})
         return cls(**values)

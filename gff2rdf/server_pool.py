@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ from typing import Any
 
 from .errors import RequestError, ServerError
 from .server_http import Request, StreamAborted
+from .server_lanes import Lanes, shape
 from .server_process import (
     VIEW_TIMEOUT,
     ClientGone,
@@ -87,6 +91,11 @@ class WorkerPool:
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
         self._writer: WorkerProcess | None = None  # kept between writes (guarded by _write_lock)
+        self.lanes = Lanes(config.light_seconds)
+        self._light_queue: deque[object] = deque()
+        self._heavy_queue: deque[object] = deque()
+        reserve = min(config.reserve, config.size - 1) if config.light_seconds > 0 else 0
+        self._heavy_cap = max(1, config.size - reserve)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -111,13 +120,20 @@ class WorkerPool:
             self._cond.notify_all()
 
     def close(self) -> None:
+        """Stop every worker. A busy one is only sent SIGKILL: the thread waiting on it sees
+        it end, answers 503 and reaps it (``discard``); closing its pipes under that thread
+        would turn the 503 into an error on a closed file."""
         with self._cond:
             self._closed = True
-            workers = self._idle + list(self._busy)
+            idle = list(self._idle)
+            busy = list(self._busy)
             self._idle.clear()
-            self._busy.clear()
             self._cond.notify_all()
-        for worker in workers:
+        for worker in busy:
+            worker.stopping = True
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+        for worker in idle:
             worker.kill()
         writer, self._writer = self._writer, None
         if writer is not None:
@@ -140,25 +156,55 @@ class WorkerPool:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def acquire(self, deadline: float) -> WorkerProcess:
-        """An idle worker, waiting for one until ``deadline`` (then 503 with Retry-After)."""
+    def acquire(self, deadline: float, request: dict[str, Any] | None = None
+                ) -> WorkerProcess:
+        """An idle worker, waiting for one until ``deadline`` (then 503 with Retry-After).
+
+        A ``request`` not known to be light (``server_lanes``) waits while ``size - reserve``
+        workers run heavy ones, so light requests always find a worker kept for them; and it
+        leaves a freed worker to a light request that waits. Each lane is first come, first
+        served.
+        """
+        key = shape(request)
+        light = self.lanes.light(key)
+        queue, ticket = (self._light_queue if light else self._heavy_queue), object()
         with self._cond:
-            while True:
-                if self._closed:
-                    raise RequestError("the server is shutting down", 503,
-                                       {"Retry-After": "5"})
-                if self._idle and not self._exclusive:
-                    worker = self._idle.pop()
-                    self._busy.add(worker)
-                    return worker
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RequestError("every query worker is busy; try again shortly", 503,
-                                       {"Retry-After": "2"})
-                self._cond.wait(left)
+            queue.append(ticket)
+            try:
+                while True:
+                    if self._closed:
+                        raise RequestError("the server is shutting down", 503,
+                                           {"Retry-After": "5"})
+                    if queue[0] is ticket and self._idle and not self._exclusive and (
+                            light or (len(self._idle) > len(self._light_queue)
+                                      and self._heavy() < self._heavy_cap)):
+                        worker = self._idle.pop()
+                        self._busy.add(worker)
+                        worker.job = (key, light, time.monotonic())
+                        return worker
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RequestError("every query worker is busy; try again shortly",
+                                           503, {"Retry-After": "2"})
+                    self._cond.wait(left)
+            finally:
+                queue.remove(ticket)
+                self._cond.notify_all()  # the next in line may go now
+
+    def _heavy(self) -> int:
+        """Busy workers running heavy queries (light ones that overran included)."""
+        now = time.monotonic()
+        return sum(1 for w in self._busy if self.lanes.overran(w.job[1], now - w.job[2]))
+
+    def _ended(self, worker: WorkerProcess) -> None:
+        key, _, started = worker.job
+        if started:
+            self.lanes.record(key, time.monotonic() - started)
+            worker.job = (None, False, 0.0)
 
     def release(self, worker: WorkerProcess) -> None:
         with self._cond:
+            self._ended(worker)
             self._busy.discard(worker)
             if self._closed or worker.killed:  # killed by a write that could not wait
                 worker.kill()
@@ -170,6 +216,7 @@ class WorkerPool:
         """Kill a worker (timed out, too big, client gone, broken) and start a replacement."""
         seconds = worker.kill()
         with self._cond:
+            self._ended(worker)
             if worker not in self._busy:  # a write killed it already and counted it
                 return seconds
             self._busy.discard(worker)

@@ -31,6 +31,7 @@ from .server_worker import decode_frame, encode_frame
 __all__ = ["ClientGone", "PoolConfig", "WorkerGone", "WorkerProcess", "WorkerTimeout"]
 
 TICK = 0.1  # seconds between memory and client checks while a worker computes
+READ_SIZE = 256 * 1024
 START_TIMEOUT = 120.0
 VIEW_TIMEOUT = 60.0    # seconds a worker may take to close or open its view of the store
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -60,6 +61,8 @@ class PoolConfig:
     memory_limit: int = 0  # bytes of resident memory per worker; 0: no limit
     warm_up: bool = True   # import rdflib's SPARQL parser at start, not at the first SERVICE
     write_memory: int = 0  # bytes of resident memory of the write worker; 0: no limit
+    light_seconds: float = 0.05  # a query shape faster than this is light (server_lanes)
+    reserve: int = 2       # workers that only light queries may take (at most size - 1)
 
 
 class WorkerProcess:
@@ -73,6 +76,8 @@ class WorkerProcess:
         self._in = proc.stdin.fileno()
         self._out = proc.stdout.fileno()
         self._buffer = bytearray()
+        self._chunk = bytearray(READ_SIZE)
+        self._view = memoryview(self._chunk)
         self._poll = select.poll()
         self._poll.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.memory_limit = memory_limit
@@ -82,6 +87,8 @@ class WorkerProcess:
         self.killed = False                 # by a write that could not wait for it (stop)
         self.ready = False                  # answered its first R
         self.ready_rss = 0                  # resident memory then
+        self.stopping = False  # killed because the server stops: its client gets 503
+        self.job: tuple[int | None, bool, float] = (None, False, 0.0)  # shape, light, start
 
     @classmethod
     def spawn(cls, config: PoolConfig, mode: str = "read") -> WorkerProcess:
@@ -151,7 +158,12 @@ class WorkerProcess:
             if left <= 0:
                 raise WorkerTimeout()
             if self._poll.poll(max(1, int(min(left, TICK) * 1000))):
-                data = os.read(self._out, 1 << 20)
+                # into a buffer kept for the purpose: os.read(fd, 1 MiB) allocates and frees
+                # 1 MiB each call, 45 us against 3.5 us for the same 100 bytes
+                count = os.readv(self._out, [self._chunk])
+                data = self._view[:count]
+                if not data and self.stopping:
+                    raise WorkerGone("the server is shutting down; try again shortly", 503)
                 if not data and self.killed:
                     raise WorkerGone("the query was stopped to let a write to the store run; "
                                      "try again", 503)

@@ -167,7 +167,7 @@ class _Out:
                 self.pending.clear()
             held.close()
 
-    def end(self, rows: int = 0) -> None:
+    def end(self, rows: int | None = 0) -> None:
         self._release()
         if self.data:
             self.pending += encode_frame(b"D", bytes(self.data))
@@ -214,6 +214,7 @@ class Worker:
 
     def handle(self, request: dict[str, Any]) -> None:
         from .errors import RequestError
+        from .server_rows import TooManyRows
 
         op = request.get("op")
         if op == "query" and request.get("max_rows"):
@@ -233,7 +234,7 @@ class Worker:
             self.out.error(exc.status, str(exc))
         except _Refused as exc:
             self.out.error(exc.status, str(exc))
-        except _TooManyRows as exc:
+        except (_TooManyRows, TooManyRows) as exc:
             self.out.error(422, str(exc))
         except SyntaxError as exc:
             self.out.error(400, "bad " + ("update" if op == "update" else "query" if op ==
@@ -282,8 +283,8 @@ class Worker:
             SELECT_FORMATS,
             ask_bytes,
             negotiate,
-            select_writer,
         )
+        from .server_rows import RESULT_FORMATS, CountingOutput
 
         accept = request.get("accept")
         limit = int(request.get("max_rows") or 0)
@@ -295,22 +296,10 @@ class Worker:
             out.end(1)
         elif isinstance(result, ox.QuerySolutions):
             fmt = negotiate(accept, SELECT_FORMATS)
-            writer = select_writer(fmt, [v.value for v in result.variables])
             out.head(200, fmt.content_type, form="select")
-            batch = [writer.head()]
-            rows = 0
-            for solution in result:
-                rows += 1
-                if limit and rows > limit:
-                    raise _TooManyRows(f"the result has more than {limit:,} rows (--max-rows); "
-                                       "add a LIMIT, or page with LIMIT and OFFSET")
-                batch.append(writer.row(solution))
-                if len(batch) >= ROW_BATCH:
-                    out.write("".join(batch).encode())
-                    batch.clear()
-            batch.append(writer.tail())
-            out.write("".join(batch).encode())
-            out.end(rows)
+            counting = CountingOutput(out, fmt.name, limit)  # pyoxigraph's serialiser, counted
+            result.serialize(cast(IO[bytes], counting), RESULT_FORMATS[fmt.name])
+            out.end(counting.rows)
         else:
             fmt = negotiate(accept, GRAPH_FORMATS)
             out.head(200, fmt.content_type, form="graph")
@@ -325,8 +314,9 @@ class Worker:
         may have been in flight, any failure is one fixed message, whatever the remote
         answered or whether its port is open."""
         from .errors import RequestError
+        from .server_rows import TooManyRows
 
-        if isinstance(exc, (_TooManyRows, _Refused, RequestError)):
+        if isinstance(exc, (_TooManyRows, TooManyRows, _Refused, RequestError)):
             return None
         return guarded.engine_error(exc)
 

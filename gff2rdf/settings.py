@@ -61,9 +61,30 @@ SETTINGS: tuple[Setting, ...] = (
             "Origins (space-separated) allowed to read the endpoint from a browser; empty: "
             "no CORS."),
     Setting("serve-workers", "auto",
-            "Query worker processes of gff2rdf serve ('auto': one per core, at least 2)."),
+            "Query worker processes of gff2rdf serve ('auto': one per core, plus the two kept "
+            "for light queries)."),
+    Setting("light-query-ms", "50",
+            "A query whose shape (its text without string and number literals) ran faster "
+            "than this each of the last times is light: it may use the workers kept for light "
+            "queries, so lookups are not queued behind long scans; 0: no fast lane."),
     Setting("max-concurrent", "32",
             "Requests gff2rdf serve handles at once; more get 503 with Retry-After."),
+    Setting("max-connections", "256",
+            "Open connections gff2rdf serve accepts in all, idle and slow ones included (a "
+            "thread each); more get 503."),
+    Setting("max-client-connections", "16",
+            "Open connections gff2rdf serve accepts from one client address; more get 429."),
+    Setting("request-timeout", "10",
+            "Seconds a request's head may take to arrive once it has started (a client that "
+            "trickles bytes gets 408); its body gets as long again plus request-min-rate."),
+    Setting("request-min-rate", "16K",
+            "Bytes per second a request body must keep up after request-timeout (408 if "
+            "slower); 0: no rate, the body gets request-timeout in all."),
+    Setting("idle-timeout", "15",
+            "Seconds gff2rdf serve keeps an idle keep-alive connection open."),
+    Setting("shutdown-grace", "5",
+            "Seconds gff2rdf serve lets queries in progress finish after SIGTERM or Ctrl-C; "
+            "those still running then get 503."),
     Setting("max-body", "1M", "Largest query or update request body (413 beyond)."),
     Setting("max-upload", "16G", "Largest Graph Store Protocol upload (413 beyond)."),
     Setting("worker-memory", "2G",
