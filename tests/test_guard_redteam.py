@@ -27,9 +27,10 @@ import pyoxigraph as ox
 import pytest
 from test_server_support import TOKEN, copy_store, make_app, store_template
 
+from gff2rdf.errors import QueryRefusedError
 from gff2rdf.server import App
 from gff2rdf.server_worker import Worker, _Out, decode_frame
-from gff2rdf.sparql_guard import SERVICE_FAILED
+from gff2rdf.sparql_guard import SERVICE_FAILED, guard_query, guard_update
 
 __all__ = ["store_template"]  # a fixture used here
 
@@ -386,6 +387,22 @@ def test_there_are_enough_attacks() -> None:
     assert len(ATTACKS) >= 60 and len(live) >= 35
 
 
+# -- what once crashed or slowed the guard ---------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "SELECT * { SERVICE _x. }", "SELECT * { SERVICE _: }", "SELECT * { ?s ?p ?o } # service\n_-",
+    "INSERT DATA { _a:b <http://p/> 'o' } ; LOAD _x:y", "ASK { SERVICE __ { } }",
+])
+def test_a_word_starting_with_an_underscore_is_refused(text: str) -> None:
+    """A word of ``_`` and name characters (not a blank node) made the lexer's prefix-run
+    shortcut call ``.end()`` on no match: an AttributeError that ended the worker process."""
+    op = "update" if text.startswith("INSERT") else "query"
+    with pytest.raises(QueryRefusedError) as refused:
+        (guard_update if op == "update" else guard_query)(text, ())
+    assert refused.value.status in (400, 403)
+    assert run(op, text, ()).status in (400, 403)
+
+
 # -- end to end through gff2rdf serve ---------------------------------------------------------
 
 SERVER_ATTACKS = ["scheme written with \\u escapes", "host built from local-name escapes",
@@ -514,6 +531,12 @@ def test_a_read_only_server_runs_no_update(canary_b: Listener, store_template: P
             assert _post(app, "/update", text, "application/sparql-update",
                          token=None).status == 403
     assert len(canary_b.hits) == before
+
+
+def test_the_underscore_word_through_the_server(app: App) -> None:
+    answer = _get(app, "/sparql", query="SELECT * { SERVICE _x. }")
+    assert answer.status == 400 and "unknown word" in answer.body, answer
+    assert _get(app, "/sparql", query="ASK {}").status == 200  # and the workers still serve
 
 
 # -- what an allowlisted endpoint can do, and what its replies reveal -------------------------
