@@ -130,13 +130,14 @@ def _store() -> ox.Store:
 
 
 def run(op: str, text: str, allow: tuple[str, ...], base_iri: str | None = None,
-        accept: str = "application/sparql-results+json, text/turtle") -> Answer:
+        accept: str = "application/sparql-results+json, text/turtle",
+        **extra: Any) -> Answer:
     """One request through the worker's code (guard, engine, error mapping), as ``gff2rdf
-    serve`` runs it, on a small in-memory store."""
+    serve`` runs it, on a small in-memory store; ``extra`` goes into the request."""
     out = _Capture()
     worker = Worker(_store(), {"store": "/srv/gff2rdf/store", "mode": "write",
                                "allow_service": list(allow)}, out)
-    request: dict[str, Any] = {"op": op, op: text, "accept": accept}
+    request: dict[str, Any] = {"op": op, op: text, "accept": accept, **extra}
     if base_iri:
         request["base_iri"] = base_iri
     worker.handle(request)
@@ -382,6 +383,24 @@ def test_each_attack(name: str, canary_a: Listener, canary_b: Listener) -> None:
     else:
         assert answer.status in (400, 403), answer
     assert "Traceback" not in answer.body and "/srv/gff2rdf" not in answer.body
+
+
+@pytest.mark.parametrize("text", ["SELECT ?e ?s { SERVICE ?e { ?s ?p ?o } }",
+                                  "SELECT ?e { SERVICE SILENT ?e { } } # ?e is substituted"])
+def test_a_substituted_variable_cannot_name_the_endpoint(text: str, canary_a: Listener,
+                                                         canary_b: Listener) -> None:
+    """The worker passes a request's ``substitutions`` (SEP-0007) to pyoxigraph, which then
+    calls the IRI bound to the SERVICE variable: refused for any variable, whatever it binds."""
+    endpoint = canary_b.url + "sparql"
+    before, before_a = len(canary_b.hits), len(canary_a.hits)
+    rows = ox.Store().query(text, substitutions={ox.Variable("e"): ox.NamedNode(endpoint)})
+    assert isinstance(rows, ox.QuerySolutions) and len(list(rows)) == 1
+    assert len(canary_b.hits) == before + 1  # live
+    for bound in (endpoint, canary_a.url + "allowed"):
+        answer = run("query", text, (canary_a.url + "allowed",),
+                     substitutions={"e": {"type": "uri", "value": bound}})
+        assert answer.status == 403 and "variable" in answer.body, answer
+    assert len(canary_b.hits) == before + 1 and len(canary_a.hits) == before_a
 
 
 def test_there_are_enough_attacks() -> None:
