@@ -26,7 +26,9 @@ A text with no ``service`` (and, for an update, no ``load``) in any letter case 
 (keywords cannot be escaped) and runs as written: the fast path, 27 us for 20 KB (``casefold``).
 Otherwise the guard costs 2-8 ms of CPU for a 20 KB query (``bench/guard.py``, 20 runs, min
 2.2-6.8 ms, median 3.6-7.5 ms on a loaded 2-core machine), against 0.4-2.5 s for rdflib's parse
-of the same queries in the same run (95-340x), which the guard used before.
+of the same queries in the same run (95-340x), which the guard used before. The IRIs it builds
+from base IRIs and prefixes are bounded by the text's length (:data:`BUILT_PER_CHARACTER`): a
+chain of ``BASE <r/>`` or a long prefix repeated could otherwise make them quadratic.
 
 Engine errors are translated with :meth:`Guarded.engine_error`: a syntax error names the line
 and column of the original text; any other failure of a query that has a ``SERVICE`` clause is
@@ -72,10 +74,16 @@ from .sparql_lexer import (
     tokenize,
 )
 
-__all__ = ["SERVICE_FAILED", "Guarded", "canonical", "check_query", "check_update",
-           "guard_query", "guard_update", "warm_up"]
+__all__ = ["BUILT_PER_CHARACTER", "SERVICE_FAILED", "Guarded", "canonical", "check_query",
+           "check_update", "guard_query", "guard_update", "warm_up"]
 
 SERVICE_FAILED = "a SERVICE call failed"
+# The characters of IRIs the guard may build (relative IRIs resolved, prefixed names expanded)
+# for each character of the text, plus 1 MiB; past that the text is refused. Unbounded, 40,000
+# `BASE <r/>` (400 KB) took 5 s, and 3,000 relative prefixes under a 100 KB base (160 KB) made
+# 300 MB of canonical text. A 40-character prefix before 1-character local names needs 10.
+BUILT_PER_CHARACTER = 64
+_BUILT_EXTRA = 1 << 20
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _NOT_IN_IRI = re.compile(r"[<>\"{}|^`\\\x00-\x20]")
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
@@ -279,6 +287,7 @@ class _Prologue:
         self.kept: list[tuple[str, int, int]] = []  # VERSION and BASE lines, where they were
         self.prefixes: dict[str, tuple[str, int, int]] = {}  # name -> (resolved IRI, where)
         self.written: dict[str, str] = {}  # name -> IRI as declared
+        self.limit = self.left = BUILT_PER_CHARACTER * len(text) + _BUILT_EXTRA
 
     def read(self, tokens: list[Token]) -> int:
         """Read the declarations at the start of ``tokens``; the index of the first other."""
@@ -334,6 +343,7 @@ class _Prologue:
         if self.base is None:
             raise _error(self.text, start, self.what, f"<{iri}> is a relative IRI and there is "
                          "no base IRI to resolve it against")
+        self._build(len(self.base) + len(iri), start)
         import pyoxigraph as ox
 
         try:
@@ -349,4 +359,14 @@ class _Prologue:
         resolved = self.prefixes.get(prefix)
         if resolved is None:
             raise _error(self.text, start, self.what, f"the prefix '{prefix}:' is not declared")
+        self._build(len(resolved[0]) + len(local), start)
         return resolved[0] + local
+
+    def _build(self, size: int, start: int) -> None:
+        """Count ``size`` characters of IRI built; refuse the text past its limit."""
+        self.left -= size
+        if self.left < 0:
+            raise _error(self.text, start, self.what, "its base IRIs and prefixes expand to "
+                         f"more than {self.limit:,} characters of IRIs ({BUILT_PER_CHARACTER} "
+                         "a character of text, plus 1 MiB); write long IRIs out in full, or "
+                         "use shorter base IRIs and prefixes")

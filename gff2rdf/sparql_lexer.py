@@ -227,7 +227,8 @@ def tokenize(text: str, what: str = "query") -> list[Token]:
             append((_KINDS[group], m.group(group), start, end, glued, ""))
         elif group == "word" or group == "word2":
             if group == "word2" and start >= no_prefix_until:
-                no_prefix_until = _PREFIX_RUN.match(text, start).end()  # type: ignore[union-attr]
+                run = _PREFIX_RUN.match(text, start)  # None at '_': prefixes start with a letter
+                no_prefix_until = run.end() if run else end
             kind, value = _word(text, m.group(group), start, what)
             top = stack[-1]
             if kind == WORD and value in _EXPRESSION_CLAUSES and top.kind in ("", "{"):
