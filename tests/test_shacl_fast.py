@@ -18,10 +18,13 @@ import pytest
 from test_shacl import MUTATIONS, PICK, SMALL_CORPUS, _nt, _store, _text, corpus, tomato
 
 import gff2rdf.shacl_fast as fast
+import gff2rdf.shacl_fast_pass as fast_pass
 from conftest import DATA
 from gff2rdf.shacl import load_shapes
 from gff2rdf.shacl_chunks import validate_lines
 from gff2rdf.shacl_fast import prove
+from gff2rdf.shacl_fast_compile import _plan
+from gff2rdf.shacl_fast_natives import _NATIVE
 from gff2rdf.validate import validate_rdf
 
 __all__ = ["corpus", "tomato"]  # fixtures shared with test_shacl.py
@@ -165,9 +168,9 @@ def test_a_changed_sparql_rule_sends_the_shapes_to_the_exact_engine(tomato: str,
 
 
 def test_every_shipped_rule_has_its_python_equivalent() -> None:
-    plan = fast._plan()
+    plan = _plan()
     natives = [n for shape in plan.shapes for n in shape.natives]
-    assert len(natives) == len(fast._NATIVE) == 3
+    assert len(natives) == len(_NATIVE) == 3
 
 
 @pytest.mark.parametrize("name", SMALL_CORPUS)
@@ -182,7 +185,7 @@ def test_corpus_files_are_proven(corpus: dict[str, Path], name: str, two_parts: 
 def test_a_node_needed_far_below_its_triples_is_handed_over(tomato: str, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
-    monkeypatch.setattr(fast, "WINDOW", 5)
+    monkeypatch.setattr(fast_pass, "WINDOW", 5)
     proof = prove(_write(tmp_path, _nt(DATA / "tomato_ITAG2.3_test.gff3", tmp_path)
                          .read_text("utf-8")))
     assert not proof.conforms and "subjects after its triples" in proof.reason
