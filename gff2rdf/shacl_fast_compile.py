@@ -34,6 +34,7 @@ from .shacl_fast_terms import (
     SH,
     XSD_STRING,
     Unsure,
+    _compared,
     _Facts,
     _lexical_and_type,
     _number,
@@ -323,13 +324,14 @@ class _Compiler:
             return _Condition(lambda v, f: v in members, False)
         if name in _COMPARE:
             bound = _number(self.term(value))
-            if bound is None:
-                raise Unsupported(f"sh:{name} with a non-numeric bound")
+            if bound is None or _compared(bound, bound) is None:
+                raise Unsupported(f"sh:{name} with a bound that is not a number: {value}")
             compare = _COMPARE[name]
 
             def ranged(v: bytes, f: Any) -> bool:
                 number = _number(v)
-                return number is not None and bool(compare(number, bound))
+                pair = _compared(number, bound) if number is not None else None
+                return pair is not None and bool(compare(*pair))
             return _Condition(ranged, False)
         if name in ("minLength", "maxLength"):
             n = int(value)

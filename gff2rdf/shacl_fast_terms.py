@@ -15,8 +15,11 @@ only the checks that need a value (``sh:pattern``, lengths, ranges) decode one.
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal, InvalidOperation
+import struct
+from decimal import Decimal
+from typing import Any
 
 from .shacl_sparql import _WELL_FORMED
 
@@ -86,19 +89,61 @@ def _string(term: bytes) -> str | None:
     return None
 
 
+# What Oxigraph holds a number in (oxsdatatypes): xsd:integer in 64 bits, xsd:decimal in 128
+# bits with 18 decimal places, xsd:float in 32 bits; any other lexical form is no number there,
+# and comparing it is an error (a violation of a bound).
+_I64 = 1 << 63
+_DECIMAL_MAX = Decimal((1 << 127) - 1).scaleb(-18)
+_DECIMAL_PLACES = 18
+XSD_DECIMAL = f"<{XSD}decimal>".encode()
+XSD_FLOAT = f"<{XSD}float>".encode()
+
+
 def _number(term: bytes) -> Decimal | float | None:
-    """The value of a well-formed numeric literal, or None (a comparison would be an error)."""
+    """The value Oxigraph gives a numeric literal, or None where it has none (not well formed,
+    out of its range): a comparison would be an error there.
+
+    >>> _number(b'"9223372036854775807"^^<http://www.w3.org/2001/XMLSchema#integer>')
+    Decimal('9223372036854775807')
+    >>> _number(b'"9223372036854775808"^^<http://www.w3.org/2001/XMLSchema#integer>') is None
+    True
+    """
     if term[:1] != b'"':
         return None
     raw, datatype = _lexical_and_type(term)
     if datatype not in _NUMERIC or not _WELL_FORMED_B[datatype].match(raw):
         return None
     text = raw.decode("ascii")
-    try:
-        return Decimal(text) if datatype in (XSD_INTEGER, f"<{XSD}decimal>".encode()) \
-            else float(text)
-    except (InvalidOperation, ValueError):
+    if datatype == XSD_INTEGER:
+        whole = int(text)
+        return Decimal(whole) if -_I64 <= whole < _I64 else None
+    if datatype == XSD_DECIMAL:
+        places = text.partition(".")[2].rstrip("0")
+        exact = Decimal(text)
+        return exact if len(places) <= _DECIMAL_PLACES and abs(exact) <= _DECIMAL_MAX else None
+    value = float(text)  # both read a double as the nearest one
+    if datatype == XSD_FLOAT:
+        try:
+            narrow = struct.unpack("f", struct.pack("f", value))[0]
+        except OverflowError:  # beyond 32 bits: Oxigraph reads infinity
+            return None
+        # a value that is not a 32-bit float: reading it through a double may round otherwise
+        return value if narrow == value else None
+    return value
+
+
+def _compared(a: Decimal | float, b: Decimal | float) -> tuple[Any, Any] | None:
+    """``a`` and ``b`` as Oxigraph compares them, or None where it raises an error (NaN) or
+    where its rounding of a decimal to a double might give another answer than Python's exact
+    comparison."""
+    if isinstance(a, float) != isinstance(b, float):
+        exact = a if isinstance(a, Decimal) else b
+        if Decimal(float(exact)) != exact:
+            return None
+        a, b = float(a), float(b)
+    if isinstance(a, float) and (math.isnan(a) or math.isnan(float(b))):
         return None
+    return a, b
 
 
 # -- facts about a node ------------------------------------------------------------------------
