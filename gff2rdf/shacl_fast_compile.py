@@ -268,6 +268,9 @@ class _Compiler:
         max_count = self.one(node, "maxCount")
         prop.max_count = int(max_count) if max_count is not None else None
         qualified = self.one(node, "qualifiedValueShape")
+        disjoint = self.one(node, "qualifiedValueShapesDisjoint")
+        if disjoint is not None and disjoint.toPython() is not False:
+            raise Unsupported("sh:qualifiedValueShapesDisjoint")  # counts fewer values
         if qualified is not None:
             prop.qualified = self.nested_shape(qualified)
             prop.qmin = int(self.one(node, "qualifiedMinCount") or 0)
@@ -290,6 +293,8 @@ class _Compiler:
             return self.nested[node]
         if node in self.compiling:
             raise Unsupported("recursive shapes")
+        if self.one(node, "path") is not None:  # its constraints are on the path's values
+            raise Unsupported("a property shape as the value of sh:node, sh:or and the like")
         self.compiling.add(node)
         shape = self.shape(node)
         self.compiling.discard(node)
@@ -311,7 +316,7 @@ class _Compiler:
         if name == "pattern":
             if self.one(shape, "flags") is not None:
                 raise Unsupported("sh:flags")
-            regex = re.compile(str(value))
+            regex = _python_regex(str(value))
 
             def pattern(v: bytes, f: Any) -> bool:
                 text = _string(v)
@@ -389,6 +394,28 @@ class _Compiler:
             raise Unsupported(f"the SPARQL constraint {constraint} (no Python equivalent for "
                               f"fingerprint {key})")
         return _NATIVE[key]
+
+
+# sh:pattern is evaluated by Oxigraph with Rust's regex crate and here with Python's re. Only
+# the syntax on which both agree is compiled: literal characters and escaped metacharacters,
+# ., anchors, groups, alternation, quantifiers, and classes without nesting or set operations.
+# Anything else (\d and \w: their Unicode tables differ between versions; \p{L}, \Z,
+# lookarounds, inline flags, POSIX classes, [a-z&&[^x]]) is handed over with the shapes.
+_META = r"\\[.\\/\-+*?()\[\]{}|^$]"
+_PATTERN_SYNTAX = re.compile(
+    rf"(?:{_META}|\[\^?(?:{_META}|(?!--)[^\\\[\]&~])+\]|\{{\d+(?:,\d*)?\}}\??"
+    r"|[*+?]\??|\(\?:|\((?!\?)|[)|^$.]|[^\\\[\]{}()*+?|^$.])*")
+
+
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled by Python's re, where it means what it means to Oxigraph."""
+    if _PATTERN_SYNTAX.fullmatch(pattern) is None:
+        raise Unsupported(f"sh:pattern {pattern!r} (syntax that Python and Oxigraph may read "
+                          "differently)")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise Unsupported(f"sh:pattern {pattern!r} ({exc})") from None
 
 
 def _types_only(shape: _Shape) -> bool:
