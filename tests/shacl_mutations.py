@@ -1,15 +1,13 @@
-"""Mutations of conforming N-Triples that break one constraint of the shapes, generated from the
-shapes files (for tests/test_shacl_fast_mutations.py, which holds the streaming proof to them).
+"""Mutations of conforming N-Triples that break one constraint of the shapes (for
+tests/test_shacl_fast_mutations.py, which holds the streaming proof to them).
 
-Every SHACL parameter of every file of ``shapes/`` is a ``Constraint``: the constraint
-parameters (``sh:datatype``, ``sh:minCount``, ``sh:or``, ``sh:sparql``...) and the targets, on
-top-level, property and nested shapes alike. For each, ``isolate`` builds a shapes graph that
-holds only what that constraint needs (its shape's targets, the path down to it, the whole of
-an ``sh:or`` it sits in) and ``Mutator.mutations`` yields mutated graphs meant to violate it:
-a focus node of its top-level shape is found in the data and, step by step down the route
-from that shape to the constraint, the values are changed so that the constraint decides.
-Under the isolated shapes any violation the exact engine finds is a violation of that
-constraint, so a proof that does not evaluate it correctly must say "conforms".
+``Mutator.mutations`` yields mutated copies of a ``Graph`` meant to violate one ``Constraint``
+(``tests/shacl_constraints.py``): a focus node of its top-level shape is found in the data and,
+step by step down the route from that shape to the constraint, values are changed so that the
+constraint decides: a value of the wrong datatype, kind or pattern, a type removed, a value
+missing or one too many, the values of a qualified shape made to fail (or new ones added that
+conform), a node targeted only by the target under test. The exact engine, under the shapes
+isolated to the constraint, decides which of them are violations.
 
 A parameter without a generator raises ``NoGenerator`` with its name; so does a SPARQL
 constraint without an entry in ``SPARQL``.
@@ -19,44 +17,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
-import rdflib
-from rdflib.collection import Collection
-
-from gff2rdf.shacl import SH, load_shapes, shapes_files
+from shacl_constraints import (
+    CONSTRAINTS,
+    FALDO,
+    SH,
+    TARGETS,
+    XSD,
+    Constraint,
+    NoGenerator,
+    Shapes,
+    short,
+)
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-FALDO = "http://biohackathon.org/resource/faldo#"
-PREFIXES = {"g2rs": "https://w3id.org/gff2rdf/shapes#", "g2r": "https://w3id.org/gff2rdf/vocab#",
-            "sh": SH, "obo": "http://purl.obolibrary.org/obo/", "faldo": FALDO, "xsd": XSD,
-            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-            "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
-TARGETS = ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode")
-CONSTRAINTS = frozenset({
-    "class", "datatype", "nodeKind", "minCount", "maxCount", "minInclusive", "maxInclusive",
-    "minExclusive", "maxExclusive", "minLength", "maxLength", "pattern", "languageIn",
-    "uniqueLang", "in", "hasValue", "node", "or", "and", "xone", "not", "qualifiedMinCount",
-    "qualifiedMaxCount", "closed", "sparql", "equals", "disjoint", "lessThan",
-    "lessThanOrEquals"})
-# what carries no constraint of its own (parts of one, names, messages, prefixes)
-STRUCTURE = frozenset({
-    "property", "path", "inversePath", "alternativePath", "zeroOrMorePath", "oneOrMorePath",
-    "zeroOrOnePath", "qualifiedValueShape", "qualifiedValueShapesDisjoint", "flags", "select",
-    "ask", "prefixes", "declare", "prefix", "namespace", "message", "severity", "name",
-    "description", "order", "group", "defaultValue", "deactivated", "ignoredProperties"})
-NESTING = ("property", "node", "or", "and", "xone", "not", "qualifiedValueShape")
-LISTS = ("or", "and", "xone")
-
 Triple = tuple[str, str, str]
-
-
-class NoGenerator(Exception):
-    """No mutation is known for this kind of constraint: the message names it."""
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -119,198 +97,6 @@ class Graph:
             self.triples = [(t[0], t[1], o) if t == where else t for t in self.triples]
         else:
             self.add(where[0], where[1], o)
-
-
-# -- the shapes ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """One SHACL parameter of one shapes file: ``shape`` and ``value`` are ``Labels``."""
-
-    file: str
-    shape: str
-    parameter: str
-    value: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.file}:{self.shape}:{self.parameter}={self.value}"[:160]
-
-
-def short(node: Any) -> str:
-    if isinstance(node, rdflib.URIRef):
-        for prefix, namespace in PREFIXES.items():
-            if str(node).startswith(namespace):
-                return f"{prefix}:{str(node)[len(namespace):]}"
-        return f"<{node}>"
-    return str(node)
-
-
-class Labels:
-    """Stable names for the nodes of a shapes graph: blank nodes are named by where they hang
-    (``g2rs:RegionShape-begin/or[2]``), the same in one file and in the merged graph."""
-
-    def __init__(self, graph: Any) -> None:
-        self.g = graph
-        self.names: dict[Any, str] = {}
-
-    def __call__(self, node: Any) -> str:
-        if not isinstance(node, rdflib.BNode):
-            return short(node)
-        if node not in self.names:
-            self.names[node] = self._name(node)
-        return self.names[node]
-
-    def _name(self, node: Any) -> str:
-        for parent, predicate in sorted(self.g.subject_predicates(node)):
-            if predicate == rdflib.RDF.first:
-                index, cell = 0, parent
-                while (previous := self.g.value(None, rdflib.RDF.rest, cell)) is not None:
-                    index, cell = index + 1, previous
-                owner, how = next(iter(sorted(self.g.subject_predicates(cell))))
-                return f"{self(owner)}/{str(how).rsplit('#', 1)[-1]}[{index}]"
-            if str(predicate).startswith(SH):
-                return f"{self(parent)}/{str(predicate)[len(SH):]}"
-        return f"_:{len(self.names)}"
-
-    def node(self, name: str) -> Any:
-        for subject in set(self.g.subjects()):
-            if self(subject) == name:
-                return subject
-        for prefix, namespace in PREFIXES.items():
-            if name.startswith(prefix + ":"):
-                return rdflib.URIRef(namespace + name[len(prefix) + 1:])
-        return rdflib.URIRef(name[1:-1])
-
-
-def parameters(path: Any) -> tuple[list[Constraint], list[str]]:
-    """The constraints of one shapes file, and the sh: terms it uses that are unknown here."""
-    graph = rdflib.Graph().parse(path)
-    label = Labels(graph)
-    found, unknown = [], []
-    for s, p, o in graph:
-        if not str(p).startswith(SH):
-            continue
-        name = str(p)[len(SH):]
-        if name in STRUCTURE or (name == "closed" and not o.toPython()):
-            continue
-        if name not in CONSTRAINTS and name not in TARGETS:
-            unknown.append(f"{path.name}: sh:{name}")
-            continue
-        value = label(o) if not isinstance(o, rdflib.Literal) else str(o)
-        found.append(Constraint(path.name, label(s), name, value))
-    return sorted(found, key=lambda c: c.id), unknown
-
-
-def every_constraint() -> list[Constraint]:
-    return [c for path in shapes_files() for c in parameters(path)[0]]
-
-
-class Shapes:
-    """The merged shapes graph, with the route from a top-level shape to each shape."""
-
-    def __init__(self) -> None:
-        self.g = load_shapes()
-        self.label = Labels(self.g)
-        self.sh = rdflib.Namespace(SH)
-        tops = sorted({s for t in TARGETS for s in self.g.subjects(self.sh[t], None)}, key=str)
-        self.routes: dict[Any, list[tuple[Any, str]]] = {}
-        queue = [(t, [(t, "")]) for t in tops]
-        while queue:
-            node, route = queue.pop(0)
-            if node in self.routes:
-                continue
-            self.routes[node] = route
-            for edge in NESTING:
-                for o in sorted(self.g.objects(node, self.sh[edge]), key=str):
-                    for child in self.members(o) if edge in LISTS else [o]:
-                        queue.append((child, [*route, (child, edge)]))
-
-    def members(self, node: Any) -> list[Any]:
-        return list(Collection(self.g, node))
-
-    def one(self, node: Any, name: str) -> Any:
-        return self.g.value(node, self.sh[name])
-
-    def value(self, c: Constraint) -> Any:
-        node = self.label.node(c.shape)
-        for o in self.g.objects(node, self.sh[c.parameter]):
-            if (str(o) if isinstance(o, rdflib.Literal) else self.label(o)) == c.value:
-                return o
-        raise LookupError(f"{c.id} is not in the merged shapes")
-
-    def constraints_of(self, shape: Any) -> list[tuple[str, Any]]:
-        return sorted(((str(p)[len(SH):], o) for p, o in self.g.predicate_objects(shape)
-                       if str(p).startswith(SH) and str(p)[len(SH):] in CONSTRAINTS),
-                      key=lambda po: (po[0], str(po[1])))
-
-    def path(self, prop: Any) -> tuple[str, bool]:
-        """(predicate, inverse) of a property shape."""
-        path = self.one(prop, "path")
-        if isinstance(path, rdflib.BNode):
-            inner = self.g.value(path, self.sh.inversePath)
-            if not isinstance(inner, rdflib.URIRef):
-                raise NoGenerator(f"the path of {self.label(prop)}")
-            return f"<{inner}>", True
-        return f"<{path}>", False
-
-    def closure(self, node: Any, out: Any) -> None:
-        """Copy what hangs from ``node`` (nested shapes, lists, paths, prefixes), no targets."""
-        todo, seen = [node], set()
-        while todo:
-            n = todo.pop()
-            if n in seen or isinstance(n, rdflib.Literal):
-                continue
-            seen.add(n)
-            for p, o in self.g.predicate_objects(n):
-                if p in {self.sh[t] for t in TARGETS}:
-                    continue
-                out.add((n, p, o))
-                todo.append(o)
-
-    def isolate(self, c: Constraint) -> Any:
-        """A shapes graph with only what ``c`` needs (with the shipped prefixes)."""
-        out = rdflib.Graph()
-        shape = self.label.node(c.shape)
-        route = self.routes.get(shape)
-        if route is None:
-            raise NoGenerator(f"{c.shape} is not reached from any shape with targets")
-        top = route[0][0]
-        if c.parameter in TARGETS:
-            out.add((top, self.sh[c.parameter], self.value(c)))
-            self.closure(top, out)
-            return out
-        for t in TARGETS:
-            for o in self.g.objects(top, self.sh[t]):
-                out.add((top, self.sh[t], o))
-        parent = top
-        for node, edge in route[1:]:
-            if edge == "property":
-                out.add((parent, self.sh.property, node))
-                out.add((node, self.sh.path, self.one(node, "path")))
-                self.closure(self.one(node, "path"), out)
-                parent = node
-                continue
-            for o in self.g.objects(parent, self.sh[edge]):  # the whole nested constraint
-                if node == o or (edge in LISTS and node in self.members(o)):
-                    out.add((parent, self.sh[edge], o))
-                    self.closure(o, out)
-            if edge == "qualifiedValueShape":
-                for count in ("qualifiedMinCount", "qualifiedMaxCount"):
-                    if self.one(parent, count) is not None:
-                        out.add((parent, self.sh[count], self.one(parent, count)))
-            return out
-        value = self.value(c)
-        out.add((shape, self.sh[c.parameter], value))
-        self.closure(value, out)
-        extra = {"pattern": ["flags"], "qualifiedMinCount": ["qualifiedValueShape"],
-                 "qualifiedMaxCount": ["qualifiedValueShape"]}
-        for name in extra.get(c.parameter, []):
-            if self.one(shape, name) is not None:
-                out.add((shape, self.sh[name], self.one(shape, name)))
-                self.closure(self.one(shape, name), out)
-        return out
 
 
 # -- the mutations -------------------------------------------------------------------------
@@ -631,7 +417,7 @@ class Mutator:
         elif name in _BAD_TERMS:
             if where is None:
                 raise NoGenerator(f"sh:{name} on a focus node itself")
-            for bad in _BAD_TERMS[name](self.shapes, shape, value, w):
+            for bad in _BAD_TERMS[name](value, w):
                 h = g.copy()
                 h.put(where, bad)
                 yield h
@@ -639,7 +425,7 @@ class Mutator:
             raise NoGenerator(f"sh:{name}")
 
 
-def _bad_datatype(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _bad_datatype(value: Any, w: str) -> list[str]:
     text = lexical(w)[0] if w else _WELL_FORMED_EXAMPLES.get(str(value).rsplit("#")[-1], "7")
     dt = str(value)
     if dt == XSD + "string":
@@ -650,7 +436,7 @@ def _bad_datatype(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
             literal(text + "\n", dt), literal(text, None), "_:notLiteral"]
 
 
-def _bad_node_kind(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _bad_node_kind(value: Any, w: str) -> list[str]:
     kinds = {"<urn:test:iri>": ("IRI", "BlankNodeOrIRI", "IRIOrLiteral"),
              "_:node": ("BlankNode", "BlankNodeOrIRI", "BlankNodeOrLiteral"),
              literal("text"): ("Literal", "BlankNodeOrLiteral", "IRIOrLiteral")}
@@ -658,7 +444,7 @@ def _bad_node_kind(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
     return [term for term, allowed in kinds.items() if kind not in allowed]
 
 
-def _bad_pattern(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _bad_pattern(value: Any, w: str) -> list[str]:
     text, dt = lexical(w) if w else ("x", None)
     out = []
     for changed in (text + "!", "!" + text, text.swapcase(), text[:-1], text + "\n"):
@@ -679,28 +465,28 @@ def _iri_ok(text: str) -> bool:
     return True
 
 
-def _bad_member(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _bad_member(value: Any, w: str) -> list[str]:
     return ["<urn:test:not-listed>", literal("not listed")]
 
 
-def _bad_value(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _bad_value(value: Any, w: str) -> list[str]:
     return ["<urn:test:other-value>", literal("other value")]
 
 
-def _bound(below: bool) -> Callable[[Shapes, Any, Any, str], list[str]]:
-    def bad(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _bound(below: bool) -> Callable[[Any, str], list[str]]:
+    def bad(value: Any, w: str) -> list[str]:
         return _numbers(float(value), below)
     return bad
 
 
-def _length(shorter: bool) -> Callable[[Shapes, Any, Any, str], list[str]]:
-    def bad(shapes: Shapes, shape: Any, value: Any, w: str) -> list[str]:
+def _length(shorter: bool) -> Callable[[Any, str], list[str]]:
+    def bad(value: Any, w: str) -> list[str]:
         n = int(value) + (-1 if shorter else 1)
         return [literal("x" * max(n, 0)), "_:noText"]
     return bad
 
 
-_BAD_TERMS: dict[str, Callable[[Shapes, Any, Any, str], list[str]]] = {
+_BAD_TERMS: dict[str, Callable[[Any, str], list[str]]] = {
     "datatype": _bad_datatype, "nodeKind": _bad_node_kind, "pattern": _bad_pattern,
     "in": _bad_member, "hasValue": _bad_value, "minInclusive": _bound(True),
     "minExclusive": _bound(True), "maxInclusive": _bound(False), "maxExclusive": _bound(False),

@@ -17,7 +17,8 @@ import rdflib
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
-from shacl_mutations import XSD, Graph, literal
+from shacl_constraints import XSD
+from shacl_mutations import Graph, literal
 
 import gff2rdf.shacl_fast as fast
 from conftest import DATA

@@ -1,11 +1,12 @@
 """The streaming proof (gff2rdf.shacl_fast) against one generated mutation per constraint.
 
-Every SHACL parameter of every file of shapes/ (constraints and targets, nested ones too) is
-broken in a conforming genome (two real fixtures converted: a circular plastome with
-segments, and a linear PASA file) by ``tests/shacl_mutations.py``. For each, the test keeps
-the mutations in which the exact engine finds a violation of the constraint alone (shapes
-isolated to it), and asserts that the proof does not say "conforms": with those shapes, where
-only that constraint can stop it, and with all the shapes, in one part and in two.
+Every SHACL parameter of every file of shapes/ (constraints and targets, nested ones too;
+``tests/shacl_constraints.py``) is broken in a conforming genome (two real fixtures converted:
+a circular plastome with segments, and a linear PASA file) by ``tests/shacl_mutations.py``.
+For each, the test keeps the mutations in which the exact engine finds a violation under the
+shapes isolated to that constraint, and asserts that the proof does not say "conforms": with
+those shapes, where only that constraint can stop it, and with all the shapes, in one part and
+in two.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from shacl_mutations import (
+from shacl_constraints import (
     CONSTRAINTS,
     TARGETS,
     Constraint,
-    Graph,
-    Mutator,
     NoGenerator,
     Shapes,
     every_constraint,
     parameters,
 )
+from shacl_mutations import Graph, Mutator
 
 import gff2rdf.shacl_fast as fast
 from conftest import DATA
