@@ -332,10 +332,15 @@ class _Compiler:
             if bound is None or _compared(bound, bound) is None:
                 raise Unsupported(f"sh:{name} with a bound that is not a number: {value}")
             compare = _COMPARE[name]
+            exact = not isinstance(bound, float)
 
             def ranged(v: bytes, f: Any) -> bool:
                 number = _number(v)
-                pair = _compared(number, bound) if number is not None else None
+                if number is None:
+                    return False
+                if exact and not isinstance(number, float):  # integers and decimals
+                    return bool(compare(number, bound))
+                pair = _compared(number, bound)
                 return pair is not None and bool(compare(*pair))
             return _Condition(ranged, False)
         if name in ("minLength", "maxLength"):
