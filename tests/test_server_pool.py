@@ -33,7 +33,10 @@ SLACK = 3.0  # seconds of scheduling noise allowed on a loaded machine
 @pytest.fixture
 def writable(store_template: Path, tmp_path: Path) -> Iterator[App]:
     store = copy_store(store_template, tmp_path / "store")
-    with make_app(store, token=TOKEN, timeout=4.0, max_rows=0) as app:
+    # 4 workers, the default on 2 cores (one per core plus two): with 2, the long query holds
+    # the only worker that a query of a new shape (heavy until measured, server_lanes) may take,
+    # and the reads would wait for it to be killed, which is the fast lane's rule, not a stall
+    with make_app(store, token=TOKEN, timeout=4.0, max_rows=0, workers=4) as app:
         yield app
 
 
