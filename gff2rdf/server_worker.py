@@ -32,6 +32,7 @@ object kept alive), the worker says so and the server kills it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -260,19 +261,8 @@ class Worker:
             kwargs["use_default_graph_as_union"] = True
         if request.get("named_graphs"):
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in request["named_graphs"]]
-        self.service_in_flight = bool(guarded.services)
-        try:
+        with self._engine(guarded):
             self._answer(self.store.query(guarded.text, **kwargs), request)
-        except Exception as exc:
-            failure = self._engine_failed(guarded, exc)
-            if failure is None:
-                raise
-            # no frame of the engine's result may stay reachable from a reference cycle: the
-            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
-            exc.__traceback__ = None
-            raise failure from None
-        finally:
-            self.service_in_flight = False
 
     def _answer(self, result: Any, request: dict[str, Any]) -> None:
         import pyoxigraph as ox
@@ -307,6 +297,24 @@ class Worker:
             ox.serialize(counter, cast(IO[bytes], out), fmt.rdf)
             out.end(counter.rows)
 
+    @contextlib.contextmanager
+    def _engine(self, guarded: Guarded) -> Iterator[None]:
+        """The engine runs ``guarded``'s text in this block: ``service_in_flight`` says whether
+        a SERVICE call may be under way, and its failures become ``_engine_failed``'s."""
+        self.service_in_flight = bool(guarded.services)
+        try:
+            yield
+        except Exception as exc:
+            failure = self._engine_failed(guarded, exc)
+            if failure is None:
+                raise
+            # no frame of the engine's result may stay reachable from a reference cycle: the
+            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
+            exc.__traceback__ = None
+            raise failure from None
+        finally:
+            self.service_in_flight = False
+
     @staticmethod
     def _engine_failed(guarded: Guarded, exc: Exception) -> Exception | None:
         """What to raise instead of an exception of the engine on a guarded text (None: the
@@ -331,22 +339,11 @@ class Worker:
         from .sparql_guard import guard_update
 
         guarded = guard_update(request["update"], self.allow, request.get("base_iri"))
-        self.service_in_flight = bool(guarded.services)
-        try:
+        with self._engine(guarded):
             if request.get("base_iri"):
                 self.store.update(guarded.text, base_iri=request["base_iri"])
             else:
                 self.store.update(guarded.text)
-        except Exception as exc:
-            failure = self._engine_failed(guarded, exc)
-            if failure is None:
-                raise
-            # no frame of the engine's result may stay reachable from a reference cycle: the
-            # GC would then free pyoxigraph's objects on another thread, which pyo3 refuses
-            exc.__traceback__ = None
-            raise failure from None
-        finally:
-            self.service_in_flight = False
         self.store.flush()
         self.out.head(204)
         self.out.end()
