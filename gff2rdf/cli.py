@@ -7,111 +7,38 @@ stderr.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
 
 import click
 
 from . import settings
 from ._version import __version__
-from .errors import Gff2RdfError, Gff3Error, ProblemLog
+from .cli_options import (
+    CONTEXT,
+    check_options,
+    genome_options,
+    handle_errors,
+    jobs_option,
+    progress_bar,
+    report_warnings,
+    store_option,
+)
+from .cli_query import ontology, query
+from .cli_store import drop, dump, graphs, load, optimize
+from .errors import Gff2RdfError, Gff3Error
 from .formats import FORMATS, OUTPUT_FORMATS
-from .interrupts import stop_signals_interrupt
 from .settings import env_name, get
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
-
-
-def handle_errors(func: F) -> F:
-    """Expected failures print ``Error: ...`` and exit 1, without a traceback. Ctrl-C, SIGTERM
-    and SIGHUP stop the command after its clean-up (``gff2rdf.interrupts``), with the exit
-    status of that signal as a shell reports it (128 + its number)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            with stop_signals_interrupt():
-                return func(*args, **kwargs)
-        except Gff2RdfError as exc:
-            _fail(str(exc))
-        except KeyboardInterrupt as exc:
-            signum = getattr(exc, "signum", signal.SIGINT)
-            click.echo("Interrupted." if signum == signal.SIGINT else
-                       f"Stopped by {signal.Signals(signum).name}.", err=True)
-            sys.exit(128 + signum)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def genome_options(func: F) -> F:
-    """The options that name a genome version, shared by convert and load."""
-    options = [
-        click.option("--species", help="Species name, e.g. 'Arabidopsis thaliana'."),
-        click.option("--taxon", help="NCBI Taxonomy id, e.g. 3702 (default: from ##species)."),
-        click.option("--assembly", help="Assembly name, e.g. TAIR10 (default: from "
-                     "##genome-build / #!genome-version)."),
-        click.option("--annotation", help="Annotation release, e.g. Araport11 (default: the "
-                     "file name)."),
-        click.option("--base-iri", default=lambda: get("base-iri"), show_default=get("base-iri"),
-                     help=f"Base of all data IRIs [env {env_name('base-iri')}]."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def check_options(func: F) -> F:
-    options = [
-        click.option("--lenient", is_flag=True,
-                     help="Skip bad lines and wrong links, listing each, instead of "
-                     "failing; still fails on a file with no features or that is not text."),
-        click.option("--strict", is_flag=True,
-                     help="Treat warnings about the GFF3 text (unknown SO type, missing "
-                     "##gff-version, ...) as errors; a Dbxref tag with no known IRI stays a "
-                     "warning."),
-        click.option("--window", type=click.IntRange(min=100), default=lambda: int(get("window")),
-                     show_default=get("window"),
-                     help="Lines after which an unfinished feature counts as complete."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def jobs_option(func: F) -> F:
-    return click.option("--jobs", "-j", default=lambda: get("jobs"), show_default=get("jobs"),
-                        help="Processes for large files ('auto': one per core) "
-                        f"[env {env_name('jobs')}].")(func)
-
-
-def report_warnings(log: ProblemLog, silent: bool) -> None:
-    """Warnings on stderr, the first of each kind. Errors, which only ``--lenient`` lets
-    through, get validate's grouped report of every problem with its line, ``--silent`` or
-    not: what was skipped is never skipped silently."""
-    if log.errors:
-        from .validate import gff3_report
-
-        click.echo(gff3_report(log).replace(": invalid GFF3: ", ": lenient: ", 1), err=True)
-    elif log.warnings and not silent:
-        click.echo(log.report(per_kind=3, severity="warning"), err=True)
 
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="gff2rdf")
 def main() -> None:
     """gff2rdf: plant genome annotations (GFF3) to a FALDO / Sequence Ontology knowledge graph."""
+
+
+for _command in (load, graphs, optimize, drop, dump, query, ontology):
+    main.add_command(_command)
 
 
 @main.command()
@@ -142,7 +69,7 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
     """
     from .convert import convert as run_convert
 
-    with _progress_bar(source, silent, "converting") as progress:
+    with progress_bar(source, silent, "converting") as progress:
         try:
             result = run_convert(source, output, fmt=fmt, species=species, taxon=taxon,
                                  assembly=assembly, annotation=annotation, base_iri=base_iri,
@@ -158,234 +85,6 @@ def convert(source: str, output: str, fmt: str | None, species: str | None, taxo
     if not silent:
         click.echo(result.summary(), err=True)
 
-
-# -- the store: load, graphs, drop, dump (gff2rdf.store, gff2rdf.gsp) ---------------------------
-
-
-def store_option(func: F) -> F:
-    """``--store DIR``: the embedded Oxigraph store, shared by load, graphs, drop and dump."""
-    return click.option(
-        "--store", "store_dir", default=lambda: get("store"), show_default=get("store"),
-        type=click.Path(file_okay=False),
-        help=f"Directory of the Oxigraph store [env {env_name('store')}].")(func)
-
-
-@contextlib.contextmanager
-def _progress_bar(source: str, silent: bool, label: str, *, smallest: int = 8 << 20,
-                  again: str = "") -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr for a file over ``smallest`` bytes; yields the callback that
-    the library calls with the number of bytes read so far. A call with fewer bytes than the
-    one before starts a second bar, labelled ``again`` (a second pass over the file)."""
-    total = os.path.getsize(source) if source != "-" and os.path.isfile(source) else 0
-    hidden = silent or total <= smallest
-    with contextlib.ExitStack() as stack:
-        shown = stack.enter_context(click.progressbar(
-            length=total or 1, label=label, file=sys.stderr, hidden=hidden))
-        done = 0
-
-        def progress(nbytes: int) -> None:
-            nonlocal shown, done
-            if nbytes < done:
-                stack.close()
-                shown = stack.enter_context(click.progressbar(
-                    length=total or 1, label=again or label, file=sys.stderr, hidden=hidden))
-                done = 0
-            shown.update(nbytes - done)
-            done = nbytes
-
-        yield progress
-
-
-@main.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@store_option
-@click.option("--endpoint", metavar="URL",
-              help="Load into this SPARQL 1.1 Graph Store Protocol endpoint instead of the "
-              "store, e.g. http://127.0.0.1:7878/store.")
-@click.option("--query-endpoint", metavar="URL",
-              help="Its SPARQL query endpoint (default: guessed for Oxigraph and Fuseki).")
-@click.option("--update-endpoint", metavar="URL",
-              help="Its SPARQL update endpoint (default: guessed for Oxigraph and Fuseki).")
-@click.option("--no-update", is_flag=True,
-              help="The endpoint has no update endpoint: PUT the genome's graph directly.")
-@genome_options
-@check_options
-@jobs_option
-@click.option("--force", is_flag=True, help="Rebuild even when the genome version is current.")
-@click.option("--index/--no-index", default=True, show_default=True,
-              help="Build the bin index of the new build in the store (fast region and "
-              "nearest-genes queries; about a third more load time).")
-@click.option("--silent", is_flag=True, help="No progress bar, warnings or summary.")
-@handle_errors
-def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str | None,
-         update_endpoint: str | None, no_update: bool, species: str | None, taxon: str | None,
-         assembly: str | None, annotation: str | None, base_iri: str, lenient: bool,
-         strict: bool, window: int, jobs: str, force: bool, index: bool,
-         silent: bool) -> None:
-    """Load a GFF3 or RDF file into the store as a genome version.
-
-    A GFF3 file is converted on the way; an RDF file must be one written by convert (or dump).
-    The genome version gets a new build graph, made current in one step, with its provenance.
-
-    Loading an input that is already current (same file, options, code and schema versions)
-    does nothing and says so; otherwise the genome version is rebuilt and the reasons are
-    given. Readers see the old build or the new one, never a mix; a killed load leaves the old
-    build in place. One process at a time uses a store.
-
-    Example:
-
-    \b
-        gff2rdf load TAIR10_chr1.gff3.gz --store ./gff2rdf-store \\
-            --species "Arabidopsis thaliana" --taxon 3702 \\
-            --assembly TAIR10 --annotation Araport11
-    """
-    options: dict[str, Any] = dict(species=species, taxon=taxon, assembly=assembly,
-                                   annotation=annotation, base_iri=base_iri, lenient=lenient,
-                                   strict=strict, window=window, force=force,
-                                   jobs=settings.jobs(jobs))
-    with _progress_bar(source, silent, "converting") as progress:
-        try:
-            if endpoint:
-                from .gsp import Endpoint, load_remote
-
-                target = Endpoint.for_url(endpoint, query_endpoint, update_endpoint,
-                                          direct=no_update)
-                result = load_remote(target, source, progress=progress, **options)
-            else:
-                from .store import GenomeStore
-
-                with GenomeStore.open(store_dir) as store:
-                    result = store.load(source, progress=progress, index=index, **options)
-        except Gff3Error as exc:
-            click.echo(exc.log.report(per_kind=5, severity=None if not silent else "error"),
-                       err=True)
-            click.echo(f"Error: {exc.path}: {exc.log.errors} error(s); nothing loaded",
-                       err=True)
-            sys.exit(1)
-    if result.conversion is not None:
-        report_warnings(result.conversion.log, silent)
-    if not silent:
-        click.echo(result.summary(), err=True)
-        if result.collected:
-            click.echo(f"removed {result.collected} old graph(s) (builds and their indexes)",
-                       err=True)
-        if result.pieces > 1 and not endpoint:
-            click.echo(f"hint: gff2rdf optimize --store {store_dir} compacts the store after "
-                       "loads in pieces: whole-genome scans get about 1.5x faster", err=True)
-
-
-@main.command()
-@store_option
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout instead of a table.")
-@handle_errors
-def graphs(store_dir: str, as_json: bool) -> None:
-    """List the genome versions in a store and whether each is current.
-
-    Current means made by the installed code and schema versions; the provenance (source file
-    and sha256, versions, load time, triple count) is listed too.
-
-    Example:
-
-        gff2rdf graphs --store ./gff2rdf-store --json
-    """
-    import json
-
-    from .store import GenomeStore
-
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        entries = store.genomes()
-        garbage = store.garbage()
-    if as_json:
-        click.echo(json.dumps([e.to_json() for e in entries], indent=2))
-        return
-    rows = [["GENOME", "TRIPLES", "SOURCE", "SHA256", "CODE", "SCHEMA", "LOADED", "STATUS"]]
-    for e in entries:
-        status = "current" if e.current else "stale: " + "; ".join(e.stale_reasons)
-        rows.append([e.path, f"{e.triples:,}", e.source or e.input_path, e.source_sha256[:12],
-                     e.code_version, e.schema_version, e.created, status])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True))
-                   + "  " + r[-1])
-    if garbage:
-        click.echo(f"{len(garbage)} old graph(s) (builds, indexes) await removal (the next "
-                   "load or drop removes them)", err=True)
-
-
-@main.command()
-@store_option
-@handle_errors
-def optimize(store_dir: str) -> None:
-    """Compact a store, for faster queries after loads.
-
-    A genome version loaded in pieces (the load-piece setting, which bounds the load's memory)
-    leaves files that whole-genome scans must merge; this compacts them (about 46 s for a
-    genome of 20 M triples). Run it once after loading several genome versions.
-
-    Example:
-
-        gff2rdf optimize --store ./gff2rdf-store
-    """
-    from .store import GenomeStore
-
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        seconds = store.optimize()
-    click.echo(f"optimized {store_dir} in {seconds:.1f} s", err=True)
-
-
-@main.command()
-@click.argument("genome")
-@store_option
-@handle_errors
-def drop(genome: str, store_dir: str) -> None:
-    """Remove a genome version from a store.
-
-    GENOME is its IRI, or species/assembly/annotation as graphs lists it; its metadata and
-    pointer go in one step, then its build graph.
-
-    Example:
-
-        gff2rdf drop arabidopsis_thaliana/TAIR10/Araport11 --store ./gff2rdf-store
-    """
-    from .store import GenomeStore
-
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        entry = store.drop(genome)
-    click.echo(f"dropped {entry.path} ({entry.triples:,} triples)", err=True)
-
-
-@main.command()
-@store_option
-@click.option("--graph", "graph", required=True,
-              help="A genome version (IRI or species/assembly/annotation) or any graph IRI.")
-@click.option("-o", "--output", required=True,
-              help="Output file; .nq, .nt or .ttl, optionally .gz.")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
-              help="Output format (default: from the output name, else Turtle).")
-@handle_errors
-def dump(store_dir: str, graph: str, output: str, fmt: str | None) -> None:
-    """Write one graph of a store to a file.
-
-    The file appears only when complete (a temporary file renamed into place). A genome version
-    is written from its current build with its description, so the file loads again like
-    convert's output.
-
-    Example:
-
-    \b
-        gff2rdf dump --store ./gff2rdf-store \\
-            --graph arabidopsis_thaliana/TAIR10/Araport11 -o araport11.nq.gz
-    """
-    from .dump import dump_graph
-    from .store import GenomeStore
-
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        result = dump_graph(store, graph, output, fmt)
-    click.echo(f"wrote {result.output} ({result.bytes:,} bytes) from {result.source_graph}",
-               err=True)
-
-
-# -- validate: GFF3 structure checks, SHACL shapes (gff2rdf.validate, gff2rdf.shacl) ---------
 
 
 @main.command()
@@ -443,13 +142,13 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         if fmt == "gff3":
             if report_path:
                 raise click.UsageError("--report is for RDF input (the SHACL report)")
-            with _progress_bar(source, silent, "checking") as progress:
+            with progress_bar(source, silent, "checking") as progress:
                 log = check_gff3(source, strict=strict, lenient=lenient, window=window,
                                  progress=progress)
             click.echo(gff3_report(log, out_fmt))
             sys.exit(1 if log.errors else 0)
         # the bytes counted are those of the plain text, so no bar for gzip
-        with _progress_bar(source, silent or source.endswith(".gz"), "validating",
+        with progress_bar(source, silent or source.endswith(".gz"), "validating",
                            smallest=64 << 20, again="validating (exact engine)") as progress:
             report = validate_rdf(source, fmt, first=first, progress=progress)
     else:
@@ -579,164 +278,6 @@ def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
 # -- query and ontology: canned queries, bin index, ontologies (gff2rdf.queries, .ontologies) --
 
 
-def _params(pairs: tuple[str, ...]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="'--param'")
-        params[name.strip()] = value
-    return params
-
-
-def _list_queries(as_json: bool) -> None:
-    from .queries import list_queries
-
-    queries = list_queries()
-    if as_json:
-        import json
-
-        click.echo(json.dumps([{
-            "name": q.name, "title": q.title, "description": q.description,
-            "federated": q.federated, "parameters": [
-                {"name": p.name, "type": p.type, "default": p.default, "example": p.example,
-                 "help": p.help} for p in q.parameters]} for q in queries], indent=2))
-        return
-    for q in queries:
-        params = " ".join(f"{p.name}={p.example or p.default or ''}" for p in q.parameters)
-        mark = " [federated]" if q.federated else ""
-        click.echo(f"{q.name}: {q.title}{mark}")
-        if params:
-            click.echo(f"    e.g. {params}")
-
-
-@main.command()
-@click.argument("name", required=False)
-@click.option("--param", "-p", "pairs", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of the query (repeat for each).")
-@store_option
-@click.option("--endpoint", metavar="URL",
-              help="Run on this SPARQL 1.1 endpoint instead of the store.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
-              default="table", show_default=True, help="Output format.")
-@click.option("--list", "list_only", is_flag=True, help="List the canned queries and exit.")
-@click.option("--json", "as_json", is_flag=True, help="With --list: JSON.")
-@click.option("--show-sparql", is_flag=True,
-              help="Print the SPARQL that would run first (bound, with the store's or "
-              "endpoint's current build and bin index) instead of running it.")
-@click.option("--index", "index_genome", metavar="GENOME",
-              help="Build the bin index of a genome version (fast region and nearest-genes "
-              "queries) and exit.")
-@handle_errors
-def query(name: str | None, pairs: tuple[str, ...], store_dir: str, endpoint: str | None,
-          fmt: str, list_only: bool, as_json: bool, show_sparql: bool,
-          index_genome: str | None) -> None:
-    """Run a canned SPARQL query on the store or on a SPARQL endpoint.
-
-    Parameters are bound with VALUES, never pasted into the query text; --list shows each
-    query with example values. The same queries run on the embedded store and on any SPARQL
-    1.1 endpoint (gff2rdf serve, Virtuoso, QLever ...). Federated queries call UniProt or
-    Ubergraph at the uniprot-endpoint and ubergraph-endpoint settings.
-
-    Example:
-
-    \b
-        gff2rdf query --list
-        gff2rdf query region --store ./gff2rdf-store \\
-            -p genome=arabidopsis_thaliana/TAIR10/Araport11 \\
-            -p seqid=1 -p start=1 -p end=20000
-        gff2rdf query --index arabidopsis_thaliana/TAIR10/Araport11
-    """
-    if list_only:
-        _list_queries(as_json)
-        return
-    if index_genome:
-        from .binindex import build_index
-        from .store import GenomeStore
-
-        with GenomeStore.open(store_dir, create=False, collect=False) as store:
-            click.echo(build_index(store, index_genome).summary(), err=True)
-        return
-    if not name:
-        raise click.UsageError("give a query NAME (gff2rdf query --list shows them)")
-    from .queries import get_query
-    from .results import format_result
-
-    canned = get_query(name)
-    params = _params(pairs)
-    if endpoint:
-        if show_sparql:
-            click.echo(canned.explain(endpoint, params).sparql, nl=False)
-            return
-        result = canned.run(endpoint, params)
-    else:
-        from .store import GenomeStore
-
-        with GenomeStore.open(store_dir, create=False, collect=False) as store:
-            if show_sparql:
-                click.echo(canned.explain(store, params).sparql, nl=False)
-                return
-            result = canned.run(store, params)
-    click.echo(format_result(result, fmt), nl=False)
-    if fmt == "table":
-        click.echo(f"{len(result.rows):,} row(s) in {result.seconds * 1000:.0f} ms", err=True)
-
-
-@main.group()
-def ontology() -> None:
-    """Ontologies in the store (SO, PO, GO slims, FALDO) for offline joins.
-
-    Example:
-
-    \b
-        gff2rdf ontology load po.obo --store ./gff2rdf-store
-        gff2rdf ontology list --store ./gff2rdf-store
-    """
-
-
-@ontology.command("load")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@store_option
-@click.option("--format", "fmt", type=click.Choice(["obo", "owl", "ttl", "nt"]),
-              help="Input format (default: from the extension).")
-@click.option("--graph", metavar="IRI",
-              help="Graph IRI (default: the ontology's own IRI).")
-@handle_errors
-def ontology_load(source: str, store_dir: str, fmt: str | None, graph: str | None) -> None:
-    """Load an ontology (OBO, OWL, Turtle) into the graph named by its IRI.
-
-    A closure graph is written with it (is_a closure as rdfs:subClassOf, part_of closure), so
-    genes-by-term finds descendants offline. Loading an ontology again replaces it.
-
-    Example:
-
-        gff2rdf ontology load go-plant-slim.obo --store ./gff2rdf-store
-    """
-    from .ontologies import load_ontology
-    from .store import GenomeStore
-
-    with GenomeStore.open(store_dir, collect=False) as store:
-        result = load_ontology(store, source, fmt=fmt, graph=graph)
-    click.echo(result.summary(), err=True)
-
-
-@ontology.command("list")
-@store_option
-@handle_errors
-def ontology_list(store_dir: str) -> None:
-    """List the ontologies loaded in a store.
-
-    Example:
-
-        gff2rdf ontology list --store ./gff2rdf-store
-    """
-    from .ontologies import list_ontologies
-    from .store import GenomeStore
-
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        for info in list_ontologies(store):
-            version = f" ({info.version})" if info.version else ""
-            click.echo(f"{info.iri}{version}: {info.classes:,} classes")
 
 
 # -- pipeline: dagster assets for many genome versions (gff2rdf.pipeline, extra [pipeline]) ----

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..cli import CONTEXT, handle_errors, store_option
+from ..cli_options import CONTEXT, handle_errors, store_option
 from ..errors import Gff2RdfError
 from ..settings import env_name
 from .layout import setting
