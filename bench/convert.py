@@ -41,14 +41,13 @@ import platform
 import resource
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from common import cpu_seconds
+from measure import Clock, GcTimer, TreeMemory
 from tiling import (  # noqa: F401  (re-exported: bench/common.py's bench_convert)
     ANNOTATION,
     ASSEMBLY,
@@ -94,85 +93,9 @@ def parse_line(text: str) -> tuple[list[str], dict[str, list[str]]]:
     return cols, attributes
 
 
-class _Clock:
-    """Wall and CPU seconds since it was made: CPU time (this process and its finished worker
-    processes) shows what a phase cost when other work shares the machine; wall time is what
-    the targets are about."""
-
-    def __init__(self) -> None:
-        self.wall = time.perf_counter()
-        self.cpu = cpu_seconds()
-
-    def read(self) -> dict[str, float]:
-        return {"seconds": time.perf_counter() - self.wall, "cpu_seconds": cpu_seconds() - self.cpu}
-
-
-class _TreeMemory:
-    """Peak memory of this process together with its worker processes, if it starts any.
-
-    ``ru_maxrss`` is exact for one process but knows nothing of workers running at the same
-    time, so a thread samples the proportional set size (PSS: shared copy-on-write pages counted
-    once) of the whole process tree four times a second while workers exist.
-    """
-
-    def __init__(self, interval: float = 0.25) -> None:
-        import threading
-
-        self.peak_bytes = 0
-        self.workers_seen = 0
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-memory", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(self._interval):
-            workers = _descendants(me)
-            if not workers:
-                continue
-            self.workers_seen = max(self.workers_seen, len(workers))
-            self.peak_bytes = max(self.peak_bytes, sum(_pss(pid) for pid in [me, *workers]))
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
-                    kids = [int(k) for k in fh.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
-
-
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def phase_floor(path: str) -> dict[str, Any]:
     """Parse only: the least any converter that reads every attribute has to do."""
-    clock = _Clock()
+    clock = Clock()
     lines = features = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -190,7 +113,7 @@ def phase_convert(path: str, output: str, fmt: str, jobs: int | None) -> dict[st
     given, so that the library's default is what gets measured otherwise."""
     from gff2rdf.convert import convert
 
-    clock = _Clock()
+    clock = Clock()
     if jobs is None:
         result = convert(path, output, fmt=fmt, species=SPECIES, taxon=TAXON,
                          assembly=ASSEMBLY, annotation=ANNOTATION)
@@ -238,7 +161,7 @@ def phase_rdflib(path: str, output: str) -> dict[str, Any]:
         add((node, faldo.reference, URIRef(seq)))
         return node
 
-    clock = _Clock()
+    clock = Clock()
     graph = Graph()
     add = graph.add
     lines = features = 0
@@ -302,22 +225,6 @@ def phase_rdflib(path: str, output: str) -> dict[str, Any]:
 PHASES = ("nt", "ttl", "rdflib", "floor")
 
 
-class _GcTimer:
-    """CPU time spent in Python's cyclic garbage collector, from ``gc.callbacks``."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.collections = [0, 0, 0]
-        self._started = 0.0
-
-    def __call__(self, event: str, info: dict[str, int]) -> None:
-        if event == "start":
-            self._started = time.process_time()
-        else:
-            self.seconds += time.process_time() - self._started
-            self.collections[info["generation"]] += 1
-
-
 def run_phase(name: str, path: str, output: str, jobs: int | None) -> dict[str, Any]:
     """Run one phase in this process: its figures, with its peak memory (worker processes
     included) and the time this process's cyclic garbage collector took.
@@ -326,8 +233,8 @@ def run_phase(name: str, path: str, output: str, jobs: int | None) -> dict[str, 
     """
     import gc
 
-    timer = _GcTimer()
-    memory = _TreeMemory()
+    timer = GcTimer()
+    memory = TreeMemory()
     gc.callbacks.append(timer)
     if name == "floor":
         figures = phase_floor(path)
@@ -497,7 +404,7 @@ def profile(small: InputFile, top: int = 15) -> None:
 
     compile_mapping()  # the LinkML import is start-up, not conversion
     output = OUT / "profile.nt"
-    timer = _GcTimer()
+    timer = GcTimer()
     gc.callbacks.append(timer)
     profiler = cProfile.Profile()
     profiler.enable()
