@@ -1,0 +1,417 @@
+"""Reading a gff2rdf graph for export: triples to feature records on disk, and a small index.
+
+``gff2rdf export`` must write a whole genome without holding its triples: a 1 M-line genome is
+20 M triples, and the triples of one feature are adjacent only in some serialisations (convert
+writes each feature's triples together, but a link to a feature defined later comes much later;
+a store dumps one subject's triples together, subjects in no useful order; other tools shuffle
+them). So the triples are read once, in whatever order, and:
+
+* consecutive triples of one subject make a *fragment*, parsed into ``(predicate, value)``
+  pairs and appended to a spill file (``marshal``, a few hundred bytes a feature). A subject's
+  fragments may be many (a shuffled file: one a triple) or one (convert's output, a dump);
+  the lines of a discontinuous feature (``{feature}/segment/{n}``) are filed under their
+  feature, as segment ``n``;
+* the FALDO region and position nodes are skipped: a feature's region IRI says its sequence,
+  coordinates and strand (``{sequence}:{start}-{end}:{strand}``, docs/modelling.md), which is
+  what export needs, so no join with them is needed;
+* the ``GraphIndex`` keeps, per subject, only what ordering and selecting need: where its
+  fragments are in the spill file, its sequence, start, end, strand, SO class and links
+  (``so:part_of``, ``so:derives_from``) as 64-bit hashes of the target IRIs. That is about
+  120 bytes a feature; the attributes and lines live on disk until they are written.
+
+Hashes (``hash()`` of the IRI, 64 bits) stand for IRIs to keep the index small; two IRIs of
+one genome share one with a probability of about n^2 / 2^65 (3e-8 for a million features).
+
+Example:
+    >>> index = GraphIndex(compile_mapping())
+    >>> read_ntriples(index, [b'<http://x/g/feature/a> <https://w3id.org/gff2rdf/vocab#gffId>'
+    ...                       b' "a" .\\n'])
+    >>> [value for _, value in index.records(0)[0][1]]
+    ['a']
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from .errors import InputError
+from .schema import Mapping, compile_mapping
+
+__all__ = ["GraphIndex", "Pairs", "parse_region", "read_ntriples", "read_triples",
+           "unescape_literal"]
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+FALDO = "http://biohackathon.org/resource/faldo#"
+DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
+OBO_SO = "http://purl.obolibrary.org/obo/SO_"
+STRANDS = {"1": "+", "-1": "-", "0": ".", "u": "?"}
+_FALDO_B = b"<" + FALDO.encode()
+_TYPE_B = b"<" + RDF_TYPE.encode() + b">"
+_SEGMENT = re.compile(rb"^(.*)/segment/([0-9]+)$")
+_ECHAR = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+_ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'",
+           "\\": "\\"}
+# An N-Triples or N-Quads line in full generality (any blank, blank nodes, comments after the
+# dot): the fast path in ``_pairs`` handles the lines convert and pyoxigraph write, this the rest
+_TERM = rb'(?:<[^>]*>|_:[^\s]+|"(?:[^"\\]|\\.)*"(?:\^\^<[^>]*>|@[A-Za-z0-9-]+)?)'
+_LINE = re.compile(rb"[ \t]*(" + _TERM + rb")[ \t]*(" + _TERM + rb")[ \t]*(" + _TERM
+                   + rb")(?:[ \t]*(" + _TERM + rb"))?[ \t]*\.[ \t]*(?:#.*)?\r?\n?$", re.S)
+
+_STRING = re.compile(rb'"((?:[^"\\]|\\.)*)"', re.S)
+# the lines convert and pyoxigraph write: "<s> <p> <o> ." or "<s> <p> "literal"... ." (and a
+# graph after the object in N-Quads); an IRI with a backslash escape takes the slow path
+_FAST = re.compile(r'^<[^>]*> <([^>]*)> (?:<([^>\\]*)>|"((?:[^"\\]|\\.)*)")', re.M)
+
+Pairs = list[tuple[int, str]]  # (predicate number in GraphIndex.predicates, value)
+
+
+def unescape_literal(text: str) -> str:
+    r"""The value of an N-Triples string body (``\n``, ``\"``, ``\u00e9`` ... decoded).
+
+    >>> unescape_literal(r'say \"hi\"\n caf\u00E9')
+    'say "hi"\n café'
+    """
+    if "\\" not in text:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(3) is not None:
+            if m.group(3) not in _ECHARS:
+                raise ValueError(f"unknown escape \\{m.group(3)}")
+            return _ECHARS[m.group(3)]
+        return chr(int(m.group(1) or m.group(2), 16))
+
+    return _ECHAR.sub(one, text)
+
+
+def parse_region(region: str) -> tuple[str, int, int, str] | None:
+    """``(sequence IRI, start, end, strand)`` of a region IRI that convert minted
+    (``{sequence}:{start}-{end}:{strand code}``), or None for any other IRI.
+
+    >>> parse_region("https://x/assembly/TAIR10/Chr1:5928-8737:-1")
+    ('https://x/assembly/TAIR10/Chr1', 5928, 8737, '-')
+    """
+    parts = region.rsplit(":", 2)
+    if len(parts) != 3 or parts[2] not in STRANDS:
+        return None
+    start, sep, end = parts[1].partition("-")
+    if not sep or not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()):
+        return None
+    return parts[0], int(start), int(end), STRANDS[parts[2]]
+
+
+class GraphIndex:
+    """Per subject: its fragments in the spill file, its place, class and links.
+
+    Entries are numbered in the order their subjects were first seen. ``seq[i]`` is -1 for a
+    subject without ``faldo:location`` (sequences, the dataset description, anything that is
+    not a feature). ``links[i]`` holds the hashes of its ``so:part_of`` and ``so:derives_from``
+    targets (the owner of a segment is not a link: segments are filed under it)."""
+
+    DATASET = 1  # a flag: typed dcat:Dataset (a genome version's description)
+
+    def __init__(self, mapping: Mapping | None = None, tmpdir: str | None = None) -> None:
+        mapping = mapping or compile_mapping()
+        self.mapping = mapping
+        p = {name: term[1:-1] for name, term in mapping.predicates.items()}
+        self.P = p
+        self.predicates: list[str] = []
+        self.pred_ids: dict[str, int] = {}
+        for name in ("type", "location", "part_of", "derives_from"):
+            self.pred_id(RDF_TYPE if name == "type" else p[name])
+        self.TYPE, self.LOCATION, self.PART_OF, self.DERIVES = 0, 1, 2, 3
+        self.keys: dict[int, int] = {}
+        self.seq = array("i")
+        self.start = array("q")
+        self.end = array("q")
+        self.strand = bytearray()
+        self.ftype = array("i")
+        self.flags = bytearray()
+        self.offset = array("q")
+        self.length = array("I")
+        self.more: dict[int, list[tuple[int, int]]] = {}
+        self.links: dict[int, list[int]] = {}
+        self.seq_iris: dict[str, int] = {}
+        self.seq_list: list[str] = []
+        self.types: dict[str, int] = {}
+        self.type_list: list[str] = []
+        self.skipped_blank = 0
+        self.dataset_iris: dict[int, str] = {}  # entries typed dcat:Dataset: their IRIs
+        self._spill: IO[bytes] = tempfile.TemporaryFile(dir=tmpdir)  # noqa: SIM115
+        self._buffer = bytearray()
+        self._written = 0
+
+    def __len__(self) -> int:
+        return len(self.offset)
+
+    def close(self) -> None:
+        self._spill.close()
+
+    def pred_id(self, iri: str | bytes) -> int:
+        if isinstance(iri, bytes):
+            iri = iri.decode("utf-8")
+        found = self.pred_ids.get(iri)
+        if found is None:
+            found = self.pred_ids[iri] = len(self.predicates)
+            self.predicates.append(iri)
+        return found
+
+    def entry(self, subject: str) -> int:
+        """The entry of ``subject``, made when new."""
+        key = hash(subject)
+        i = self.keys.get(key)
+        if i is None:
+            i = self.keys[key] = len(self.offset)
+            self.seq.append(-1)
+            self.start.append(0)
+            self.end.append(0)
+            self.strand.append(0)
+            self.ftype.append(-1)
+            self.flags.append(0)
+            self.offset.append(-1)
+            self.length.append(0)
+        return i
+
+    def find(self, iri: str) -> int | None:
+        return self.keys.get(hash(iri))
+
+    # -- fragments ---------------------------------------------------------------------------
+
+    def add(self, subject: str, pairs: Pairs) -> None:
+        """File one fragment of ``subject`` (a segment's under its feature)."""
+        segment = 0
+        if subject.endswith(tuple("0123456789")) and "/segment/" in subject:
+            m = _SEGMENT.match(subject.encode("utf-8"))
+            if m is not None:
+                subject, segment = m.group(1).decode("utf-8"), int(m.group(2))
+        i = self.entry(subject)
+        if not segment:
+            self._note(i, pairs, subject)
+        data = marshal.dumps((segment, pairs))
+        if self.offset[i] < 0:
+            self.offset[i] = self._written
+            self.length[i] = len(data)
+        else:
+            self.more.setdefault(i, []).append((self._written, len(data)))
+        self._buffer += data
+        self._written += len(data)
+        if len(self._buffer) >= 1 << 20:
+            self._spill.write(self._buffer)
+            self._buffer.clear()
+
+    def _note(self, i: int, pairs: Pairs, subject: str) -> None:
+        for pred, value in pairs:
+            if pred == self.LOCATION:
+                place = parse_region(value)
+                if place is None:
+                    raise InputError(f"faldo:location <{value}> is not a region IRI that "
+                                     "gff2rdf convert writes ({sequence}:{start}-{end}:"
+                                     "{strand}); export reads graphs written by gff2rdf")
+                seq_iri, self.start[i], self.end[i], strand = place
+                s = self.seq_iris.get(seq_iri)
+                if s is None:
+                    s = self.seq_iris[seq_iri] = len(self.seq_list)
+                    self.seq_list.append(seq_iri)
+                self.seq[i] = s
+                self.strand[i] = ord(strand)
+            elif pred == self.PART_OF or pred == self.DERIVES:
+                self.links.setdefault(i, []).append(hash(value))
+            elif pred == self.TYPE:
+                if value.startswith(OBO_SO):
+                    t = self.types.get(value)
+                    if t is None:
+                        t = self.types[value] = len(self.type_list)
+                        self.type_list.append(value)
+                    self.ftype[i] = t
+                elif value == DCAT_DATASET:
+                    self.flags[i] |= self.DATASET
+                    self.dataset_iris[i] = subject
+
+    def finish(self) -> None:
+        if self._buffer:
+            self._spill.write(self._buffer)
+            self._buffer.clear()
+        self._spill.flush()
+
+    def records(self, i: int) -> list[tuple[int, Pairs]]:
+        """The fragments of entry ``i``: ``(segment number or 0, pairs)``."""
+        fd = self._spill.fileno()
+        spans = [(self.offset[i], self.length[i]), *self.more.get(i, ())]
+        if spans[0][0] < 0:
+            return []
+        return [marshal.loads(os.pread(fd, n, at)) for at, n in spans]
+
+    def values(self, i: int, predicate: str) -> list[str]:
+        """The values of one predicate of entry ``i`` (for the few non-feature subjects)."""
+        pid = self.pred_ids.get(predicate)
+        return [v for seg, pairs in self.records(i) if not seg for p, v in pairs if p == pid]
+
+
+
+# -- N-Triples and N-Quads -------------------------------------------------------------------
+
+
+class _Fragments:
+    """Cuts lines into fragments (consecutive lines of one subject) and files them."""
+
+    def __init__(self, index: GraphIndex) -> None:
+        self.index = index
+        self.subject = b""
+        self.lines: list[bytes] = []
+        self.number = 0  # lines read, for error messages
+        self.rest = b""
+
+    def lines_in(self, lines: Iterable[bytes]) -> None:
+        # the hot loop: one find and one comparison a line (20 M lines for a 1 M-line genome);
+        # the subject's text is compared as bytes, parsed only once per fragment
+        subject, frag = self.subject, self.lines
+        number = self.number
+        for line in lines:
+            number += 1
+            if line[:1] != b"<":
+                if not line.strip() or line.lstrip()[:1] == b"#":
+                    continue
+                if line.lstrip()[:2] == b"_:":
+                    self.index.skipped_blank += 1  # never a feature: convert writes IRIs
+                    continue
+                if line.lstrip()[:1] != b"<":
+                    self.number = number
+                    raise InputError(f"line {number}: not an N-Triples or N-Quads line: "
+                                     f"{line[:80]!r}")
+                line = line.lstrip()
+            s = line[1:line.find(b">")]  # an IRI holds no '>' (N-Triples escapes it)
+            if s != subject:
+                if frag:
+                    self.number = number - 1
+                    self._file(subject, frag)
+                subject, frag = s, []
+            frag.append(line)
+        self.subject, self.lines, self.number = subject, frag, number
+
+    def feed(self, data: bytes) -> int:
+        """Push-mode input (a store's dump, an HTTP body): bytes cut anywhere."""
+        chunk = self.rest + bytes(data)
+        head, sep, self.rest = chunk.rpartition(b"\n")
+        if sep:
+            self.lines_in(line + b"\n" for line in head.split(b"\n"))
+        return len(data)
+
+    def close(self) -> None:
+        if self.rest.strip():
+            self.lines_in([self.rest])
+        self.rest = b""
+        if self.lines:
+            self._file(self.subject, self.lines)
+        self.lines = []
+
+    def _file(self, subject: bytes, lines: list[bytes]) -> None:
+        if _faldo_node(lines[0]):
+            return
+        index = self.index
+        try:
+            text = b"".join(lines).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"line {self.number}: not UTF-8 text") from exc
+        # one regular expression over the fragment: predicate and object of each line
+        found = _FAST.findall(text)
+        ids = index.pred_ids
+        if len(found) == len(lines):
+            pairs: Pairs = []
+            for pred, iri_value, string in found:
+                pid = ids.get(pred)
+                if pid is None:
+                    pid = index.pred_id(pred)
+                if iri_value:
+                    pairs.append((pid, iri_value))
+                else:
+                    pairs.append((pid, unescape_literal(string) if "\\" in string
+                                  else string))
+        else:  # a line the expression does not take (tabs, blank nodes, escapes in IRIs)
+            pairs = [pair for line in lines if (pair := _slow_pair(index, line)) is not None]
+        index.add(subject.decode("utf-8"), pairs)
+
+
+def _faldo_node(line: bytes) -> bool:
+    """Whether the first line of a fragment is about a FALDO region or position: a FALDO
+    predicate other than ``faldo:location``, or ``rdf:type`` a FALDO class."""
+    at = line.find(b"<", line.find(b">") + 1)
+    if line.startswith(_FALDO_B, at):
+        return not line.startswith(b"location>", at + len(_FALDO_B))
+    if line.startswith(_TYPE_B, at):
+        return line.startswith(_FALDO_B, at + len(_TYPE_B) + 1)
+    return False
+
+
+def _slow_pair(index: GraphIndex, line: bytes) -> tuple[int, str] | None:
+    m = _LINE.match(line)
+    if m is None:
+        raise InputError(f"not an N-Triples or N-Quads line: {line[:120]!r}")
+    pred, obj = m.group(2), m.group(3)
+    if obj[:1] == b"_":
+        return None
+    if obj[:1] == b"<":
+        return index.pred_id(pred[1:-1]), unescape_literal(obj[1:-1].decode("utf-8"))
+    body = _STRING.match(obj)
+    assert body is not None
+    return index.pred_id(pred[1:-1]), unescape_literal(body.group(1).decode("utf-8"))
+
+
+def read_ntriples(index: GraphIndex, lines: Iterable[bytes]) -> None:
+    """File every feature of N-Triples or N-Quads ``lines`` (graph names are ignored)."""
+    fragments = _Fragments(index)
+    fragments.lines_in(lines)
+    fragments.close()
+    index.finish()
+
+
+class NtriplesSink:
+    """A binary file-like sink for N-Triples bytes (what ``Store.dump`` or an HTTP response
+    writes), filing fragments as they arrive; ``close()`` files the last one."""
+
+    def __init__(self, index: GraphIndex) -> None:
+        self._fragments = _Fragments(index)
+        self.index = index
+
+    def write(self, data: bytes) -> int:
+        return self._fragments.feed(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._fragments.close()
+        self.index.finish()
+
+
+def read_triples(index: GraphIndex, triples: Iterator[Any]) -> None:
+    """File the features of pyoxigraph triples or quads (Turtle, TriG, RDF/XML input)."""
+    import pyoxigraph as ox
+
+    subject: Any = None
+    pairs: Pairs = []
+    skip = False
+    location = index.P["location"]
+    for t in triples:
+        s = t.subject
+        if s != subject:
+            if pairs and not skip:
+                index.add(subject.value, pairs)
+            subject, pairs = s, []
+            p = t.predicate.value
+            skip = not isinstance(s, ox.NamedNode) or (
+                p.startswith(FALDO) and p != location) or (
+                p == RDF_TYPE and t.object.value.startswith(FALDO))
+        if skip:
+            continue
+        o = t.object
+        if isinstance(o, (ox.NamedNode, ox.Literal)):
+            pairs.append((index.pred_id(t.predicate.value), o.value))
+    if pairs and not skip:
+        index.add(subject.value, pairs)
+    index.finish()
