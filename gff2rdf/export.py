@@ -118,13 +118,13 @@ def write_gff3(graph: Graph, stream: object, chosen: set[int] | None = None) -> 
     write("##gff-version 3\n")
     if graph.taxon:
         write(f"##species {TAXONOMY}{graph.taxon}\n")
-    used: dict[int, int] = {}
-    for group in groups:
-        for i in group:
-            s = index.seq[i]
-            used[s] = max(used.get(s, 0), index.end[i])
+    used = {index.seq[i] for group in groups for i in group}
+    ends: dict[int, int] = {}  # the largest end on each sequence, of every feature
+    for i, s in enumerate(index.seq):
+        if s in used:
+            ends[s] = max(ends.get(s, 0), index.end[i])
     for s in sorted(used, key=lambda s: _natural(seqids[s])):
-        length = graph.sequences[s].length or used[s]
+        length = graph.sequences[s].length or ends[s]
         write(f"##sequence-region {escape_seqid(seqids[s])} 1 {length}\n")
     batch: list[str] = []
     for n, group in enumerate(groups):

@@ -47,7 +47,7 @@ ORDER = {k: n for n, k in enumerate(("ID", "Name", "Alias", "Parent", "Target", 
                                      "Derives_from", "Note", "Dbxref", "Ontology_term",
                                      "Is_circular"))}
 _VALUE_UNSAFE = re.compile(r"[\x00-\x1f\x7f%;=&,]")
-_COLUMN_UNSAFE = re.compile(r"[\x00-\x1f\x7f%]")
+_COLUMN_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _SEQID_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:^*$@!+_?-|"
 _OBO_TERM = re.compile(r"http://purl\.obolibrary\.org/obo/([A-Za-z]+)_([0-9A-Za-z]+)$")
 
@@ -62,7 +62,9 @@ def escape_value(text: str) -> str:
 
 
 def escape_column(text: str) -> str:
-    """Columns 2 and 3: tab, newline, ``%`` and control characters escaped."""
+    """Columns 2 and 3 as the graph keeps them: as written, since the reader does not decode
+    them (``%`` stays as it is); a tab, newline or control character, which column text
+    cannot hold, is escaped."""
     return _COLUMN_UNSAFE.sub(_percent, text) if _COLUMN_UNSAFE.search(text) else text
 
 

@@ -333,7 +333,15 @@ class _Fragments:
                     pairs.append((pid, unescape_literal(string) if "\\" in string
                                   else string))
         else:  # a line the expression does not take (tabs, blank nodes, escapes in IRIs)
-            pairs = [pair for line in lines if (pair := _slow_pair(index, line)) is not None]
+            pairs = []
+            first = self.number - len(lines) + 1
+            for k, line in enumerate(lines):
+                try:
+                    pair = _slow_pair(index, line)
+                except InputError as exc:
+                    raise InputError(f"line {first + k}: {exc}") from exc
+                if pair is not None:
+                    pairs.append(pair)
         index.add(subject.decode("utf-8"), pairs)
 
 

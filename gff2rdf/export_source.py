@@ -211,8 +211,8 @@ def _from_store(source: StoreSource, index: GraphIndex, query: str | None) -> Gr
 
 
 def _from_endpoint(source: EndpointSource, index: GraphIndex, query: str | None) -> Graph:
+    url = source.store_url()  # a URL it cannot guess fails before any request
     entry = _endpoint_entry(source)
-    url = source.store_url()
     sep = "&" if "?" in url else "?"
     target = f"{url}{sep}graph={urllib.parse.quote(entry.build, safe='')}"
     request = urllib.request.Request(target, headers={"Accept": NTRIPLES})
