@@ -32,7 +32,7 @@ Example (from the repository's root, as the tests run):
     >>> result = export(FileSource(str(work / "mikado.nt")), work / "genes.gff3",
     ...                 Selection(types=("gene",)))
     >>> result.summary()  # doctest: +ELLIPSIS
-    'mikado.nt: 297 features in 31 groups, 297 lines in ... s'
+    'mikado.nt: 297 features in 12 groups, 297 lines in ... s'
     >>> (work / "genes.gff3").read_text().splitlines()[0]
     '##gff-version 3'
 """

@@ -28,6 +28,7 @@ Example:
     ...                       b' "a" .\\n'])
     >>> [value for _, value in index.records(0)[0][1]]
     ['a']
+    >>> index.close()
 """
 
 from __future__ import annotations

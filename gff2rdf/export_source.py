@@ -16,8 +16,15 @@ Each source fills a ``GraphIndex`` (``gff2rdf.export_read``) from one stream of 
 A ``--query`` selection runs where the data are: on the store or the endpoint with the build
 graph as its default graph; for a file, on an in-memory store loaded from it.
 
-Example:
-    >>> graph = load_graph(FileSource("tests/data/tair10_chr5_mikado.nt"))  # doctest: +SKIP
+Example (from the repository's root, as the tests run):
+    >>> import tempfile
+    >>> from gff2rdf.convert import convert
+    >>> nt = Path(tempfile.mkdtemp()) / "mikado.nt"
+    >>> _ = convert("tests/data/tair10_chr5_mikado.gff3", nt, taxon="3702")
+    >>> graph = load_graph(FileSource(str(nt)))
+    >>> graph.taxon, [s.seqid for s in graph.sequences], len(graph.index)
+    ('3702', ['Chr5'], 309)
+    >>> graph.close()
 """
 
 from __future__ import annotations
