@@ -59,7 +59,7 @@ _ECHAR = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
 _ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'",
            "\\": "\\"}
 # An N-Triples or N-Quads line in full generality (any blank, blank nodes, comments after the
-# dot): the fast path in ``_pairs`` handles the lines convert and pyoxigraph write, this the rest
+# dot): ``_FAST`` takes the lines convert and pyoxigraph write, this the rest
 _TERM = rb'(?:<[^>]*>|_:[^\s]+|"(?:[^"\\]|\\.)*"(?:\^\^<[^>]*>|@[A-Za-z0-9-]+)?)'
 _LINE = re.compile(rb"[ \t]*(" + _TERM + rb")[ \t]*(" + _TERM + rb")[ \t]*(" + _TERM
                    + rb")(?:[ \t]*(" + _TERM + rb"))?[ \t]*\.[ \t]*(?:#.*)?\r?\n?$", re.S)
@@ -264,17 +264,24 @@ class _Fragments:
     def __init__(self, index: GraphIndex) -> None:
         self.index = index
         self.subject = b""
+        self.head = b"\x00"  # "<subject>" of the current fragment
         self.lines: list[bytes] = []
         self.number = 0  # lines read, for error messages
         self.rest = b""
 
     def lines_in(self, lines: Iterable[bytes]) -> None:
-        # the hot loop: one find and one comparison a line (20 M lines for a 1 M-line genome);
-        # the subject's text is compared as bytes, parsed only once per fragment
-        subject, frag = self.subject, self.lines
+        # the hot loop (20 M lines for a 1 M-line genome): a line of the current subject is
+        # told by one startswith of "<subject>" (an IRI holds no '>'), with no slicing; the
+        # subject is cut out only when it changes (about one line in ten). Measured with
+        # callgrind on 100k lines of the benchmark's N-Triples: 8 % fewer instructions in
+        # all than cutting the subject out of every line.
+        subject, frag, head = self.subject, self.lines, self.head
         number = self.number
         for line in lines:
             number += 1
+            if line.startswith(head):
+                frag.append(line)
+                continue
             if line[:1] != b"<":
                 if not line.strip() or line.lstrip()[:1] == b"#":
                     continue
@@ -286,14 +293,12 @@ class _Fragments:
                     raise InputError(f"line {number}: not an N-Triples or N-Quads line: "
                                      f"{line[:80]!r}")
                 line = line.lstrip()
-            s = line[1:line.find(b">")]  # an IRI holds no '>' (N-Triples escapes it)
-            if s != subject:
-                if frag:
-                    self.number = number - 1
-                    self._file(subject, frag)
-                subject, frag = s, []
-            frag.append(line)
-        self.subject, self.lines, self.number = subject, frag, number
+            end = line.find(b">") + 1
+            if frag:
+                self.number = number - 1
+                self._file(subject, frag)
+            subject, head, frag = line[1:end - 1], line[:end], [line]
+        self.subject, self.lines, self.head, self.number = subject, frag, head, number
 
     def feed(self, data: bytes) -> int:
         """Push-mode input (a store's dump, an HTTP body): bytes cut anywhere."""
@@ -319,7 +324,8 @@ class _Fragments:
             text = b"".join(lines).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError(f"line {self.number}: not UTF-8 text") from exc
-        # one regular expression over the fragment: predicate and object of each line
+        # one regular expression over the fragment: predicate and object of each line (taking
+        # the subject out first with str.replace cost 15 % more instructions, callgrind)
         found = _FAST.findall(text)
         ids = index.pred_ids
         if len(found) == len(lines):
