@@ -4,7 +4,8 @@ Reads a genome version (an RDF file, the store or a SPARQL endpoint: ``gff2rdf.e
 optionally keeps a selection of its features (``gff2rdf.export_select``), and writes GFF3:
 
 * ``##gff-version 3``; ``##species`` from the taxon; ``##sequence-region`` for each sequence
-  a written feature lies on (its recorded length, else the largest end of its features);
+  a written feature lies on (its recorded length, else the largest end of the features
+  written on it);
 * features in *groups*: a group is the features joined by ``Parent`` and ``Derives_from``
   links (a gene with its transcripts, exons, CDS and proteins), written whole, parents before
   children and otherwise by start, and followed by ``###`` (no reference crosses it);
@@ -14,8 +15,8 @@ optionally keeps a selection of its features (``gff2rdf.export_select``), and wr
   gets its lines back, one ID (``gff2rdf.export_gff3`` has the column-by-column mapping).
 
 Memory: the triples are never all held. They are read once into fragments on disk and a small
-index (``gff2rdf.export_read``: about 120 bytes a feature, what the groups' order needs), then
-each group's features are read back from disk and written. The output appears only when
+index (``gff2rdf.export_read``: flat arrays, what the groups' order needs), then each group's
+features are read back from disk and written. The output appears only when
 complete (``gff2rdf.outputs``); ``.gz`` compresses.
 
 Round trip: GFF3 -> ``convert`` -> ``export`` gives the same features (seqid, source, type,
@@ -42,13 +43,14 @@ from __future__ import annotations
 import heapq
 import re
 import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from .export_gff3 import FeatureWriter, escape_seqid
-from .export_read import GraphIndex
+from .export_read import GraphIndex, adjacency
 from .export_select import Selection, select
 from .export_source import EndpointSource, FileSource, Graph, Source, StoreSource, load_graph
 from .outputs import OutputFile
@@ -106,30 +108,32 @@ def write_gff3(graph: Graph, stream: object, chosen: set[int] | None = None) -> 
     ``stream`` (anything with ``write(str)``)."""
     write = stream.write  # type: ignore[attr-defined]
     index = graph.index
-    groups = list(_groups(index, graph, chosen))
     result = ExportResult(graph.label, "")
     seqids = [s.seqid for s in graph.sequences]
+    wanted = bytearray(len(index))
+    ends: dict[int, int] = {}  # the largest end of the written features on each sequence
+    for i, s in enumerate(index.seq):
+        if s >= 0 and (chosen is None or i in chosen):
+            wanted[i] = 1
+            if index.end[i] > ends.get(s, 0):
+                ends[s] = index.end[i]
 
     def keep(target: str) -> bool:
         i = index.find(target)
-        return i is not None and index.seq[i] >= 0 and (chosen is None or i in chosen)
+        return i is not None and bool(wanted[i])
 
     writer = FeatureWriter(index, seqids, _feature_id, keep)
     write("##gff-version 3\n")
     if graph.taxon:
         write(f"##species {TAXONOMY}{graph.taxon}\n")
-    used = {index.seq[i] for group in groups for i in group}
-    ends: dict[int, int] = {}  # the largest end on each sequence, of every feature
-    for i, s in enumerate(index.seq):
-        if s in used:
-            ends[s] = max(ends.get(s, 0), index.end[i])
-    for s in sorted(used, key=lambda s: _natural(seqids[s])):
-        length = graph.sequences[s].length or ends[s]
-        write(f"##sequence-region {escape_seqid(seqids[s])} 1 {length}\n")
+    for s in sorted(ends, key=lambda s: _natural(seqids[s])):
+        write(f"##sequence-region {escape_seqid(seqids[s])} 1 "
+              f"{graph.sequences[s].length or ends[s]}\n")
     batch: list[str] = []
-    for n, group in enumerate(groups):
-        if n:
+    for group in _groups(index, graph, wanted):
+        if result.groups:
             batch.append("###")
+        result.groups += 1
         for i in group:
             lines = writer.lines(i)
             result.lines += len(lines)
@@ -142,7 +146,6 @@ def write_gff3(graph: Graph, stream: object, chosen: set[int] | None = None) -> 
     if batch:
         batch.append("")
         write("\n".join(batch))
-    result.groups = len(groups)
     result.dropped_links = writer.dropped
     return result
 
@@ -158,20 +161,19 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((1, int(p)) if p.isdigit() else (0, p) for p in _DIGITS.split(text) if p)
 
 
-def _groups(index: GraphIndex, graph: Graph, chosen: set[int] | None) -> Iterator[list[int]]:
-    """The features to write in groups (connected by links), each group in writing order,
-    the groups in the order of the file."""
+def _groups(index: GraphIndex, graph: Graph, wanted: bytearray) -> Iterator[list[int]]:
+    """The ``wanted`` features in groups (joined by links), each group in writing order, the
+    groups in the order of the file. Flat arrays, 8 bytes an entry or a link each."""
+    n = len(index)
     seq, start, end = index.seq, index.start, index.end
-    members = [i for i in range(len(index)) if seq[i] >= 0 and (chosen is None or i in chosen)]
-    wanted = set(members) if chosen is None else chosen
-    parents: dict[int, list[int]] = {}
-    for i, targets in index.links.items():
-        if i in wanted:
-            ups = [j for h in targets if (j := index.keys.get(h)) is not None and j in wanted
-                   and seq[j] >= 0 and j != i]
-            if ups:
-                parents[i] = list(dict.fromkeys(ups))
-    root = {i: i for i in members}
+    children, parents = index.links()
+    kept = array("q")
+    for k, (c, p) in enumerate(zip(children, parents, strict=True)):
+        if wanted[c] and wanted[p]:
+            kept.append(k)
+    child = array("q", (children[k] for k in kept))
+    parent = array("q", (parents[k] for k in kept))
+    root = array("q", range(n))
 
     def find(i: int) -> int:
         while root[i] != i:
@@ -179,45 +181,53 @@ def _groups(index: GraphIndex, graph: Graph, chosen: set[int] | None) -> Iterato
             i = root[i]
         return i
 
-    for i, ups in parents.items():
-        for j in ups:
-            a, b = find(i), find(j)
-            if a != b:
-                root[max(a, b)] = min(a, b)
-    by_root: dict[int, list[int]] = {}
-    for i in members:
-        by_root.setdefault(find(i), []).append(i)
+    for c, p in zip(child, parent, strict=True):
+        a, b = find(c), find(p)
+        if a != b:
+            root[max(a, b)] = min(a, b)
+    first: dict[int, int] = {}  # group root -> its smallest start, largest end, least key
+    last: dict[int, int] = {}
+    least: dict[int, int] = {}
+    key = index.key
+    for i in range(n):
+        if wanted[i]:
+            r = root[i] = find(i)
+            if r not in first:
+                first[r], last[r], least[r] = start[i], end[i], key[i]
+            else:
+                first[r] = min(first[r], start[i])
+                last[r] = max(last[r], end[i])
+                least[r] = min(least[r], key[i])
     seqids = [_natural(s.seqid) for s in graph.sequences]
+    order = sorted(first, key=lambda r: (seqids[seq[r]], first[r], -last[r], least[r]))
+    members_at, members = adjacency(n, array("q", (root[i] for i in range(n) if wanted[i])),
+                                    array("q", (i for i in range(n) if wanted[i])))
+    kids_at, kids = adjacency(n, parent, child)
+    waiting = array("q", bytes(8 * n))
+    for c in child:
+        waiting[c] += 1
+    for r in order:
+        group = members[members_at[r]:members_at[r + 1]]
+        yield _in_order(group, kids_at, kids, waiting, start, end, key) if len(group) > 1 \
+            else list(group)
 
-    def group_key(item: tuple[int, list[int]]) -> tuple[object, ...]:
-        r, group = item
-        return (seqids[seq[r]], min(start[i] for i in group), -max(end[i] for i in group), r)
 
-    for _, group in sorted(by_root.items(), key=group_key):
-        yield _in_order(group, parents, start, end) if len(group) > 1 else group
-
-
-def _in_order(group: list[int], parents: dict[int, list[int]], start: object,
-              end: object) -> list[int]:
-    """Parents before children, otherwise by start (the longer first), then first seen."""
-    st, en = start, end
-    waiting = {i: len(parents.get(i, ())) for i in group}
-    children: dict[int, list[int]] = {}
-    for i in group:
-        for j in parents.get(i, ()):
-            children.setdefault(j, []).append(i)
-    ready = [(st[i], -en[i], i) for i, n in waiting.items() if n == 0]  # type: ignore[index]
+def _in_order(group: array[int], kids_at: array[int], kids: array[int], waiting: array[int],
+              start: array[int], end: array[int], key: array[int]) -> list[int]:
+    """Parents before children, otherwise by start (the longer first), then by IRI key (the
+    same order from a file, a store or an endpoint)."""
+    ready = [(start[i], -end[i], key[i], i) for i in group if waiting[i] == 0]
     heapq.heapify(ready)
     order = []
     while ready:
-        _, _, i = heapq.heappop(ready)
+        i = heapq.heappop(ready)[3]
         order.append(i)
-        for k in children.get(i, ()):
+        for k in kids[kids_at[i]:kids_at[i + 1]]:
             waiting[k] -= 1
             if waiting[k] == 0:
-                heapq.heappush(ready, (st[k], -en[k], k))  # type: ignore[index]
+                heapq.heappush(ready, (start[k], -end[k], key[k], k))
     if len(order) < len(group):  # a cycle (not in a graph convert wrote): the rest by start
         done = set(order)
         order.extend(sorted((i for i in group if i not in done),
-                            key=lambda i: (st[i], -en[i], i)))  # type: ignore[index]
+                            key=lambda i: (start[i], -end[i], key[i])))
     return order

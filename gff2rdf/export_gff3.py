@@ -219,7 +219,7 @@ class FeatureWriter:
         if not attributes:
             return "."
         escaped, order = self._escaped, self._order
-        if len(escaped) > 200_000:
+        if len(escaped) > 50_000:  # values repeat within a gene model (IDs, Dbxref lists)
             escaped.clear()
         keys = tuple(attributes)
         ordered = self._sorted.get(keys)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from .emit import OBO
 from .errors import Gff2RdfError
+from .export_read import adjacency
 from .export_source import Graph
 from .sotypes import SequenceOntology
 from .terms import encode_segment
@@ -174,26 +175,22 @@ def _with_ids(graph: Graph, ids: tuple[str, ...]) -> set[int]:
 def _close(graph: Graph, chosen: set[int], ancestors: bool) -> set[int]:
     """``chosen`` with every feature below it (and, with ``ancestors``, above it)."""
     index = graph.index
-    parents: dict[int, list[int]] = {}
-    for i, targets in index.links.items():
-        ups = [j for h in targets if (j := index.keys.get(h)) is not None and index.seq[j] >= 0]
-        if ups:
-            parents[i] = ups
-    children: dict[int, list[int]] = {}
-    for i, ups in parents.items():
-        for j in ups:
-            children.setdefault(j, []).append(i)
+    children, parents = index.links()
+    down_at, down = adjacency(len(index), parents, children)
     result = set(chosen)
     todo = list(chosen)
     while todo:
-        for k in children.get(todo.pop(), ()):
+        i = todo.pop()
+        for k in down[down_at[i]:down_at[i + 1]]:
             if k not in result:
                 result.add(k)
                 todo.append(k)
     if ancestors:
+        up_at, up = adjacency(len(index), children, parents)
         todo = list(result)
         while todo:
-            for k in parents.get(todo.pop(), ()):
+            i = todo.pop()
+            for k in up[up_at[i]:up_at[i + 1]]:
                 if k not in result:
                     result.add(k)
                     todo.append(k)

@@ -47,7 +47,8 @@ from .inputs import RDF_FORMATS, input_format
 from .metadata import GenomeEntry, genome_path, listing_query
 from .schema import Mapping
 
-__all__ = ["EndpointSource", "FileSource", "Graph", "Sequence", "StoreSource", "load_graph"]
+__all__ = ["EndpointSource", "FileSource", "Graph", "Sequence", "StoreSource",
+           "describe_sequences", "load_graph"]
 
 OBO_TAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
 NTRIPLES = "application/n-triples"
@@ -124,7 +125,7 @@ def load_graph(source: Source, mapping: Mapping | None = None, query: str | None
             graph = _from_store(source, index, query)
         else:
             graph = _from_endpoint(source, index, query)
-        _describe_sequences(graph)
+        describe_sequences(graph)
     except BaseException:
         index.close()
         raise
@@ -289,7 +290,7 @@ def _post(source: EndpointSource, query: str, extra: dict[str, str] | None = Non
 # -- sequences -------------------------------------------------------------------------------
 
 
-def _describe_sequences(graph: Graph) -> None:
+def describe_sequences(graph: Graph) -> None:
     """The seqid, length and circularity of each sequence the features lie on, from its
     node (``dcterms:identifier``, ``g2r:length``, ``g2r:isCircular``); a sequence without
     a node keeps the last segment of its IRI, decoded."""
