@@ -210,7 +210,13 @@ class Worker:
             out.write(ask_bytes(fmt, bool(result)))
             out.end(1)
         elif isinstance(result, ox.QuerySolutions):
-            fmt = negotiate(accept, SELECT_FORMATS)
+            from .export_serve import GFF3, write_selected
+
+            fmt = negotiate(accept, (*SELECT_FORMATS, GFF3))
+            if fmt is GFF3:  # the features of the first column, as GFF3 (gff2rdf.export)
+                out.head(200, fmt.content_type, form="gff3")
+                out.end(write_selected(self.store, result, out, limit).lines)
+                return
             writer = select_writer(fmt, [v.value for v in result.variables])
             out.head(200, fmt.content_type, form="select")
             batch = [writer.head()]

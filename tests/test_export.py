@@ -332,3 +332,66 @@ def test_a_store_graph_query(store_dir: Path, tmp_path: Path) -> None:
     assert ox.Store  # the store was opened read-write and closed again
     with GenomeStore.open(store_dir, create=False, collect=False):
         pass
+
+
+# -- GFF3 as a result format of gff2rdf serve (the page's "Download as GFF3") ---------------
+
+
+def get(url: str, accept: str) -> tuple[int, str, str]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def test_a_select_as_gff3(server: Serve, nt_files: dict[str, Path], tmp_path: Path) -> None:
+    """The features of a SELECT's first column, with all below them: the same lines as
+    gff2rdf export --ids gives from the file."""
+    import urllib.parse
+
+    query = ("PREFIX g2r: <https://w3id.org/gff2rdf/vocab#>\n"
+             'SELECT ?f ?id WHERE { GRAPH ?g { ?f g2r:gffId ?id FILTER(?id IN ("AT5G66620", '
+             '"AT5G66600.2")) } }')
+    status, kind, body = get(f"{server.url}sparql?{urllib.parse.urlencode({'query': query})}",
+                             "text/x-gff3")
+    assert status == 200, body
+    assert kind.startswith("text/x-gff3")
+    served = tmp_path / "served.gff3"
+    served.write_text(body, encoding="utf-8")
+    exported = tmp_path / "exported.gff3"
+    export(FileSource(str(nt_files["mikado"])), exported,
+           Selection(ids=("AT5G66620", "AT5G66600.2")))
+    assert served.read_text() == exported.read_text()
+    assert "AT5G66600.2-Protein" in ids_of(served)
+    # a plain Accept still gets SPARQL results
+    status, kind, _ = get(f"{server.url}sparql?{urllib.parse.urlencode({'query': query})}",
+                          "*/*")
+    assert status == 200 and kind.startswith("application/sparql-results+json")
+
+
+def test_a_canned_query_as_gff3(server: Serve) -> None:
+    status, _, body = get(f"{server.url}queries/gene?genome={GENOME}mikado&id=AT5G66620",
+                          "text/x-gff3")
+    assert status == 200, body
+    lines = [x.split("\t") for x in body.splitlines() if not x.startswith("#")]
+    assert lines[0][2] == "gene" and "ID=AT5G66620;" in lines[0][8] + ";"
+    assert len(lines) == 25
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT ?x WHERE { BIND(1 AS ?x) }", "feature IRIs of one genome version"),
+    ("PREFIX g2r: <https://w3id.org/gff2rdf/vocab#>\nSELECT ?f WHERE { GRAPH ?g { ?f g2r:gffId "
+     '?id FILTER(?id IN ("AT5G66620", "rna-ArthCp047")) } }', "it has 2 genome versions"),
+])
+def test_a_gff3_result_needs_features_of_one_genome(query: str, message: str,
+                                                    server: Serve) -> None:
+    import urllib.parse
+
+    status, _, body = get(f"{server.url}sparql?{urllib.parse.urlencode({'query': query})}",
+                          "text/x-gff3")
+    assert status == 400 and message in body
