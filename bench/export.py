@@ -12,7 +12,8 @@ Phases, each in its own child process (``--phase NAME``) so that peak memory is 
 ``convert``       ``gff2rdf.convert.convert`` of the tiled input to N-Triples (its default
                   jobs: one process per core), the first baseline;
 ``export-nt``     ``gff2rdf.export.export`` of that file to GFF3;
-``load``          ``GenomeStore.load`` of that file (no bin index): set-up, reported only;
+``load``          ``GenomeStore.load`` of that file (no bin index): set-up, reported only
+                  (with ``--keep-output`` the store stays, and a later run finds it current);
 ``dump``          ``GenomeStore.dump`` of the genome version to N-Triples, the second baseline;
 ``export-store``  ``export`` of the genome version from the store to GFF3.
 
@@ -85,10 +86,9 @@ def run_phase(name: str, source: str, lines: int) -> dict[str, Any]:
     elif name == "load":
         from gff2rdf.store import GenomeStore
 
-        shutil.rmtree(paths["store"], ignore_errors=True)
-        with GenomeStore.open(paths["store"]) as store:
-            loaded = store.load(paths["nt"], index=False)
-        figures = {"triples": loaded.triples}
+        with GenomeStore.open(paths["store"]) as store:  # a store kept (--keep-output) with
+            loaded = store.load(paths["nt"], index=False)  # this genome current: unchanged
+        figures = {"triples": loaded.triples, "status": loaded.status}
     elif name == "dump":
         from gff2rdf.store import GenomeStore
 
