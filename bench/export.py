@@ -125,6 +125,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each pair")
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--keep-output", action="store_true")
+    parser.add_argument("--only", choices=["nt", "store"],
+                        help="run one pair: convert / export-nt, or dump / export-store")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,8 +144,11 @@ def main() -> None:
     code = bc.CodeState.now()
     runs: list[dict[str, Any]] = []
     try:
+        pairs = [p for p in PAIRS if not args.only or p[1] == f"export-{args.only}"]
+        if args.only == "store" and not paths["nt"].exists():
+            runs.append(_child("convert", source.path, lines))  # the file the store loads
         for n in range(args.repeat):
-            for baseline, phase in PAIRS:
+            for baseline, phase in pairs:
                 if baseline == "dump" and n == 0:
                     runs.append(_child("load", source.path, lines))
                 for name in (baseline, phase):
@@ -177,7 +182,9 @@ def _report(source: Any, runs: list[dict[str, Any]], load_before: float,
     target_rows = [["export / its baseline", "ratios (wall)", "median", "target", "result"]]
     for baseline, phase in PAIRS:
         pairs = [(b, p) for b in runs for p in runs if b["phase"] == baseline and
-                 p["phase"] == phase and b.get("round") == p.get("round")]
+                 p["phase"] == phase and "round" in b and b.get("round") == p.get("round")]
+        if not pairs:
+            continue
         values = [p["seconds"] / b["seconds"] for b, p in pairs]
         ratios[phase] = values
         median = statistics.median(values)

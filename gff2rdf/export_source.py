@@ -42,7 +42,8 @@ import pyoxigraph as ox
 
 from .compressed import open_input
 from .errors import EndpointError, Gff2RdfError, InputError, StoreError
-from .export_read import GraphIndex, NtriplesSink, read_ntriples, read_triples
+from .export_parse import NtriplesSink, read_ntriples, read_triples
+from .export_read import GraphIndex
 from .inputs import RDF_FORMATS, input_format
 from .metadata import GenomeEntry, genome_path, listing_query
 from .schema import Mapping
