@@ -78,7 +78,8 @@ class ExportResult:
     def summary(self) -> str:
         dropped = (f"; {self.dropped_links:,} link(s) to features not selected left out"
                    if self.dropped_links else "")
-        return (f"{Path(self.source.split(' ')[0]).name}: {self.features:,} features in "
+        name = Path(self.source).name if Path(self.source).is_file() else self.source
+        return (f"{name}: {self.features:,} features in "
                 f"{self.groups:,} groups, {self.lines:,} lines{dropped} in {self.seconds:.1f} s")
 
 

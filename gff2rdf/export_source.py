@@ -210,7 +210,7 @@ def _from_store(source: StoreSource, index: GraphIndex, query: str | None) -> Gr
         store.guarded("dump", lambda: store.store.dump(
             cast(IO[bytes], sink), ox.RdfFormat.N_TRIPLES, from_graph=build))
         sink.close()
-        graph = Graph(index, f"{source.store} {entry.path}", entry.genome, entry.taxon)
+        graph = Graph(index, entry.path, entry.genome, entry.taxon)
         if query is not None:
             graph.selected = _iris(lambda: store.store.query(query, default_graph=build))
     return graph
@@ -241,7 +241,7 @@ def _from_endpoint(source: EndpointSource, index: GraphIndex, query: str | None)
         raise EndpointError(f"GET {target}: cannot reach the server: "
                             f"{getattr(exc, 'reason', exc)}") from exc
     sink.close()
-    graph = Graph(index, f"{source.url} {entry.path}", entry.genome, entry.taxon)
+    graph = Graph(index, entry.path, entry.genome, entry.taxon)
     if query is not None:
         rows = _post(source, query, {"default-graph-uri": entry.build})
         graph.selected = [next(iter(row.values()))["value"] for row in rows

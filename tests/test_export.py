@@ -395,3 +395,11 @@ def test_a_gff3_result_needs_features_of_one_genome(query: str, message: str,
     status, _, body = get(f"{server.url}sparql?{urllib.parse.urlencode({'query': query})}",
                           "text/x-gff3")
     assert status == 400 and message in body
+
+
+def test_cli_store_summary(store_dir: Path, tmp_path: Path) -> None:
+    run = CliRunner().invoke(main, ["export", "--store", str(store_dir), "--genome",
+                                    GENOME + "rps12", "-o", str(tmp_path / "out.gff3.gz")])
+    assert run.exit_code == 0, run.output
+    assert run.stderr.startswith(f"{GENOME}rps12: ")
+    assert gzip.decompress((tmp_path / "out.gff3.gz").read_bytes()).startswith(b"##gff-version")
