@@ -142,16 +142,21 @@ class _Fragments:
                     pid = index.pred_id(pred)
                 if iri_value:
                     pairs.append((pid, iri_value))
+                elif "\\" in string:
+                    try:
+                        pairs.append((pid, unescape_literal(string)))
+                    except ValueError as exc:
+                        raise InputError(f"line {self.number}: a literal with a bad escape: "
+                                         f"{exc}") from exc
                 else:
-                    pairs.append((pid, unescape_literal(string) if "\\" in string
-                                  else string))
+                    pairs.append((pid, string))
         else:  # a line the expression does not take (tabs, blank nodes, escapes in IRIs)
             pairs = []
             first = self.number - len(lines) + 1
             for k, line in enumerate(lines):
                 try:
                     pair = _slow_pair(index, line)
-                except InputError as exc:
+                except (InputError, ValueError) as exc:
                     raise InputError(f"line {first + k}: {exc}") from exc
                 if pair is not None:
                     pairs.append(pair)

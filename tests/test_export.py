@@ -311,6 +311,9 @@ def test_not_a_gff2rdf_graph(tmp_path: Path) -> None:
     rdf.write_text("<http://x/f> <http://x/p> .\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 1: not an N-Triples or N-Quads line"):
         export(FileSource(str(rdf)), tmp_path / "out.gff3")
+    rdf.write_text('<http://x/f> <http://x/p> "bad \\q escape" .\n', encoding="utf-8")
+    with pytest.raises(InputError, match="line 1: a literal with a bad escape"):
+        export(FileSource(str(rdf)), tmp_path / "out.gff3")
     with pytest.raises(InputError, match="a GFF3 file needs no export"):
         export(FileSource(str(DATA / FILES["mikado"])), tmp_path / "out.gff3")
 
