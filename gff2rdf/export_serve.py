@@ -33,6 +33,7 @@ Example (a worker's store, opened read-only):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -42,6 +43,7 @@ from .export import ExportResult, write_gff3
 from .export_read import GraphIndex, Pairs
 from .export_source import Graph, describe_sequences
 from .metadata import CURRENT_BUILD
+from .schema import Mapping, compile_mapping
 from .server_formats import Format
 
 __all__ = ["GFF3", "MAX_FEATURES", "write_selected"]
@@ -84,7 +86,7 @@ def write_selected(store: ox.Store, solutions: Any, out: Any, limit: int = 0) ->
                                                           "versions" if genomes else ""), 400)
     genome = genomes.pop()
     build = _current_build(store, genome)
-    index = GraphIndex()
+    index = GraphIndex(_mapping())
     try:
         values = " ".join(f"<{iri}>" for iri in dict.fromkeys(selected))
         graph_node = ox.NamedNode(build)
@@ -100,6 +102,12 @@ def write_selected(store: ox.Store, solutions: Any, out: Any, limit: int = 0) ->
         return write_gff3(graph, _Text(out))
     finally:
         index.close()
+
+
+@cache
+def _mapping() -> Mapping:
+    """The compiled schema, once per worker (LinkML takes a second or two the first time)."""
+    return compile_mapping()
 
 
 def _pairs(store: ox.Store, index: GraphIndex, subject: ox.NamedNode,
