@@ -14,6 +14,7 @@ import click
 
 from . import settings
 from ._version import __version__
+from .cli_export import export
 from .cli_options import (
     CONTEXT,
     check_options,
@@ -37,7 +38,7 @@ def main() -> None:
     """gff2rdf: plant genome annotations (GFF3) to a FALDO / Sequence Ontology knowledge graph."""
 
 
-for _command in (load, graphs, optimize, drop, dump, query, ontology):
+for _command in (load, graphs, optimize, drop, dump, export, query, ontology):
     main.add_command(_command)
 
 

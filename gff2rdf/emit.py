@@ -124,6 +124,7 @@ class Emitter:
         self.P_BEGIN, self.P_END = p("begin"), p("end")
         self.P_POSITION, self.P_REFERENCE = p("position"), p("reference")
         self.P_RANK, self.P_LENGTH = p("rank"), p("length")
+        self.P_CIRCULAR = p("is_circular")
         self.C_REGION = m.class_term("Region")
         self.C_SEGMENT = m.class_term("FeatureSegment")
         self.C_EXACT = m.class_term("ExactPosition")
@@ -145,6 +146,7 @@ class Emitter:
         # keys _attributes treats apart, for one look-up per key: False skip (structural,
         # Name), True a key that shares its predicate with another (Note and description)
         self._special_keys = dict.fromkeys(_keys_sharing_a_predicate(m), True)
+        self._kept_as_written, self._sharing_groups = _written_keys(m)
         self._special_keys.update(dict.fromkeys([*m.structural_attributes, "Name"], False))
         self.seq_info: dict[str, SequenceInfo] = {}
         self._value_cache: dict[tuple[str, str], tuple[tuple[tuple[str, str], ...], str]] = {}
@@ -227,10 +229,13 @@ class Emitter:
             return _TypeInfo(iri(fallback.iri), encode_segment(text), fallback.accession, False)
         # compared before refinement: a biotype's more specific class comes from an attribute,
         # which is kept, not from column 3
-        raw = term.name != text
-        folded = term.name if raw and alias is None and not self.so.is_exact(text) else ""
+        folded = term.name if term.name != text and alias is None and \
+            not self.so.is_exact(text) else ""
         if hints:
             term = self.so.refine(term, hints)
+        # compared after refinement: "gene" typed protein_coding_gene by its biotype keeps
+        # column 3 as g2r:gffType, else export could not tell it from "protein_coding_gene"
+        raw = term.name != text
         return _TypeInfo(iri(term.iri), term.name, term.accession, True, raw, folded)
 
     # -- locations ----------------------------------------------------------------------------
@@ -338,11 +343,7 @@ class Emitter:
             attrs = first.attributes
         else:
             attrs, own = split_attributes(lines)
-        names = attrs.get("Name")
-        if names and names[0]:
-            pairs.append((self.P_LABEL, literal(names[0])))
-        elif feature_id:
-            pairs.append((self.P_LABEL, literal(feature_id)))
+        self._names(attrs.get("Name"), feature_id, pairs)
         if feature_id:
             # the ID itself: identifiers stay distinct where the IDs are (with "exon-" and
             # "id-" removed, an exon had its gene's identifier)
@@ -382,6 +383,7 @@ class Emitter:
                                                      bounds.strand)))
         self.writer.subject(subject_term, pairs)
         own_of = {id(f): mine for f, mine in zip(lines, own, strict=True)} if own else {}
+        several_sources = any(f.source != first.source for f in lines)
         for rank, seg in enumerate(biological_order(lines, sequence), 1):
             seg_pairs = [(RDF_TYPE, self.C_SEGMENT), (self.P_PART_OF, subject_term),
                          (self.P_RANK, integer(rank))]
@@ -389,11 +391,12 @@ class Emitter:
                 seg_pairs.append((self.P_PHASE, integer(seg.phase)))
             if seg.score is not None:
                 seg_pairs.append((self.P_SCORE, double(seg.score)))
+            if several_sources:  # else the feature's g2r:source is each line's column 2
+                seg_pairs.append((self.P_SOURCE, literal(seg.source)))
             mine = own_of.get(id(seg))
             if mine:
-                names = mine.get("Name")
-                if names and names[0]:
-                    seg_pairs.append((self.P_LABEL, literal(names[0])))
+                if mine.get("Name"):
+                    self._names(mine["Name"], None, seg_pairs)
                 self._attributes(mine, seg_pairs, seg.line)
             seg_pairs.append((self.P_LOCATION, self._located(seg, seg_pairs)))
             self.writer.subject(f"<{subject}/segment/{rank}>", seg_pairs)
@@ -445,7 +448,20 @@ class Emitter:
                 for warning in several[1]:
                     self.log.warn(line, "unresolved-xref", warning)
         if sharing > 1:
+            self._shared_values(attrs, pairs)
             pairs[:] = dict.fromkeys(pairs)
+
+    def _shared_values(self, attrs: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
+        """A value that two keys of one predicate both have (Note=x;description=x) is kept as
+        ``attr:{first key}`` too: the predicate gives it to the first key unless the later
+        key's ``attr:`` has it, so without this the first key would lose it."""
+        for first, later in self._sharing_groups:
+            values = attrs.get(first)
+            if not values:
+                continue
+            theirs = {v for key in later for v in attrs.get(key, ())}
+            predicate = self.mapping.attribute_predicate(first)
+            pairs.extend((predicate, literal(v)) for v in values if v and v in theirs)
 
     def _value_terms(self, key: str, value: str) -> tuple[tuple[tuple[str, str], ...], str]:
         """``_attribute_terms``, kept in the cache of single values."""
@@ -476,10 +492,28 @@ class Emitter:
                                                tuple(dict.fromkeys(warnings)))
         return found
 
+    def _names(self, names: list[str] | None, feature_id: str | None,
+               pairs: list[tuple[str, str]]) -> None:
+        """``rdfs:label`` is the first Name (else the ID); the Names it cannot give back are
+        kept as ``attr:Name`` too: the second and later ones, and a Name equal to the ID,
+        which the label alone would not tell from a feature without Name (for export)."""
+        given = [n for n in dict.fromkeys(names) if n] if names else []
+        if given:
+            pairs.append((self.P_LABEL, literal(given[0])))
+        elif feature_id:
+            pairs.append((self.P_LABEL, literal(feature_id)))
+        if len(given) > 1 or (given and given[0] == feature_id):
+            predicate = self.mapping.attribute_predicate("Name")
+            pairs.extend((predicate, literal(n)) for n in given
+                         if n != given[0] or n == feature_id)
+
     def _unread_flag(self, values: list[str], pairs: list[tuple[str, str]]) -> None:
-        """Is_circular is structure when true or false; any other value (which the reader
+        """Is_circular=true or false makes its sequence circular or not, and is kept on the
+        feature that says it as ``g2r:isCircular``; any other value (which the reader
         reports) is kept as written, as an attribute without a slot."""
-        if values != ["true"] and values != ["false"]:
+        if values == ["true"] or values == ["false"]:
+            pairs.append((self.P_CIRCULAR, boolean(values == ["true"])))
+        else:
             predicate = self.mapping.attribute_predicate("Is_circular")
             pairs.extend((predicate, literal(v)) for v in values if v)
 
@@ -504,7 +538,11 @@ class Emitter:
             else:
                 warning = (f"{key} value {value!r} has no known prefix (expected an ontology "
                            "CURIE such as GO:0008150); kept as a literal")
-                out.append((self.mapping.attribute_predicate(key), literal(value)))
+        if key in self._kept_as_written:
+            # a value that no slot gives back as written: one made an IRI only (Ontology_term:
+            # the IRI cannot tell GO:1 from go:1), or one of a key sharing its predicate with
+            # an earlier key (description, whose dcterms:description Note also fills)
+            out.append((self.mapping.attribute_predicate(key), literal(value)))
         return tuple(out), warning
 
     # -- sequence regions and the dataset description ------------------------------------------
@@ -531,6 +569,26 @@ class Emitter:
         if self.taxon_term:
             pairs.append((self.P_TAXON, self.taxon_term))
         self.writer.subject(assembly, pairs)
+
+
+def _written_keys(mapping: Mapping) -> tuple[frozenset[str], list[tuple[str, list[str]]]]:
+    """The attribute keys whose values are also kept as written (``attr:{key}``) so that
+    export gives them back: keys without a literal slot (their values become IRIs only), and
+    every key after the first of those sharing a literal slot's predicate; and those groups,
+    ``(first key, later keys)``. The order is the schema's (``Mapping.attribute_slots``),
+    which gff2rdf.export_gff3 reads the same way."""
+    kept = set()
+    sharing: dict[str, list[str]] = {}
+    for key, slots in mapping.attribute_slots.items():
+        literal_slots = [s.predicate for s in slots if s.transform == "literal"]
+        if not literal_slots:
+            kept.add(key)
+        for predicate in literal_slots:
+            sharing.setdefault(predicate, []).append(key)
+    groups = [(keys[0], keys[1:]) for p, keys in sharing.items()
+              if len(keys) > 1 and p != mapping.predicate("label")]
+    kept.update(k for _, later in groups for k in later)
+    return frozenset(kept), groups
 
 
 def _keys_sharing_a_predicate(mapping: Mapping) -> frozenset[str]:

@@ -285,7 +285,13 @@ class Worker:
             out.write(ask_bytes(fmt, bool(result)))
             out.end(1)
         elif isinstance(result, ox.QuerySolutions):
-            fmt = negotiate(accept, SELECT_FORMATS)
+            from .export_serve import GFF3, write_selected
+
+            fmt = negotiate(accept, (*SELECT_FORMATS, GFF3))
+            if fmt is GFF3:  # the features of the first column, as GFF3 (gff2rdf.export)
+                out.head(200, fmt.content_type, form="gff3")
+                out.end(write_selected(self.store, result, out, limit).lines)
+                return
             out.head(200, fmt.content_type, form="select")
             counting = CountingOutput(out, fmt.name, limit)  # pyoxigraph's serialiser, counted
             result.serialize(cast(IO[bytes], counting), RESULT_FORMATS[fmt.name])

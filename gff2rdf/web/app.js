@@ -49,10 +49,37 @@ function renderSelect(doc) {
   return doc.results.bindings.length;
 }
 
+// The last SELECT, asked for again as GFF3 by "Download as GFF3" (its first column's features)
+let lastSelect = null;
+
+async function downloadGff3() {
+  if (!lastSelect) return;
+  const status = document.getElementById("status");
+  const headers = { ...(lastSelect.options.headers || {}), "Accept": "text/x-gff3" };
+  status.textContent = "Writing GFF3…";
+  try {
+    const response = await fetch(lastSelect.url, { ...lastSelect.options, headers });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}: ${text}`);
+    const link = el("a");
+    link.href = URL.createObjectURL(new Blob([text], { type: "text/x-gff3" }));
+    link.download = `${lastSelect.label}.gff3`;
+    link.click();
+    URL.revokeObjectURL(link.href);
+    status.textContent = `GFF3 of the result's features: ${text.length} characters`;
+  } catch (err) {
+    const error = document.getElementById("error");
+    error.textContent = `The GFF3 download failed: ${err.message}`;
+    show("error", true);
+  }
+}
+
 async function runRequest(url, options, label) {
   const status = document.getElementById("status");
   const button = document.getElementById("run");
   clearResults();
+  lastSelect = null;
+  show("gff3", false);
   button.disabled = true;
   status.textContent = `Running ${label}…`;
   const started = performance.now();
@@ -78,6 +105,11 @@ async function runRequest(url, options, label) {
       } else {
         const n = renderSelect(doc);
         status.textContent = `${n} row${n === 1 ? "" : "s"} in ${ms} ms`;
+        const first = (doc.head.vars || [])[0];
+        if (doc.results.bindings.some((b) => b[first] && b[first].type === "uri")) {
+          lastSelect = { url, options, label: label.replace(/[^A-Za-z0-9_-]+/g, "-") };
+          show("gff3", true);
+        }
       }
     } else {
       const graph = document.getElementById("graph");
@@ -207,6 +239,7 @@ async function loadCanned() {
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("endpoint").textContent = new URL("/sparql", location.href).href;
   document.getElementById("run").addEventListener("click", runQuery);
+  document.getElementById("gff3").addEventListener("click", downloadGff3);
   document.getElementById("query").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) runQuery();
   });
