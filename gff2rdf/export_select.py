@@ -30,12 +30,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .emit import OBO
 from .errors import Gff2RdfError
 from .export_read import adjacency
 from .export_source import Graph
 from .sotypes import SequenceOntology
 from .terms import encode_segment
+from .vocab import OBO
 
 __all__ = ["Selection", "parse_region", "read_ids", "select"]
 
