@@ -7,9 +7,23 @@ description in ``{BASE}meta``, as ``convert`` writes them), so the file loads ag
 ``gff2rdf load`` like ``convert``'s output. Any other graph (the metadata graph, an ontology)
 is written as it is.
 
-Example:
-    >>> with GenomeStore.open("gff2rdf-store") as store:                   # doctest: +SKIP
-    ...     dump_graph(store, "arabidopsis_thaliana/TAIR10/Araport11", "araport11.nq.gz")
+Example (from the repository's root, as the tests run): a genome version written out and
+loaded into a second store, where it has the same triples:
+
+    >>> import tempfile
+    >>> work = Path(tempfile.mkdtemp())
+    >>> out = work / "mikado.nq.gz"
+    >>> with GenomeStore.open(work / "first") as store:
+    ...     loaded = store.load("tests/data/tair10_chr5_mikado.gff3",
+    ...                         species="Arabidopsis thaliana", assembly="TAIR10",
+    ...                         annotation="mikado")
+    ...     result = dump_graph(store, "arabidopsis_thaliana/TAIR10/mikado", out)
+    >>> result.graph == loaded.genome, result.format, result.bytes == out.stat().st_size
+    (True, 'nq', True)
+    >>> with GenomeStore.open(work / "second") as store:
+    ...     again = store.load(str(out))
+    >>> again.genome == loaded.genome, loaded.triples, again.triples
+    (True, 2545, 2545)
 """
 
 from __future__ import annotations

@@ -14,11 +14,44 @@ queries work locally and against Ubergraph:
 
 Both graphs are written by one SPARQL UPDATE, so readers see the old ontology or the new one.
 
-Example:
-    >>> with GenomeStore.open("/tmp/demo-store") as store:               # doctest: +SKIP
-    ...     result = load_ontology(store, "po.obo")
+Example: a three-term ontology in which a leaf tip is part of a leaf, and a leaf is an organ;
+the closure says that the leaf tip is part of the organ too:
+
+    >>> import tempfile
+    >>> from gff2rdf.store import GenomeStore
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = (work / "demo.obo").write_text('''format-version: 1.2
+    ... ontology: demo
+    ... data-version: 2026-01-01
+    ...
+    ... [Term]
+    ... id: DEMO:1
+    ... name: organ
+    ...
+    ... [Term]
+    ... id: DEMO:2
+    ... name: leaf
+    ... is_a: DEMO:1 ! organ
+    ...
+    ... [Term]
+    ... id: DEMO:3
+    ... name: leaf tip
+    ... relationship: part_of DEMO:2 ! leaf
+    ...
+    ... [Typedef]
+    ... id: part_of
+    ... xref: BFO:0000050
+    ... ''')
+    >>> with GenomeStore.open(work / "store") as store:  # doctest: +ELLIPSIS
+    ...     result = load_ontology(store, work / "demo.obo")
     ...     print(result.summary())
-    po.obo: http://purl.obolibrary.org/obo/po.owl (releases/2026-01-09): 1,793 classes, ...
+    ...     rows = store.select(f"SELECT ?y WHERE {{ GRAPH <{result.closure}> {{ "
+    ...                         f"<{OBO}DEMO_3> <{PART_OF}> ?y }} }} ORDER BY ?y")
+    ...     print([row["y"].removeprefix(OBO) for row in rows])
+    ...     print([(o.iri, o.classes, o.closure) for o in list_ontologies(store)])
+    demo.obo: http://purl.obolibrary.org/obo/demo.owl (2026-01-01): 3 classes, 21 triples, ...
+    ['DEMO_1', 'DEMO_2']
+    [('http://purl.obolibrary.org/obo/demo.owl', 3, True)]
 """
 
 from __future__ import annotations

@@ -40,11 +40,29 @@ serialisers), ``server_pages`` (the page, genome list and canned queries), ``ser
 (request URLs, Graph Store targets, service description), ``server_upload`` (uploads),
 ``sparql_using`` and ``sparql_guard``.
 
-Example:
-    >>> config = ServeConfig.from_settings("gff2rdf-store")        # doctest: +SKIP
-    >>> with App(config).start() as app:                            # doctest: +SKIP
-    ...     app.request("GET", "/sparql?query=ASK%7B%7D").status
-    200
+Example (from the repository's root, as the tests run): the application without a socket
+(``gff2rdf.server_http`` puts it on one), over a store with the sample loaded; with no token
+it is read-only, and it answers only requests addressed to localhost:
+
+    >>> import tempfile
+    >>> from gff2rdf.store import GenomeStore
+    >>> directory = tempfile.mkdtemp()
+    >>> with GenomeStore.open(directory) as store:
+    ...     _ = store.load("tests/data/tair10_chr5_mikado.gff3", species="Arabidopsis thaliana",
+    ...                    assembly="TAIR10", annotation="mikado")
+    >>> genes = urllib.parse.quote("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { "
+    ...                            "?gene a <http://purl.obolibrary.org/obo/SO_0000704> } }")
+    >>> with App(ServeConfig.from_settings(directory, workers=1)).start() as app:
+    ...     answer = app.request("GET", f"/sparql?query={genes}", headers={"Accept": "text/csv"})
+    ...     print(answer.status, answer.body.decode().split())
+    ...     update = app.request("POST", "/update", b"CLEAR ALL",
+    ...                          {"Content-Type": "application/sparql-update"})
+    ...     print(update.status, update.body.decode().split(":")[0])
+    ...     print(app.request("GET", "/sparql?query=ASK%7B%7D", headers={
+    ...         "Host": "attacker.example"}).status)
+    200 ['n', '12']
+    403 this server is read-only
+    403
 """
 
 from __future__ import annotations
@@ -524,9 +542,37 @@ def token_endpoint(url: str, token: str) -> Any:
     """A ``gff2rdf.gsp.Endpoint`` for a write-enabled ``gff2rdf serve`` (``.../store``) that sends
     the bearer token, so ``gsp.load_remote`` loads a genome version while the server serves.
 
-    Example:
-        >>> endpoint = token_endpoint("http://127.0.0.1:7878/store", token)  # doctest: +SKIP
-        >>> gsp.load_remote(endpoint, "annotation.gff3", species=...)      # doctest: +SKIP
+    Example (from the repository's root, as the tests run): a server on a free port of
+    127.0.0.1 with a new store, which only a request with the token may write to:
+
+        >>> import tempfile
+        >>> from gff2rdf import gsp
+        >>> from gff2rdf.server_http import make_server
+        >>> config = ServeConfig.from_settings(tempfile.mkdtemp(), workers=1, token="s3cret")
+        >>> app = App(config).start()
+        >>> server = make_server(app, "127.0.0.1", 0, 16, access_log=False)
+        >>> thread = threading.Thread(target=server.serve_forever)
+        >>> thread.start()
+        >>> url = f"http://127.0.0.1:{server.port}/store"
+        >>> kw = dict(species="Arabidopsis thaliana", assembly="TAIR10", annotation="mikado")
+        >>> try:  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        ...     try:  # without the token, even a small update is refused
+        ...         gsp.Endpoint.for_url(url).update("CLEAR ALL")
+        ...     except gsp.EndpointError as exc:
+        ...         print(exc)
+        ...     endpoint = token_endpoint(url, "s3cret")
+        ...     print(gsp.load_remote(endpoint, "tests/data/tair10_chr5_mikado.gff3",
+        ...                           **kw).summary())
+        ...     print(gsp.load_remote(endpoint, "tests/data/tair10_chr5_mikado.gff3", **kw).status)
+        ... finally:
+        ...     server.shutdown()
+        ...     thread.join()
+        ...     server.server_close()
+        ...     app.close()
+        POST http://127.0.0.1:.../update: HTTP 401 Unauthorized:
+            this write needs the server's token: Authorization: Bearer TOKEN
+        arabidopsis_thaliana/TAIR10/mikado: loaded (new genome version): 2,545 triples in ... s
+        unchanged
     """
     from .gsp import Endpoint
 

@@ -23,10 +23,52 @@ query that must stop therefore runs in a process that can be killed:
   memory limit (``write_memory``); past it the write is killed, and RocksDB keeps the store as
   it was (an update is one transaction, a bulk load is committed at its end).
 
-Example:
-    >>> pool = WorkerPool(PoolConfig(Path("store"), size=2))   # doctest: +SKIP
-    >>> pool.start()                                            # doctest: +SKIP
-    >>> worker = pool.acquire(time.monotonic() + 30)            # doctest: +SKIP
+Example: two workers over a new one-triple store; a write is seen by the same workers (their
+views reopened, not restarted); a query past its deadline is killed and its worker replaced:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pyoxigraph as ox
+    >>> directory = tempfile.mkdtemp()
+    >>> ox.Store(directory).update("INSERT DATA { <urn:a> <urn:b> 1 }")
+    >>> pool = WorkerPool(PoolConfig(Path(directory), size=2, warm_up=False))
+    >>> pool.start()
+    >>> def run(query: str, seconds: float = 10) -> bytes:
+    ...     worker = pool.acquire(time.monotonic() + 30)
+    ...     try:
+    ...         worker.send({"op": "query", "query": query, "accept": "text/csv"})
+    ...         frames = [worker.read(time.monotonic() + seconds)]
+    ...         while frames[-1][0] not in (b"E", b"X"):
+    ...             frames.append(worker.read(time.monotonic() + seconds))
+    ...     except WorkerTimeout:
+    ...         pool.discard(worker)
+    ...         raise
+    ...     pool.release(worker)
+    ...     return frames[1][1]
+    >>> count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+    >>> try:
+    ...     print(run(count).split())
+    ...     pids = pool.pids()
+    ...     print(pool.write({"op": "update", "update": "INSERT DATA { <urn:a> <urn:b> 2, 3 }"},
+    ...                      drain=5))
+    ...     print(run(count).split(), pool.pids() == pids, pool.stats.reopens)
+    ...     cross = " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(20))  # 3^20 rows to count
+    ...     try:
+    ...         run(f"SELECT (COUNT(*) AS ?n) {{ {cross} }}", seconds=0.5)
+    ...     except WorkerTimeout:
+    ...         print("killed:", pool.stats.killed)
+    ...     for _ in range(300):  # the replacement starts in the background
+    ...         if len(pool.pids()) == 2:
+    ...             break
+    ...         time.sleep(0.1)
+    ...     print(pool.stats.started, len(set(pool.pids()) - set(pids)))
+    ... finally:
+    ...     pool.close()
+    [b'n', b'1']
+    (204, '')
+    [b'n', b'3'] True 2
+    killed: 1
+    3 1
 """
 
 from __future__ import annotations

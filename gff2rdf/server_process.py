@@ -5,9 +5,30 @@ there), waits on its pipe with a deadline while it computes (``WorkerTimeout``),
 resident memory and the client (``WorkerGone``, ``ClientGone``), and kills it. The pool of them
 is ``gff2rdf.server_pool``.
 
-Example:
-    >>> worker = WorkerProcess.spawn(PoolConfig(Path("store")))   # doctest: +SKIP
-    >>> worker.wait_ready(); worker.command(b"O")                  # doctest: +SKIP
+Example: a worker over a new three-triple store answers a query in frames (head, data, end);
+a query still running at its deadline is killed:
+
+    >>> import tempfile
+    >>> import pyoxigraph as ox
+    >>> directory = tempfile.mkdtemp()
+    >>> ox.Store(directory).update("INSERT DATA { <urn:a> <urn:b> 1, 2, 3 }")
+    >>> worker = WorkerProcess.spawn(PoolConfig(Path(directory), warm_up=False))
+    >>> worker.wait_ready(); worker.command(b"O")  # started; its read-only view opened
+    >>> worker.send({"op": "query", "query": "SELECT (SUM(?o) AS ?n) { ?s ?p ?o }",
+    ...              "accept": "text/csv"})
+    >>> frames = [worker.read(time.monotonic() + 10)]
+    >>> while frames[-1][0] not in (b"E", b"X"):
+    ...     frames.append(worker.read(time.monotonic() + 10))
+    >>> [kind for kind, _ in frames], frames[1][1].split()
+    ([b'H', b'D', b'E'], [b'n', b'6'])
+    >>> cross = " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(20))  # 3^20 rows to count
+    >>> worker.send({"op": "query", "query": f"SELECT (COUNT(*) AS ?n) {{ {cross} }}",
+    ...              "accept": "text/csv"})
+    >>> try:
+    ...     worker.read(time.monotonic() + 0.5)
+    ... except WorkerTimeout:
+    ...     print("killed:", worker.kill() < 5, worker.proc.returncode == -signal.SIGKILL)
+    killed: True True
 """
 
 from __future__ import annotations

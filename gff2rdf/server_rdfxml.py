@@ -19,8 +19,33 @@ root element), with an optional ``%``, the name up to whitespace and the value i
 anything else is not a declaration to oxrdfxml either. Counts and lengths are over-estimates
 (a character reference counts as its own text), never under.
 
-Example:
-    >>> check_entities("upload.rdf")      # doctest: +SKIP
+Example: a namespace entity passes, five levels of ten references are refused, and a file of
+another media type is not read:
+
+    >>> import tempfile
+    >>> directory = Path(tempfile.mkdtemp())
+    >>> def upload(name: str, entities: str, body: str) -> Path:
+    ...     path = directory / name
+    ...     path.write_text(f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [{entities}]>'
+    ...                     '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    ...                     f'{body}</rdf:RDF>')
+    ...     return path
+    >>> owl = upload("owl.rdf", '<!ENTITY owl "http://www.w3.org/2002/07/owl#">',
+    ...              '<rdf:Description rdf:about="&owl;Thing"/>')
+    >>> check_entities(owl)
+    >>> levels = ['<!ENTITY lol0 "lol">'] + [
+    ...     f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 6)]
+    >>> laughs = upload("laughs.rdf", "".join(levels),
+    ...                 '<rdf:Description rdf:about="urn:a"><rdf:value>&lol5;</rdf:value>'
+    ...                 '</rdf:Description>')
+    >>> laughs.stat().st_size < 1000
+    True
+    >>> try:
+    ...     check_entities(laughs)
+    ... except RequestError as exc:
+    ...     print(exc.status, exc)
+    413 the RDF/XML entity 'lol5' expands to more than 64 KiB (entity expansion is bounded)
+    >>> check_entities(laughs, "text/turtle")
 """
 
 from __future__ import annotations

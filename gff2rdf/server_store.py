@@ -8,9 +8,29 @@ last reference closes RocksDB, and ``close_store`` checks in ``/proc/self/fd`` t
 the store is still open (a result iterator kept alive would keep it open); when one is, it
 raises ``StoreNotClosed`` and the worker exits, so the server kills it.
 
-Example:
-    >>> worker.store = open_store({"store": "gff2rdf-store", "mode": "read"})  # doctest: +SKIP
-    >>> close_store(worker)                                                   # doctest: +SKIP
+Example: a worker (here a namespace with the worker's ``path`` and ``store``) opens its view of a
+new store and closes it; a result iterator still alive keeps the store open:
+
+    >>> import tempfile, types
+    >>> import pyoxigraph as ox
+    >>> directory = tempfile.mkdtemp()
+    >>> ox.Store(directory).update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    >>> worker = types.SimpleNamespace(path=directory, store=None)
+    >>> worker.store = open_store({"store": directory, "mode": "read"})
+    >>> len(store_files(directory)) > 0
+    True
+    >>> close_store(worker)
+    >>> store_files(directory)
+    []
+    >>> worker.store = open_store({"store": directory, "mode": "read"})
+    >>> rows = worker.store.query("SELECT ?s { ?s ?p ?o }")
+    >>> close_store(worker)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gff2rdf.server_store.StoreNotClosed: ... of the store are still open
+    >>> del rows
+    >>> store_files(directory)
+    []
 """
 
 from __future__ import annotations

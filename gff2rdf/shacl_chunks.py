@@ -102,8 +102,23 @@ def validate_lines(
     """Validate an N-Triples (``fmt="nt"``) or N-Quads (``"nq"``) file, plain or gzipped,
     in chunks; the union of all graphs of an N-Quads file is validated.
 
-    >>> validate_lines("tair10.nt.gz").conforms                          # doctest: +SKIP
-    True
+    Example (from the repository's root, as the tests run): the sample, converted, in chunks of
+    64 kB; then with a second ``faldo:end`` on one region:
+
+    >>> import gzip, tempfile
+    >>> from gff2rdf.convert import convert
+    >>> directory = Path(tempfile.mkdtemp())
+    >>> _ = convert("tests/data/tair10_chr5_mikado.gff3", directory / "mikado.nt.gz",
+    ...             species="Arabidopsis thaliana", assembly="TAIR10", annotation="mikado")
+    >>> report = validate_lines(directory / "mikado.nt.gz", chunk_bytes=64 << 10)
+    >>> report.conforms, report.triples, report.engine
+    (True, 2585, 'Oxigraph SPARQL, 8 chunk(s)')
+    >>> lines = gzip.open(directory / "mikado.nt.gz", "rt").readlines()
+    >>> begin = next(line for line in lines if "faldo#begin>" in line)
+    >>> _ = (directory / "bad.nt").write_text("".join(lines) + begin.replace("#begin>", "#end>"))
+    >>> report = validate_lines(directory / "bad.nt", chunk_bytes=64 << 10)
+    >>> report.conforms, [(v.shape.split("#")[1], v.message) for v in report.results]
+    (False, [('RegionShape-end', 'more than 1 value(s) of faldo:end')])
     """
     started = time.perf_counter()
     path = str(path)

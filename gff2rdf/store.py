@@ -38,13 +38,22 @@ Design (see also ``gff2rdf.metadata`` for the metadata graph and the query patte
   schema versions all match the current build does nothing and says so; otherwise the genome
   version is rebuilt and the reasons are reported.
 
-Example:
-    >>> with GenomeStore.open("/tmp/demo-store") as store:          # doctest: +SKIP
+Example (from the repository's root, as the tests run): a load, then the same file again:
+    >>> import tempfile
+    >>> with GenomeStore.open(tempfile.mkdtemp()) as store:  # doctest: +ELLIPSIS
     ...     result = store.load("tests/data/tair10_chr5_mikado.gff3",
     ...                         species="Arabidopsis thaliana", assembly="TAIR10",
     ...                         annotation="mikado")
     ...     print(result.summary())
     ...     print(current_graph(store, result.genome))
+    ...     print(store.load("tests/data/tair10_chr5_mikado.gff3",
+    ...                      species="Arabidopsis thaliana", assembly="TAIR10",
+    ...                      annotation="mikado").status)
+    ...     print(len(store.genomes()), store.garbage())
+    arabidopsis_thaliana/TAIR10/mikado: loaded (new genome version): 2,545 triples in ... s, ...
+    https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/mikado/build/...
+    unchanged
+    1 []
 """
 
 from __future__ import annotations
@@ -130,9 +139,16 @@ def current_graph(store: ox.Store | GenomeStore, genome: str) -> str | None:
           GRAPH ?g { ?gene a <http://purl.obolibrary.org/obo/SO_0000704> }
         }
 
-    >>> current_graph(store, "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/"
-    ...               "TAIR10/Araport11")                                 # doctest: +SKIP
-    'https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/Araport11/build/2025...'
+    >>> import tempfile
+    >>> genome = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/Araport11"
+    >>> with GenomeStore.open(tempfile.mkdtemp()) as store:
+    ...     before = current_graph(store, genome)
+    ...     _ = store.load("tests/data/tair10_chr5_mikado.gff3",
+    ...                    species="Arabidopsis thaliana", assembly="TAIR10",
+    ...                    annotation="Araport11")
+    ...     after = current_graph(store.store, genome)  # a pyoxigraph Store will do too
+    >>> before is None, after.startswith(genome + "/build/")
+    (True, True)
     """
     oxstore = store.store if isinstance(store, GenomeStore) else store
     query = f"SELECT ?g WHERE {{ GRAPH ?m {{ <{genome}> <{CURRENT_BUILD}> ?g }} }} LIMIT 1"
