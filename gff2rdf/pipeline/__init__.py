@@ -8,10 +8,19 @@ RDF file (with a blocking SHACL check) and the genome graph in the store. ``run_
 
 Importing this package does not import dagster; the names below are loaded on first use.
 
-Example:
-    >>> from gff2rdf.pipeline import run_pipeline                    # doctest: +SKIP
-    >>> result = run_pipeline("examples/catalogue.yaml", "./gff2rdf-store")  # doctest: +SKIP
-    >>> print(result.summary())                                      # doctest: +SKIP
+Example: the genome versions of the bundled catalogue.
+
+    >>> from gff2rdf.pipeline import load_catalogue
+    >>> for genome in load_catalogue("examples/catalogue.yaml").genomes:
+    ...     print(genome.title)
+    Arabidopsis thaliana TAIR10 Araport11
+    Arabidopsis thaliana TAIR10 TAIR10
+    Solanum lycopersicum SL2.40 ITAG2.3
+
+``run_pipeline("examples/catalogue.yaml", "./gff2rdf-store")`` builds all three into
+``./gff2rdf-store`` (its dagster instance and files go to ``./gff2rdf-store-pipeline/``) and
+returns a ``PipelineRun``, whose ``summary()`` says per genome version what was materialised
+and why; the example of ``gff2rdf.pipeline.runner`` plans one of them (a dry run).
 """
 
 from __future__ import annotations

@@ -13,8 +13,24 @@ with (``provenance/...`` metadata). ``gff2rdf.pipeline.plan`` compares them with
 ones to decide what is stale. The SHACL check is blocking: when it fails, the run does not load
 that genome version into the store.
 
-Example:
-    >>> assets, checks = build_assets(partitions, code_versions())     # doctest: +SKIP
+Example: the assets with their upstream assets, and the checks (dagster warns that
+partitioned asset checks are a preview feature; ``build_definitions`` silences it too).
+
+    >>> import warnings
+    >>> from gff2rdf.pipeline.versions import code_versions
+    >>> partitions = dg.StaticPartitionsDefinition(["solanum_lycopersicum/SL2.40/ITAG2.3"])
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", dg.PreviewWarning)
+    ...     assets, checks = build_assets(partitions, code_versions("0.3.0"))
+    >>> for asset in assets:
+    ...     print(asset.key.to_user_string(), [k.to_user_string() for k in asset.dependency_keys])
+    gff3_source []
+    gff3_report ['gff3_source']
+    rdf ['gff3_source']
+    genome_graph ['rdf']
+    >>> [(spec.asset_key.to_user_string(), spec.name, spec.blocking)
+    ...  for check in checks for spec in check.check_specs]
+    [('gff3_report', 'gff3_valid', False), ('rdf', 'shacl', True)]
 """
 
 # No ``from __future__ import annotations`` here: dagster reads the asset functions'

@@ -15,9 +15,28 @@ Each entry is one genome version and one dagster partition; its key is the genom
 ``species/assembly/annotation`` path, as in its IRI (``gff2rdf graphs`` lists the same paths).
 
 Example:
-    >>> catalogue = load_catalogue("examples/catalogue.yaml")          # doctest: +SKIP
-    >>> [g.key for g in catalogue.genomes]                              # doctest: +SKIP
-    ['arabidopsis_thaliana/TAIR10/Araport11', ...]
+    >>> catalogue = load_catalogue("examples/catalogue.yaml")
+    >>> for genome in catalogue.genomes:
+    ...     print(genome.key)
+    arabidopsis_thaliana/TAIR10/Araport11
+    arabidopsis_thaliana/TAIR10/TAIR10
+    solanum_lycopersicum/SL2.40/ITAG2.3
+
+    A mistake is an error naming the file, the line, the entry and the key:
+
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "maize.yaml"
+    >>> _ = bad.write_text("genomes:\\n"
+    ...                    "  - species: Zea mays\\n"
+    ...                    "    taxon: 4577\\n"
+    ...                    "    asembly: AGPv2\\n"
+    ...                    "    annotation: 5b\\n"
+    ...                    "    source: maize.gff3\\n")
+    >>> try:
+    ...     load_catalogue(bad)
+    ... except CatalogueError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    /.../maize.yaml:4: genomes[0] (Zea mays ? 5b): asembly: unknown key; did you mean 'assembly'?
 """
 
 from __future__ import annotations

@@ -7,9 +7,20 @@ loads the module itself (``dagster dev -m gff2rdf.pipeline.definitions``, starte
 the job in another process (the multiprocess executor, a Kubernetes pod) from the same three
 paths.
 
-Example:
-    >>> defs = build_definitions("examples/catalogue.yaml", "/tmp/store")  # doctest: +SKIP
-    >>> defs.resolve_job_def(JOB).execute_in_process(partition_key=...)     # doctest: +SKIP
+Example: one partition of the ``genomes`` job per genome version of the catalogue.
+
+    >>> import tempfile
+    >>> store = Path(tempfile.mkdtemp()) / "store"
+    >>> job = build_definitions("examples/catalogue.yaml", store).resolve_job_def(JOB)
+    >>> for key in job.partitions_def.get_partition_keys():
+    ...     print(key)
+    arabidopsis_thaliana/TAIR10/Araport11
+    arabidopsis_thaliana/TAIR10/TAIR10
+    solanum_lycopersicum/SL2.40/ITAG2.3
+
+``job.execute_in_process(partition_key="solanum_lycopersicum/SL2.40/ITAG2.3")`` would then
+build that genome version with an ephemeral dagster instance; ``run_pipeline`` runs only the
+stale assets, against the persistent instance (``gff2rdf.pipeline.runner`` has an example).
 """
 
 from __future__ import annotations

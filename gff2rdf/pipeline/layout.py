@@ -14,9 +14,12 @@ By default everything lives in one directory next to the store, ``{store}-pipeli
 so runs are remembered between invocations, and deleting the two directories starts afresh.
 ``--pipeline-dir`` and ``--dagster-home`` (or their environment variables) move them.
 
-Example:
-    >>> Layout.for_store("/data/gff2rdf-store").dagster_home            # doctest: +SKIP
-    PosixPath('/data/gff2rdf-store-pipeline/dagster')
+Example (with ``GFF2RDF_PIPELINE_DIR`` and ``GFF2RDF_DAGSTER_HOME`` unset):
+    >>> layout = Layout.for_store("/data/gff2rdf-store")
+    >>> print(layout.dagster_home)
+    /data/gff2rdf-store-pipeline/dagster
+    >>> print(layout.rdf_path("solanum_lycopersicum/SL2.40/ITAG2.3"))
+    /data/gff2rdf-store-pipeline/genomes/solanum_lycopersicum/SL2.40/ITAG2.3/genome.nt
 """
 
 from __future__ import annotations

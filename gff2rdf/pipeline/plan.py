@@ -16,11 +16,40 @@ Two outcomes are left alone on purpose, so that a run with nothing changed re-ex
 a genome graph whose RDF file failed its SHACL check (``blocked``), and an RDF file whose
 conversion failed with the same inputs and code (``failed_before``). ``--force`` retries both.
 
-Example:
-    >>> plan = plan_genome(genome, layout, Records(instance), code_versions(), "0.1.0",
-    ...                    store_builds={}, base_iri=DEFAULT_BASE)           # doctest: +SKIP
-    >>> plan.selection                                                       # doctest: +SKIP
-    ['rdf', 'genome_graph']
+Example: with nothing recorded yet (a new dagster instance), every asset of the tomato genome
+version of the example catalogue is stale; a local source that is gone is the plan's error.
+
+    >>> import dataclasses
+    >>> import tempfile
+    >>> from dagster import DagsterInstance
+    >>> from gff2rdf.pipeline.catalogue import load_catalogue
+    >>> from gff2rdf.pipeline.versions import code_versions
+    >>> catalogue = load_catalogue("examples/catalogue.yaml")
+    >>> genome = catalogue.genome("solanum_lycopersicum/SL2.40/ITAG2.3")
+    >>> layout = Layout.for_store(Path(tempfile.mkdtemp()) / "store")
+    >>> base = "https://w3id.org/gff2rdf/data/"
+    >>> with DagsterInstance.ephemeral() as instance:
+    ...     plan = plan_genome(genome, layout, Records(instance), code_versions(), "0.1.0",
+    ...                        store_builds={}, base_iri=base)
+    ...     gone = dataclasses.replace(genome, source=str(layout.pipeline_dir / "gone.gff3"))
+    ...     broken = plan_genome(gone, layout, Records(instance), code_versions(), "0.1.0",
+    ...                          store_builds={}, base_iri=base)
+    >>> plan.graph
+    'https://w3id.org/gff2rdf/data/genome/solanum_lycopersicum/SL2.40/ITAG2.3'
+    >>> plan.selection, plan.current, plan.error
+    (['gff3_source', 'gff3_report', 'rdf', 'genome_graph'], [], None)
+    >>> plan.stale["genome_graph"]
+    ['never materialised']
+    >>> broken.selection, broken.error  # doctest: +ELLIPSIS
+    ([], 'examples/catalogue.yaml:27: genomes[2] (...): source: /.../gone.gff3: no such file')
+
+After a run has materialised them, the call finds all four current when given the store's
+builds (``run_pipeline`` reads them) and the installed shapes version
+(``versions.shapes_version()``). A newer schema version (``code_versions("99.0")``) makes
+``rdf`` and ``genome_graph`` stale by their code version and leaves ``gff3_source`` and
+``gff3_report`` current (``tests/test_pipeline.py`` checks this after a run); a newer shapes
+version makes ``rdf`` stale (``shapes version OLD -> NEW``) and so ``genome_graph`` (``rdf is
+stale``).
 """
 
 from __future__ import annotations

@@ -7,9 +7,28 @@ instance next to the store. A genome version whose run fails (a download, a conv
 SHACL check) does not stop the others. The result says, per genome version, what was
 materialised, what was left alone because it was current, and what failed or was blocked.
 
-Example:
-    >>> result = run_pipeline("examples/catalogue.yaml", "./gff2rdf-store")  # doctest: +SKIP
-    >>> print(result.summary())                                              # doctest: +SKIP
+Example: a dry run only plans. In a new pipeline directory every asset of the tomato genome
+version of the example catalogue is stale, and no dagster run is started:
+
+    >>> import tempfile
+    >>> work = Path(tempfile.mkdtemp())
+    >>> result = run_pipeline("examples/catalogue.yaml", work / "store",
+    ...                       pipeline_dir=work / "pipeline", dagster_home=work / "dagster",
+    ...                       select=["solanum_lycopersicum/*"], dry_run=True)
+    >>> [(genome.key, genome.run_id, genome.materialised) for genome in result.genomes]
+    [('solanum_lycopersicum/SL2.40/ITAG2.3', None, [])]
+    >>> for asset, reasons in result.genomes[0].reasons.items():
+    ...     print(asset, reasons)
+    gff3_source ['never materialised']
+    gff3_report ['never materialised']
+    rdf ['never materialised']
+    genome_graph ['never materialised']
+
+Without ``dry_run=True`` the same call materialises the four assets (a few seconds of dagster,
+which ``tests/test_pipeline.py`` spends): ``result.summary()`` lists each as ``materialised``
+with its reasons, ``result.genomes[0].checks`` has the ``gff3_valid`` and ``shacl`` results,
+and the genome graph is in the store. Called again, it finds all four current and starts no
+run.
 """
 
 from __future__ import annotations

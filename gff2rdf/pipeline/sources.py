@@ -6,10 +6,30 @@ renamed into place only when complete; a download that does not match the catalo
 ``sha256`` is removed and is an error naming the entry. A pinned download already on disk with
 the right sha256 is not fetched again.
 
-Example:
-    >>> found = materialise_source(genome, layout)                     # doctest: +SKIP
-    >>> found.sha256                                                    # doctest: +SKIP
-    '9c1185a5c5e9fc54612808977ee8f548b2258d31...'
+Example: the tomato entry of the example catalogue is a local file, used in place:
+
+    >>> import dataclasses
+    >>> import tempfile
+    >>> from gff2rdf.pipeline.catalogue import load_catalogue
+    >>> catalogue = load_catalogue("examples/catalogue.yaml")
+    >>> genome = catalogue.genome("solanum_lycopersicum/SL2.40/ITAG2.3")
+    >>> layout = Layout.for_store(Path(tempfile.mkdtemp()) / "store")
+    >>> found = materialise_source(genome, layout)
+    >>> found.path == Path(genome.source), found.fetched, found.sha256 == sha256_file(found.path)
+    (True, False, True)
+
+    A source that does not have the catalogue's ``sha256`` is an error naming the entry (printed
+    here one part a line):
+
+    >>> pinned = dataclasses.replace(genome, sha256="0" * 64)
+    >>> try:
+    ...     materialise_source(pinned, layout)
+    ... except CatalogueError as exc:
+    ...     print(*str(exc).split(": "), sep="\\n")  # doctest: +ELLIPSIS
+    examples/catalogue.yaml:...
+    genomes[2] (Solanum lycopersicum SL2.40 ITAG2.3)
+    sha256
+    /.../tests/data/tomato_ITAG2.3_test.gff3 has sha256 ..., the catalogue says 0000...0000
 """
 
 from __future__ import annotations

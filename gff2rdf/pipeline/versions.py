@@ -5,9 +5,14 @@ also depend on the LinkML schema (the mapping), so a schema change makes them, a
 stale. The SHACL check records the shapes version it judged with; a new shapes version makes
 the RDF file's check, and so the RDF asset, stale.
 
-Example:
-    >>> code_versions("0.3.0")["rdf"]                                    # doctest: +SKIP
-    '0.1.0+schema.0.3.0'
+Example: a new schema version changes the code version of the RDF file and the genome graph,
+and of nothing upstream of them:
+
+    >>> old, new = code_versions("0.3.0"), code_versions("0.4.0")
+    >>> [asset for asset in ASSETS if old[asset] != new[asset]]
+    ['rdf', 'genome_graph']
+    >>> new["rdf"] == f"{new['gff3_source']}+schema.0.4.0"
+    True
 """
 
 from __future__ import annotations
