@@ -45,8 +45,8 @@ WINDOW = 20_000
 
 _LIBRARY = """
 import json, sys, time
-from gff2rdf.queries import get_query
-from gff2rdf.store import GenomeStore
+from gff2rdf.query.canned import get_query
+from gff2rdf.store.store import GenomeStore
 work = json.loads(sys.argv[2])
 out = {}
 with GenomeStore.open(sys.argv[1], create=False, collect=False) as store:
@@ -106,7 +106,7 @@ def cli(code: Path, store: Path, work: dict[str, list[dict[str, str]]]) -> dict[
     for name, runs in work.items():
         out[name] = []
         for params in runs[1:]:  # the library's warm-up query is not timed here either
-            command = [sys.executable, "-m", "gff2rdf.cli", "query", name, "--store",
+            command = [sys.executable, "-m", "gff2rdf", "query", name, "--store",
                        str(store), "--format", "json"]
             for key, value in params.items():
                 command += ["-p", f"{key}={value}"]
@@ -117,7 +117,7 @@ def cli(code: Path, store: Path, work: dict[str, list[dict[str, str]]]) -> dict[
 
 
 def serve(code: Path, store: Path, work: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
-    command = [sys.executable, "-m", "gff2rdf.cli", "serve", "--store", str(store), "--port",
+    command = [sys.executable, "-m", "gff2rdf", "serve", "--store", str(store), "--port",
                "0", "--quiet", "--timeout", "300", "--max-rows", "0"]
     proc = subprocess.Popen(command, env=_env(code), stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)

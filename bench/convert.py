@@ -2,7 +2,7 @@
 
 What it measures (each phase in its own child process, so that peak RSS is per phase):
 
-``nt``      ``gff2rdf.convert.convert`` to N-Triples on the large input (about 1 M lines);
+``nt``      ``gff2rdf.conversion.api.convert`` to N-Triples on the large input (about 1 M lines);
 ``ttl``     the same to Turtle;
 ``floor``   the parse-only floor on the large input: read the lines, split columns and
             attributes, percent-decode values (``unquote`` only when a '%' is present);
@@ -111,7 +111,7 @@ def phase_convert(path: str, output: str, fmt: str, jobs: int | None) -> dict[st
     """gff2rdf itself, through the library function; ``seconds`` is the whole call (its
     schema compilation and the fsync of the output included). ``jobs`` is passed on only when
     given, so that the library's default is what gets measured otherwise."""
-    from gff2rdf.convert import convert
+    from gff2rdf.conversion.api import convert
 
     clock = Clock()
     if jobs is None:
@@ -130,7 +130,7 @@ def phase_rdflib(path: str, output: str) -> dict[str, Any]:
     from rdflib import Graph, Literal, Namespace, URIRef
     from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-    from gff2rdf.sotypes import SEQUENCE_FEATURE, SequenceOntology
+    from gff2rdf.mapping.sotypes import SEQUENCE_FEATURE, SequenceOntology
 
     faldo = Namespace("http://biohackathon.org/resource/faldo#")
     g2r = Namespace("https://w3id.org/gff2rdf/vocab#")
@@ -399,8 +399,8 @@ def profile(small: InputFile, top: int = 15) -> None:
     import gc
     import pstats
 
-    from gff2rdf.convert import convert
-    from gff2rdf.schema import compile_mapping
+    from gff2rdf.conversion.api import convert
+    from gff2rdf.mapping.schema import compile_mapping
 
     compile_mapping()  # the LinkML import is start-up, not conversion
     output = OUT / "profile.nt"

@@ -9,9 +9,9 @@ The targets of issue 17 (2-core machine, 1 M-line genome):
 
 Phases, each in its own child process (``--phase NAME``) so that peak memory is its own:
 
-``convert``       ``gff2rdf.convert.convert`` of the tiled input to N-Triples (its default
+``convert``       ``gff2rdf.conversion.api.convert`` of the tiled input to N-Triples (its default
                   jobs: one process per core), the first baseline;
-``export-nt``     ``gff2rdf.export.export`` of that file to GFF3;
+``export-nt``     ``gff2rdf.export.api.export`` of that file to GFF3;
 ``load``          ``GenomeStore.load`` of that file (no bin index): set-up, reported only
                   (with ``--keep-output`` the store stays, and a later run finds it current);
 ``dump``          ``GenomeStore.dump`` of the genome version to N-Triples, the second baseline;
@@ -69,14 +69,14 @@ def run_phase(name: str, source: str, lines: int) -> dict[str, Any]:
     clock = bc._Clock()
     figures: dict[str, Any] = {}
     if name == "convert":
-        from gff2rdf.convert import convert
+        from gff2rdf.conversion.api import convert
 
         result = convert(source, paths["nt"], fmt="nt", species=bc.SPECIES, taxon=bc.TAXON,
                          assembly=bc.ASSEMBLY, annotation=bc.ANNOTATION)
         figures = {"triples": result.triples, "features": result.features,
                    "bytes": paths["nt"].stat().st_size}
     elif name in ("export-nt", "export-store"):
-        from gff2rdf.export import FileSource, StoreSource, export
+        from gff2rdf.export.api import FileSource, StoreSource, export
 
         src = FileSource(str(paths["nt"])) if name == "export-nt" else \
             StoreSource(str(paths["store"]), GENOME)
@@ -84,13 +84,13 @@ def run_phase(name: str, source: str, lines: int) -> dict[str, Any]:
         figures = {"features": done.features, "lines": done.lines, "groups": done.groups,
                    "bytes": _gff3(paths, name).stat().st_size}
     elif name == "load":
-        from gff2rdf.store import GenomeStore
+        from gff2rdf.store.store import GenomeStore
 
         with GenomeStore.open(paths["store"]) as store:  # a store kept (--keep-output) with
             loaded = store.load(paths["nt"], index=False)  # this genome current: unchanged
         figures = {"triples": loaded.triples, "status": loaded.status}
     elif name == "dump":
-        from gff2rdf.store import GenomeStore
+        from gff2rdf.store.store import GenomeStore
 
         with GenomeStore.open(paths["store"], create=False, collect=False) as store:
             dumped = store.dump(GENOME, paths["dump"])

@@ -8,7 +8,7 @@ pattern with prefixed names, strings, escapes and filters; a VALUES table of 400
 binding a parameter list produces); a query carrying one 18 KB string. Each is timed in CPU
 seconds of this process (``time.process_time``, less disturbed by other processes than wall
 time), ``--runs`` times; min and median are printed. rdflib's cost is its parse and algebra
-translation, as ``gff2rdf.sparql_guard`` ran them before issue 15.
+translation, as ``gff2rdf.server.guard`` ran them before issue 15.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gff2rdf.sparql_guard import guard_query
+from gff2rdf.server.guard import guard_query
 
 ENDPOINT = "https://sparql.uniprot.org/sparql"
 SIZE = 20_000

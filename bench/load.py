@@ -2,7 +2,7 @@
 
 What it measures (each phase in its own child process, so that peak RSS is per phase):
 
-``byhand``  convert-then-bulk_load by hand: ``gff2rdf.convert.convert`` of the tiled input to
+``byhand``  convert-then-bulk_load by hand: ``gff2rdf.conversion.api.convert`` of the tiled input to
             N-Quads (the same ``jobs`` as ``load``), then ``pyoxigraph.Store.bulk_load`` of that
             file into a fresh on-disk store and ``flush()``;
 ``floor``   the floor of loading alone: ``bulk_load`` of the same N-Quads file into a fresh
@@ -77,8 +77,8 @@ def _du(path: Path) -> float:
 def phase_byhand(source: str, work: Path) -> dict[str, Any]:
     import pyoxigraph as ox
 
-    from gff2rdf.convert import convert
-    from gff2rdf.schema import compile_mapping
+    from gff2rdf.conversion.api import convert
+    from gff2rdf.mapping.schema import compile_mapping
     from gff2rdf.settings import jobs
 
     mapping = compile_mapping()
@@ -115,22 +115,22 @@ def phase_floor(source: str, work: Path) -> dict[str, Any]:
 
 
 def phase_e2e(source: str, work: Path) -> dict[str, Any]:
-    import gff2rdf.store
-    from gff2rdf.schema import compile_mapping
+    import gff2rdf.store.store
+    from gff2rdf.mapping.schema import compile_mapping
     from gff2rdf.settings import jobs
-    from gff2rdf.store import GenomeStore
+    from gff2rdf.store.store import GenomeStore
 
-    real_convert = gff2rdf.store.convert
+    real_convert = gff2rdf.store.store.convert
 
     def timed_convert(*args: Any, **kwargs: Any) -> Any:
-        # the conversion inside load, which runs it in a forked child (gff2rdf.forked): the
+        # the conversion inside load, which runs it in a forked child (gff2rdf.files.forked): the
         # clock travels back with the result
         wall, cpu = time.perf_counter(), _cpu()
         result = real_convert(*args, **kwargs)
         result.bench_clock = {"wall": time.perf_counter() - wall, "cpu": _cpu() - cpu}
         return result
 
-    gff2rdf.store.convert = timed_convert  # type: ignore[assignment]
+    gff2rdf.store.store.convert = timed_convert  # type: ignore[assignment]
     mapping = compile_mapping()  # start-up, as the imports: outside the clock in every phase
     store_dir = work / "store-e2e"
     started, cpu0 = time.perf_counter(), _cpu()
@@ -141,8 +141,8 @@ def phase_e2e(source: str, work: Path) -> dict[str, Any]:
         result = store.load(source, mapping=mapping, jobs=jobs(), index=False, **_genome())
         _stage(work, "index")
         index_wall, index_cpu = time.perf_counter(), _cpu()
-        from gff2rdf.binindex import write_index
-        from gff2rdf.metadata import genome_path
+        from gff2rdf.store.binindex import write_index
+        from gff2rdf.store.metadata import genome_path
 
         indexed = write_index(store, result.build, genome_path(result.genome), atomic=False)
         index_wall, index_cpu = time.perf_counter() - index_wall, _cpu() - index_cpu

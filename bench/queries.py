@@ -44,9 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
-from gff2rdf.binindex import build_index, has_index  # noqa: E402
-from gff2rdf.queries import get_query  # noqa: E402
-from gff2rdf.store import GenomeStore  # noqa: E402
+from gff2rdf.query.canned import get_query  # noqa: E402
+from gff2rdf.store.binindex import build_index, has_index  # noqa: E402
+from gff2rdf.store.store import GenomeStore  # noqa: E402
 
 TARGET_MS = 50.0
 WINDOW = 100_000

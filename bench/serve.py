@@ -83,9 +83,9 @@ def build_store(lines: int) -> tuple[Path, dict[str, Any]]:
         if info.get("input_bytes") == inp.bytes and info.get("bin_index"):
             return store, info
     shutil.rmtree(store, ignore_errors=True)
-    from gff2rdf.binindex import build_index
     from gff2rdf.settings import jobs
-    from gff2rdf.store import GenomeStore
+    from gff2rdf.store.binindex import build_index
+    from gff2rdf.store.store import GenomeStore
 
     print(f"loading {inp.lines:,} lines into {store.relative_to(ROOT)} (once) ...",
           file=sys.stderr)
@@ -109,7 +109,7 @@ def gene_query(genome: str, gene_id: str) -> str:
 
 
 def region_query(genome: str, seq: str, start: int, end: int) -> str:
-    """Features overlapping a window, through the bin index (``gff2rdf.binindex``)."""
+    """Features overlapping a window, through the bin index (``gff2rdf.store.binindex``)."""
     return PREFIXES + f"""SELECT ?feature ?start ?end WHERE {{
   GRAPH ?m {{ <{genome}> g2r:currentBuild ?g }}
   GRAPH ?bins {{
@@ -239,7 +239,7 @@ def _free_port() -> int:
 
 def start_gff2rdf(store: Path, clients: int) -> tuple[subprocess.Popen[bytes], int, str]:
     script = Path(sys.executable).parent / "gff2rdf"
-    gff2rdf = [str(script)] if script.exists() else [sys.executable, "-m", "gff2rdf.cli"]
+    gff2rdf = [str(script)] if script.exists() else [sys.executable, "-m", "gff2rdf"]
     command = [*gff2rdf, "serve", "--store", str(store), "--port", "0", "--quiet", "--timeout",
                "300", "--max-client-connections", str(clients + 8)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

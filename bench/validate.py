@@ -2,18 +2,19 @@
 
 What it measures (each phase in its own child process, so that peak RSS is per phase):
 
-``convert``     ``gff2rdf.convert.convert`` of the large input (about 1 M GFF3 lines) to
+``convert``     ``gff2rdf.conversion.api.convert`` of the large input (about 1 M GFF3 lines) to
                 N-Triples: the yardstick, and the input of ``validate``;
-``validate``    ``gff2rdf.validate.validate_rdf`` of that N-Triples file, as ``gff2rdf
-                validate`` runs it: the streaming proof (``gff2rdf.shacl_fast``, one
+``validate``    ``gff2rdf.shacl.validate.validate_rdf`` of that N-Triples file, as ``gff2rdf
+                validate`` runs it: the streaming proof (``gff2rdf.shacl.proof``, one
                 process per core), which hands over to the exact engine if it cannot prove
                 conformance;
-``exact``       the exact engine alone on the same file (``gff2rdf.shacl_chunks``: the
+``exact``       the exact engine alone on the same file (``gff2rdf.shacl.chunked``: the
                 shapes compiled to SPARQL, run in bounded chunks in in-memory Oxigraph
                 stores), which is what ``validate`` costs on data that does not conform;
 ``slice``       the same on a 100k-line slice (converted in the phase, not timed);
 ``pyshacl``     the baseline on the same slice: rdflib parses the N-Triples into one Graph and
-                pySHACL validates it whole (``gff2rdf.shacl.pyshacl_validate``, which lets rdflib
+                pySHACL validates it whole (``gff2rdf.shacl.shapes.pyshacl_validate``, which lets
+                rdflib
                 parse each SPARQL constraint once instead of once per focus node, about 10x
                 faster than pySHACL as shipped); it also checks that both engines report the
                 same violations.
@@ -61,7 +62,7 @@ META = {"species": "Arabidopsis thaliana", "taxon": "3702", "assembly": "TAIR10.
 def phase_convert(gff3: str, nt: str) -> dict[str, Any]:
     """The yardstick: converting as ``gff2rdf convert`` does by default (the ``jobs``
     setting, one process per core)."""
-    from gff2rdf.convert import convert
+    from gff2rdf.conversion.api import convert
     from gff2rdf.settings import jobs
 
     started, cpu = time.perf_counter(), _cpu()
@@ -72,8 +73,8 @@ def phase_convert(gff3: str, nt: str) -> dict[str, Any]:
 
 
 def phase_validate(gff3: str, nt: str) -> dict[str, Any]:
-    from gff2rdf.shacl import shapes_version
-    from gff2rdf.validate import validate_rdf
+    from gff2rdf.shacl.shapes import shapes_version
+    from gff2rdf.shacl.validate import validate_rdf
 
     shapes_version()  # shapes and LinkML-free start-up outside the clock
     started, cpu = time.perf_counter(), _cpu()
@@ -84,8 +85,8 @@ def phase_validate(gff3: str, nt: str) -> dict[str, Any]:
 
 
 def phase_exact(gff3: str, nt: str) -> dict[str, Any]:
-    from gff2rdf.shacl import shapes_version
-    from gff2rdf.shacl_chunks import validate_lines
+    from gff2rdf.shacl.chunked import validate_lines
+    from gff2rdf.shacl.shapes import shapes_version
 
     shapes_version()
     started, cpu = time.perf_counter(), _cpu()
@@ -104,8 +105,8 @@ def _workers_peak() -> dict[str, float]:
 
 
 def phase_slice(gff3: str, nt: str) -> dict[str, Any]:
-    from gff2rdf.convert import convert
-    from gff2rdf.validate import validate_rdf
+    from gff2rdf.conversion.api import convert
+    from gff2rdf.shacl.validate import validate_rdf
 
     if not os.path.exists(nt):
         convert(gff3, nt, fmt="nt", **META)
@@ -120,7 +121,7 @@ def phase_slice(gff3: str, nt: str) -> dict[str, Any]:
 def phase_pyshacl(gff3: str, nt: str) -> dict[str, Any]:
     import rdflib
 
-    from gff2rdf.shacl import load_shapes, pyshacl_validate
+    from gff2rdf.shacl.shapes import load_shapes, pyshacl_validate
 
     shapes = load_shapes()
     started, cpu = time.perf_counter(), _cpu()

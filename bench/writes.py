@@ -28,14 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gff2rdf.server import App, ServeConfig  # noqa: E402
+from gff2rdf.server.app import App, ServeConfig  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def small_store(directory: Path) -> Path:
-    from gff2rdf.store import GenomeStore
+    from gff2rdf.store.store import GenomeStore
 
     with GenomeStore.open(directory) as store:
         store.load(ROOT / "tests" / "data" / "arabidopsis_TAIR10_40_small.gff3",

@@ -42,7 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("window", "50000",
             "Lines after which a feature with no new lines is considered complete; lines of "
             "one feature further apart than this are an error."),
-    # gff2rdf serve (gff2rdf.server)
+    # gff2rdf serve (gff2rdf.server.app)
     Setting("host", "127.0.0.1",
             "Address gff2rdf serve listens on; 0.0.0.0 (every interface) only when asked."),
     Setting("port", "7878", "Port of gff2rdf serve; 0 picks a free one."),
@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Resident memory the write worker of gff2rdf serve may use (an update, a Graph "
             "Store upload) before it is killed and the write answers 500, the store left as it "
             "was; bulk-loading a 400 MB N-Triples upload peaks near 1.5 GB; 0: no limit."),
-    # gff2rdf query (gff2rdf.queries)
+    # gff2rdf query (gff2rdf.query.canned)
     Setting("query-timeout", "60",
             "Seconds gff2rdf query waits for a SPARQL endpoint (--endpoint) to answer."),
 )

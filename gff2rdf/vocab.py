@@ -1,7 +1,7 @@
 """The namespaces and the few terms that gff2rdf's modules write or read, defined once.
 
 Plain IRI strings (no angle brackets). The predicates and classes of the genome data come
-from the LinkML schema (``gff2rdf.schema``), not from here; this module holds the standard
+from the LinkML schema (``gff2rdf.mapping.schema``), not from here; this module holds the standard
 vocabularies around them and gff2rdf's own namespaces.
 
 Example:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
-from gff2rdf.convert import ConvertResult, convert
+from gff2rdf.conversion.api import ConvertResult, convert
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(os.environ.get("GFF2RDF_SHARED_DATA",

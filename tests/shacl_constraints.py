@@ -18,7 +18,7 @@ from typing import Any
 import rdflib
 from rdflib.collection import Collection
 
-from gff2rdf.shacl import SH, load_shapes, shapes_files
+from gff2rdf.shacl.shapes import SH, load_shapes, shapes_files
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 FALDO = "http://biohackathon.org/resource/faldo#"

@@ -324,7 +324,7 @@ class Mutator:
         """Terms that conform to a nested shape (only ``sh:in`` ones are made here)."""
         for name, value in self.shapes.constraints_of(shape):
             if name == "in":
-                from gff2rdf.shacl import rdflib_term
+                from gff2rdf.shacl.shapes import rdflib_term
 
                 return [rdflib_term(t) for t in self.shapes.members(value)]
         raise NoGenerator(f"a term conforming to {self.shapes.label(shape)}")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import convert_text
-from gff2rdf.convert import convert
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff3Error
-from gff2rdf.gff3 import Gff3Reader
+from gff2rdf.gff3.reader import Gff3Reader
 
 HEADER = "##gff-version 3\n"
 

@@ -4,7 +4,7 @@ SPARQL texts sent to the engine are the same from the library (``CannedQuery.run
 ``/queries/NAME/sparql``) and its page (the forms of ``/queries``, in headless Chromium when it is
 installed).
 
-The texts are recorded where they leave gff2rdf: ``gff2rdf.queries.run_on_store`` (the library
+The texts are recorded where they leave gff2rdf: ``gff2rdf.query.canned.run_on_store`` (the library
 and the CLI call ``pyoxigraph.Store.query`` through it) and ``WorkerProcess.send`` (the server's
 requests to its query workers). The store holds the Ensembl Plants demo as Araport11 and two
 small tomato versions, ITAG2.3 and ITAG2.4, all with a bin index but ITAG2.4; SERVICE calls go to
@@ -27,15 +27,15 @@ from test_server_page import browser
 from test_server_support import GENOME, Canary, copy_store, make_app
 
 from conftest import SHARED
-from gff2rdf import queries as queries_module
-from gff2rdf.cli import main
-from gff2rdf.plans import GENOMES_QUERY
-from gff2rdf.queries import get_query, list_queries
-from gff2rdf.results import QueryResult
-from gff2rdf.server import App
-from gff2rdf.server_http import make_server
-from gff2rdf.server_pool import WorkerProcess
-from gff2rdf.store import GenomeStore
+from gff2rdf.cli.commands import main
+from gff2rdf.query import canned as queries_module
+from gff2rdf.query.canned import get_query, list_queries
+from gff2rdf.query.plans import GENOMES_QUERY
+from gff2rdf.query.results import QueryResult
+from gff2rdf.server.app import App
+from gff2rdf.server.http import make_server
+from gff2rdf.server.pool import WorkerProcess
+from gff2rdf.store.store import GenomeStore
 
 __all__ = ["browser"]  # the headless Chromium fixture of test_server_page
 
@@ -338,7 +338,7 @@ def test_identifier_keys_are_bound_not_computed() -> None:
     """gene looks its ID up by keys bound from the header's prefixes (an index look-up each),
     not by a key computed with BIND in the query (a join with every identifier)."""
     from gff2rdf.errors import QueryError
-    from gff2rdf.queries import parse_query
+    from gff2rdf.query.canned import parse_query
 
     gene = get_query("gene")
     text = gene.bind({"genome": GENOME, "id": "AT1G01010"})

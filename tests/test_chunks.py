@@ -1,4 +1,4 @@
-"""Chunked conversion (gff2rdf.chunks) gives the same graph and problems as one piece."""
+"""Chunked conversion (gff2rdf.conversion.chunks) gives the same graph and problems as one piece."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conftest import DATA, SHARED
-from gff2rdf.convert import convert
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff3Error
 
 CORPUS = SHARED / "gff3"
@@ -99,7 +99,7 @@ def test_parts_are_written_back_while_converting(tmp_path: Path,
         synced.append(fd)
         real(fd)
 
-    monkeypatch.setattr("gff2rdf.chunks.os.fdatasync", spy)
+    monkeypatch.setattr("gff2rdf.conversion.chunks.os.fdatasync", spy)
     source = DATA / "tair10_chr5_mikado.gff3"
     convert(source, tmp_path / "whole.nt", chunk_lines=0)
     convert(source, tmp_path / "parts.nt", chunk_lines=150, jobs=2)
@@ -110,7 +110,7 @@ def test_parts_are_written_back_while_converting(tmp_path: Path,
 def test_no_writeback_thread_for_a_pipe() -> None:
     import os
 
-    from gff2rdf.chunks import _Writeback
+    from gff2rdf.conversion.chunks import _Writeback
 
     read, write = os.pipe()
     with os.fdopen(write, "wb") as out, _Writeback(out) as writeback:
@@ -121,7 +121,7 @@ def test_no_writeback_thread_for_a_pipe() -> None:
 
 def _chunk_jobs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Record the jobs that chunked conversions hand out (made in this process)."""
-    import gff2rdf.convert_merge as merge
+    import gff2rdf.conversion.merge as merge
 
     seen: list[Any] = []
     real = merge.run_chunks
@@ -242,7 +242,7 @@ def test_check_in_chunks_finds_what_convert_finds_and_writes_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """gff2rdf validate on GFF3 (convert.check): the same problems in chunks on two processes
     as in one piece, the same errors as convert, and no file anywhere."""
-    from gff2rdf.convert import check
+    from gff2rdf.conversion.api import check
 
     source = tmp_path / "in.gff3"
     body = (DATA / "maize_B73_AGPv2_small.gff").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import DATA
 from gff2rdf import __version__
-from gff2rdf.cli import main
+from gff2rdf.cli.commands import main
 from gff2rdf.settings import SETTINGS, env_name
 
 DEMO = DATA / "arabidopsis_TAIR10_40_small.gff3"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED, shared
-from gff2rdf.validate import check_gff3
+from gff2rdf.shacl.validate import check_gff3
 
 LISTED = Path(__file__).with_name("conformance_disagreements.tsv")
 FOLDERS = ("gff3-conformance", "gff3")

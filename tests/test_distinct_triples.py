@@ -11,7 +11,7 @@ import pyoxigraph
 import pytest
 
 from conftest import DATA, GENOME, convert_text, store_of
-from gff2rdf.convert import convert
+from gff2rdf.conversion.api import convert
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 OBOINOWL = "http://www.geneontology.org/formats/oboInOwl#"

@@ -7,6 +7,8 @@ output (stdout and stderr together). In expected output, ``...`` inside a line m
 (timings, dates) and a line of only ``...`` matches any number of lines. The blocks of one page
 run in order in one fresh directory (the repository's ``tests/`` linked in, the store at
 ``./gff2rdf-store``), so a page's sessions build on each other as a reader's would.
+Every ```pycon block is a Python session run as a doctest (``...`` matches any text), the blocks
+of one page in order in one namespace, in the same kind of fresh directory.
 Illustrative blocks that need something a test cannot have (a server on a fixed port, the
 dagster UI) are fenced ```sh and are not run; their commands are covered by the tests of those
 features.
@@ -14,6 +16,7 @@ features.
 
 from __future__ import annotations
 
+import doctest
 import os
 import re
 import subprocess
@@ -25,6 +28,7 @@ import pytest
 ROOT = Path(__file__).parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CONSOLE = re.compile(r"^```console\n(.*?)^```", re.M | re.S)
+PYCON = re.compile(r"^```pycon\n(.*?)^```", re.M | re.S)
 
 
 def sessions(text: str) -> list[tuple[str, list[str]]]:
@@ -86,6 +90,29 @@ def test_console_sessions_run_as_written(page: Path, tmp_path: Path) -> None:
         assert matches(expected, actual), (
             f"{page.name}: $ {command}\n--- expected\n" + "\n".join(expected)
             + "\n--- got\n" + run.stdout)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if PYCON.search(p.read_text("utf-8"))],
+                         ids=lambda p: p.name)
+def test_python_sessions_run_as_written(page: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GFF2RDF_STORE", "./gff2rdf-store")
+    text = "\n".join(PYCON.findall(page.read_text("utf-8")))
+    test = doctest.DocTestParser().get_doctest(text, {}, page.name, str(page), 0)
+    assert test.examples, f"{page.name}: a pycon block without examples"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report: list[str] = []
+    runner.run(test, out=report.append)
+    assert runner.failures == 0, "".join(report)
+
+
+def test_python_sessions_fail_when_wrong(tmp_path: Path) -> None:
+    test = doctest.DocTestParser().get_doctest(">>> 1 + 1\n3\n", {}, "x", "x", 0)
+    runner = doctest.DocTestRunner()
+    runner.run(test, out=lambda _: None)
+    assert runner.failures == 1
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

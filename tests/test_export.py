@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from gff3_compare import compare, read_lines
 
 from conftest import DATA
-from gff2rdf.cli import main
-from gff2rdf.convert import convert
+from gff2rdf.cli.commands import main
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff2RdfError, InputError
-from gff2rdf.export import EndpointSource, FileSource, Selection, StoreSource, export
-from gff2rdf.store import GenomeStore
+from gff2rdf.export.api import EndpointSource, FileSource, Selection, StoreSource, export
+from gff2rdf.store.store import GenomeStore
 
 FILES = {  # annotation name -> file: the store holds each as a genome version
     "mikado": "tair10_chr5_mikado.gff3",
@@ -80,7 +80,7 @@ class Serve:
     def __init__(self, store: Path) -> None:
         self.err = open(store.parent / "serve.err", "w+b")  # noqa: SIM115 - closed in stop
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gff2rdf.cli", "serve", "--store", str(store), "--port", "0",
+            [sys.executable, "-m", "gff2rdf", "serve", "--store", str(store), "--port", "0",
              "--quiet", "--allow-service", "none", "--timeout", "30"],
             stdout=subprocess.PIPE, stderr=self.err)
         assert self.proc.stdout is not None

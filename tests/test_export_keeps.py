@@ -11,7 +11,7 @@ from pathlib import Path
 from gff3_compare import compare, read_lines
 
 from conftest import GENOME, convert_text, store_of
-from gff2rdf.export import FileSource, export
+from gff2rdf.export.api import FileSource, export
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
 ATTR = G2R + "attr/"

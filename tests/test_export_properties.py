@@ -19,9 +19,9 @@ from gff3_compare import compare, read_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gff2rdf.convert import convert
-from gff2rdf.export import FileSource, export
-from gff2rdf.schema import compile_mapping
+from gff2rdf.conversion.api import convert
+from gff2rdf.export.api import FileSource, export
+from gff2rdf.mapping.schema import compile_mapping
 
 MAPPING = compile_mapping()
 CIRCULAR = ("ChrC", 5000)

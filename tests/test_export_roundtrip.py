@@ -25,9 +25,9 @@ import pytest
 from gff3_compare import Line, allowances_for, compare, listed_differences, read_lines
 
 from conftest import SHARED
-from gff2rdf.convert import ConvertResult, convert
+from gff2rdf.conversion.api import ConvertResult, convert
 from gff2rdf.errors import Gff3Error
-from gff2rdf.export import FileSource, export
+from gff2rdf.export.api import FileSource, export
 
 GT = shutil.which("gt")
 CORPUS = SHARED / "gff3"

@@ -29,10 +29,10 @@ from click.testing import CliRunner
 from gff3_facts import OBO, Ontology, model, read_features
 
 from conftest import SHARED
-from gff2rdf.cli import main
-from gff2rdf.ontologies import load_ontology
-from gff2rdf.queries import get_query, list_queries
-from gff2rdf.store import GenomeStore
+from gff2rdf.cli.commands import main
+from gff2rdf.obo.load import load_ontology
+from gff2rdf.query.canned import get_query, list_queries
+from gff2rdf.store.store import GenomeStore
 
 MIKADO = SHARED / "gff3" / "mikado__reference_TAIR10_Chr5.gff3"
 ITAG = SHARED / "gff3" / "biofmt__tomato_test_ITAG2.3.gff3"

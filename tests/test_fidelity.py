@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, GENOME, convert_text, store_of
-from gff2rdf.cli import main
-from gff2rdf.convert import convert
+from gff2rdf.cli.commands import main
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff3Error, InputError
 
 PART_OF = "http://purl.obolibrary.org/obo/so#part_of"

@@ -1,4 +1,4 @@
-"""gff2rdf.forked: a call in a forked child behaves like the call here."""
+"""gff2rdf.files.forked: a call in a forked child behaves like the call here."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gff2rdf.convert import convert
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff2RdfError, Gff3Error
-from gff2rdf.forked import call_in_child
+from gff2rdf.files.forked import call_in_child
 
 DATA = Path(__file__).parent / "data"
 
@@ -55,7 +55,7 @@ def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     script = textwrap.dedent(f"""
         import os, time
-        from gff2rdf.forked import call_in_child
+        from gff2rdf.files.forked import call_in_child
         def work():
             open({str(pidfile)!r}, "w").write(str(os.getpid()))
             time.sleep(60)

@@ -38,7 +38,7 @@ from urllib.parse import unquote
 import pytest
 
 from conftest import SHARED, shared
-from gff2rdf.gff3 import Feature, Gff3Reader
+from gff2rdf.gff3.reader import Feature, Gff3Reader
 
 gffutils = pytest.importorskip("gffutils")
 from gffutils.iterators import DataIterator  # noqa: E402

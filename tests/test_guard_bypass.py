@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from test_server_support import copy_store, make_app, store_template
 
 from gff2rdf.errors import QueryRefusedError
-from gff2rdf.server_worker import Worker, _Out, decode_frame
-from gff2rdf.sparql_guard import SERVICE_FAILED, guard_query, guard_update
-from gff2rdf.sparql_lexer import IRI, KIND, tokenize
+from gff2rdf.server.guard import SERVICE_FAILED, guard_query, guard_update
+from gff2rdf.server.lexer import IRI, KIND, tokenize
+from gff2rdf.server.worker import Worker, _Out, decode_frame
 
 __all__ = ["store_template"]  # a fixture used here
 

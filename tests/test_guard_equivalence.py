@@ -21,8 +21,8 @@ from test_server_support import store_template
 
 from conftest import DATA
 from gff2rdf.errors import QueryRefusedError
-from gff2rdf.queries import list_queries
-from gff2rdf.sparql_guard import canonical, guard_query
+from gff2rdf.query.canned import list_queries
+from gff2rdf.server.guard import canonical, guard_query
 
 __all__ = ["store_template"]  # a fixture used here
 

@@ -30,9 +30,9 @@ import pytest
 from test_server_support import TOKEN, copy_store, make_app, store_template
 
 from gff2rdf.errors import QueryRefusedError
-from gff2rdf.server import App
-from gff2rdf.server_worker import Worker, _Out, decode_frame
-from gff2rdf.sparql_guard import SERVICE_FAILED, guard_query, guard_update
+from gff2rdf.server.app import App
+from gff2rdf.server.guard import SERVICE_FAILED, guard_query, guard_update
+from gff2rdf.server.worker import Worker, _Out, decode_frame
 
 __all__ = ["store_template"]  # a fixture used here
 

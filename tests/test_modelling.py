@@ -276,7 +276,7 @@ def test_vocabulary_iris_are_the_right_ones(tmp_path: Path) -> None:
     assert "obo/so_part_of" not in nt.lower().replace("obo/so#part_of", "")
     assert "SO_has_part" not in nt and "skos/core#altlabel" not in nt
     assert f"<{SO_REL}part_of>" in nt and "<http://www.w3.org/2004/02/skos/core#altLabel>" in nt
-    from gff2rdf.schema import compile_mapping
+    from gff2rdf.mapping.schema import compile_mapping
 
     classes = compile_mapping().classes
     assert classes["BothStrandsPosition"] == f"<{FALDO}BothStrandsPosition>"

@@ -2,11 +2,11 @@
 
 * an output that is an input (by any path), a directory, a write-protected file is refused
   before anything is written; FIFOs and character devices are written into, never replaced;
-  a full device is a clear error (``gff2rdf.outputs``);
+  a full device is a clear error (``gff2rdf.files.outputs``);
 * SIGTERM and SIGHUP clean up like Ctrl-C, and the debris of dead runs is removed by the next
-  run into the directory (``gff2rdf.interrupts``, ``gff2rdf.outputs``);
+  run into the directory (``gff2rdf.files.interrupts``, ``gff2rdf.files.outputs``);
 * a truncated gzip input is a problem on the line where it stops, or an ``InputError`` for
-  RDF, never click's bare "Aborted!" (``gff2rdf.gff3``, ``gff2rdf.compressed``).
+  RDF, never click's bare "Aborted!" (``gff2rdf.gff3.reader``, ``gff2rdf.files.compressed``).
 
 Device nodes are made in the test's own directory (``mknod``, as root), so that a regression
 replaces a private copy of ``/dev/null``, not the machine's.
@@ -29,10 +29,10 @@ from click.testing import CliRunner, Result
 
 import gff2rdf
 from conftest import DATA
-from gff2rdf.cli import main
-from gff2rdf.convert import convert
+from gff2rdf.cli.commands import main
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff3Error, InputError, OutputError
-from gff2rdf.outputs import OutputFile, debris_tag, remove_stale
+from gff2rdf.files.outputs import OutputFile, debris_tag, remove_stale
 
 SMALL = DATA / "arabidopsis_TAIR10_40_small.gff3"  # 1,000 lines: converted in one piece
 OPTIONS = ["--species", "Arabidopsis thaliana", "--taxon", "3702", "--assembly", "TAIR10",
@@ -286,7 +286,7 @@ def test_a_stop_signal_during_a_chunked_conversion_leaves_nothing(
     source = write_genes(tmp_path / "genome.gff3", 60_000)
     env = {**os.environ, "PYTHONPATH": str(Path(gff2rdf.__file__).parents[1])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gff2rdf.cli", "convert", str(source), "-o",
+        [sys.executable, "-m", "gff2rdf", "convert", str(source), "-o",
          str(tmp_path / "genome.nt"), "--jobs", "2", "--silent"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -400,7 +400,7 @@ def test_a_truncated_gzip_rdf_file_is_an_input_error(tmp_path: Path) -> None:
         assert result.exit_code == 1, args
         assert message in result.output and "Aborted" not in result.output, args
     with pytest.raises(InputError, match="ends early"):
-        from gff2rdf.inputs import rdf_description
+        from gff2rdf.store.inputs import rdf_description
 
         rdf_description(nt, "nt")
 

@@ -25,12 +25,12 @@ pytest.importorskip("dagster", reason="the pipeline extra is not installed (make
 
 import yaml
 
-from gff2rdf.cli import main
+from gff2rdf.cli.commands import main
 from gff2rdf.pipeline import versions
 from gff2rdf.pipeline.layout import open_instance
 from gff2rdf.pipeline.plan import Records
 from gff2rdf.pipeline.runner import PipelineRun, run_pipeline
-from gff2rdf.store import GenomeStore
+from gff2rdf.store.store import GenomeStore
 
 ASSETS = ["gff3_source", "gff3_report", "rdf", "genome_graph"]
 ARAPORT = "arabidopsis_thaliana/TAIR10/Araport11"
@@ -175,9 +175,9 @@ def test_a_schema_version_bump_makes_every_rdf_asset_stale(
 
 def test_a_failing_shacl_check_stops_that_load_and_not_the_others(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gff2rdf.convert
+    import gff2rdf.conversion.api
 
-    real = gff2rdf.convert.convert
+    real = gff2rdf.conversion.api.convert
 
     def convert_badly(source: Any, output: Any, **options: Any) -> Any:
         result = real(source, output, **options)
@@ -187,7 +187,7 @@ def test_a_failing_shacl_check_stops_that_load_and_not_the_others(
                           "<http://biohackathon.org/resource/faldo#Region> .\n")
         return result
 
-    monkeypatch.setattr(gff2rdf.convert, "convert", convert_badly)
+    monkeypatch.setattr(gff2rdf.conversion.api, "convert", convert_badly)
     root = make_world(tmp_path / "w", TOMATO, TAIR)
     result = run(root)
     assert not result.ok

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA
-from gff2rdf.cli import main
+from gff2rdf.cli.commands import main
 
 pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
 

@@ -47,7 +47,7 @@ def asset_keys(port: int) -> set[str]:
 def test_the_dagster_ui_answers_on_loopback_with_the_catalogue(tmp_path: Path) -> None:
     port = free_port()
     script = Path(sys.executable).with_name("gff2rdf")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "gff2rdf.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "gff2rdf"]
     log = (tmp_path / "ui.log").open("wb")
     process = subprocess.Popen(
         [*command, "pipeline", "ui", "--catalogue", str(ROOT / "examples" / "catalogue.yaml"),

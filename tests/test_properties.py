@@ -27,13 +27,14 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from gff2rdf.convert import convert
-from gff2rdf.emit import Emitter, GenomeVersion
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import ProblemLog
-from gff2rdf.gff3 import Feature, Gff3Reader
-from gff2rdf.schema import Mapping, compile_mapping
+from gff2rdf.gff3.reader import Feature, Gff3Reader
+from gff2rdf.mapping.schema import Mapping, compile_mapping
+from gff2rdf.rdf.emit import Emitter
+from gff2rdf.rdf.genome import GenomeVersion
+from gff2rdf.rdf.writers import NTriplesWriter
 from gff2rdf.terms import encode_segment
-from gff2rdf.writers import NTriplesWriter
 
 # the example database stays in the repository's .hypothesis/, whatever the working directory
 DATABASE = DirectoryBasedExampleDatabase(Path(__file__).parents[1] / ".hypothesis" / "examples")

@@ -28,12 +28,12 @@ from gff3_facts import (
 )
 
 from conftest import SHARED
-from gff2rdf.binding import bind_values
-from gff2rdf.binindex import build_index, index_graph
 from gff2rdf.errors import QueryError
-from gff2rdf.ontologies import load_ontology
-from gff2rdf.queries import CannedQuery, get_query, list_queries
-from gff2rdf.store import GenomeStore
+from gff2rdf.obo.load import load_ontology
+from gff2rdf.query.binding import bind_values
+from gff2rdf.query.canned import CannedQuery, get_query, list_queries
+from gff2rdf.store.binindex import build_index, index_graph
+from gff2rdf.store.store import GenomeStore
 
 GFF3 = SHARED / "gff3"
 ONTOLOGIES = SHARED / "ontologies"
@@ -186,7 +186,7 @@ def test_parameters_are_validated_not_pasted() -> None:
 
 def test_values_binding_gives_the_same_rows_as_replacing_the_variables(
         store: GenomeStore) -> None:
-    """The VALUES rule of gff2rdf.binding holds for every local canned query: binding gives
+    """The VALUES rule of gff2rdf.query.binding holds for every local canned query: binding gives
     the rows that writing each value in place of its variable gives."""
     params = _params()
     for q in list_queries():
@@ -217,7 +217,7 @@ def _replace_variables(q: CannedQuery, params: dict[str, str]) -> str:
         body = re.sub(r"SELECT[^{]*WHERE", lambda m, var=var, term=term, name=p.var: re.sub(
             var, f"({term} AS ?{name})", m.group(0), count=1), body, count=1)
         body = re.sub(rf"(?<!AS )[?$]{p.var}\b", term, body)
-    from gff2rdf.binindex import descendants
+    from gff2rdf.store.binindex import descendants
 
     for var, roots in q.classes.items():
         tables[var] = [ox.NamedNode(OBO + a.replace(":", "_")) for a in descendants(roots)]
@@ -309,7 +309,7 @@ def test_gene_by_prefixed_id_name_or_alias(store: GenomeStore, so: Ontology) -> 
 def test_queries_name_the_current_build_graph(store: GenomeStore) -> None:
     """run() writes GRAPH <build> for GRAPH ?g (Oxigraph plans a variable graph blind); the
     rows are those of the query as written, and a stale build gives none."""
-    from gff2rdf.queries import Genomes
+    from gff2rdf.query.canned import Genomes
 
     canned = get_query("gene")
     genomes = canned.genomes(store)

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import convert_text
 from gff2rdf.errors import SchemaError
-from gff2rdf.schema import compile_mapping, default_schema_path
-from gff2rdf.sotypes import SequenceOntology
+from gff2rdf.mapping.schema import compile_mapping, default_schema_path
+from gff2rdf.mapping.sotypes import SequenceOntology
 
 LINE = "##gff-version 3\nChr1\t.\tgene\t1\t9\t.\t+\t.\tID=g;Alias=x;Note=n\n"
 

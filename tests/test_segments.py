@@ -13,10 +13,10 @@ import pytest
 from test_modelling import FALDO, G2R, RDF_TYPE, SO_REL, objects, one
 
 from conftest import DATA, GENOME, SEQ, convert_text, store_of
-from gff2rdf.convert import ConvertResult, convert
-from gff2rdf.gff3 import Feature, SequenceInfo
-from gff2rdf.segments import biological_order, extent, in_file_order, split_attributes
-from gff2rdf.shacl_chunks import validate_lines
+from gff2rdf.conversion.api import ConvertResult, convert
+from gff2rdf.gff3.reader import Feature, SequenceInfo
+from gff2rdf.gff3.segments import biological_order, extent, in_file_order, split_attributes
+from gff2rdf.shacl.chunked import validate_lines
 
 PLASTOME = DATA / "plastome_rps12_trans_spliced.gff3"
 CP = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/RefSeq/feature/"

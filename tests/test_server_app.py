@@ -28,9 +28,9 @@ from test_server_support import (
 )
 
 from gff2rdf.errors import ServerError, StoreLockedError
-from gff2rdf.server import App, ServeConfig
-from gff2rdf.server_http import Request
-from gff2rdf.store import GenomeStore
+from gff2rdf.server.app import App, ServeConfig
+from gff2rdf.server.http import Request
+from gff2rdf.store.store import GenomeStore
 
 __all__ = ["canary", "store_template"]  # fixtures used here
 
@@ -342,7 +342,7 @@ def test_failure_while_streaming_breaks_the_stream(store_template: Path, tmp_pat
         response = unlimited.handle(Request("GET", q(ENDLESS_ROWS),
                                             {"accept": "text/csv"}))
         assert response.status == 200 and response.stream is not None  # committed: streaming
-        from gff2rdf.server_http import StreamAborted
+        from gff2rdf.server.http import StreamAborted
 
         received = 0
         with pytest.raises(StreamAborted, match="timed out"):

@@ -31,11 +31,11 @@ import pytest
 from test_server_support import ENDLESS_ROWS, ENSEMBL, TOKEN, copy_store, make_app, store_template
 
 from gff2rdf.errors import StoreLockedError
-from gff2rdf.lock import DatabaseLock
-from gff2rdf.metadata import recorded_path
-from gff2rdf.server import App
-from gff2rdf.server_worker import Worker, _Out, decode_frame
-from gff2rdf.store import GenomeStore
+from gff2rdf.server.app import App
+from gff2rdf.server.worker import Worker, _Out, decode_frame
+from gff2rdf.store.lock import DatabaseLock
+from gff2rdf.store.metadata import recorded_path
+from gff2rdf.store.store import GenomeStore
 
 __all__ = ["store_template"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from gff2rdf.errors import QueryRefusedError
-from gff2rdf.sparql_guard import check_query, check_update, guard_query, guard_update
-from gff2rdf.sparql_lexer import KIND, TEXT, WORD, tokenize
+from gff2rdf.server.guard import check_query, check_update, guard_query, guard_update
+from gff2rdf.server.lexer import KIND, TEXT, WORD, tokenize
 
 ALLOWED = "https://sparql.uniprot.org/sparql"
 EVIL = "http://127.0.0.1:9999/sparql"
@@ -140,7 +140,7 @@ def test_the_lexer_skips_comments_strings_and_iris() -> None:
 def test_only_service_and_load_spell_service_and_load() -> None:
     # Oxigraph matches a keyword as a fixed number of letters, so a keyword token that held
     # SERVICE or LOAD after another keyword's letters could be read as one in the canonical text
-    from gff2rdf.sparql_lexer import KEYWORDS
+    from gff2rdf.server.lexer import KEYWORDS
 
     assert [k for k in KEYWORDS if "SERVICE" in k] == ["SERVICE"]
     assert [k for k in KEYWORDS if "LOAD" in k] == ["LOAD"]

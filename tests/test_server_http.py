@@ -34,15 +34,15 @@ from test_server_support import (
 )
 
 from conftest import DATA
-from gff2rdf.server_lanes import shape
-from gff2rdf.store import GenomeStore
+from gff2rdf.server.lanes import shape
+from gff2rdf.store.store import GenomeStore
 
 __all__ = ["store_template"]
 
 TOKEN = "soak-token-0123456789abcdefghij"
-# the installed command, as a user runs it (python -m gff2rdf.cli where it is not installed)
+# the installed command, as a user runs it (python -m gff2rdf where it is not installed)
 _SCRIPT = Path(sys.executable).parent / "gff2rdf"
-GFF2RDF = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gff2rdf.cli"]
+GFF2RDF = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gff2rdf"]
 SOAK_SECONDS = float(os.environ.get("GFF2RDF_SOAK_SECONDS", "15"))
 
 
@@ -247,8 +247,8 @@ def test_loading_through_the_server_while_it_serves(server: Server,
     Readers wait while a write runs; one that waits longer than --timeout gets 503 with
     Retry-After, never a wrong or partial answer."""
     from gff2rdf.errors import StoreLockedError
-    from gff2rdf.gsp import load_remote
-    from gff2rdf.server import token_endpoint
+    from gff2rdf.server.app import token_endpoint
+    from gff2rdf.store.remote import load_remote
 
     store_dir = Path(server.proc.args[server.proc.args.index("--store") + 1])  # type: ignore
     with pytest.raises(StoreLockedError, match=r"in use by process \d+ \(.*gff2rdf.* serve"):
@@ -283,7 +283,7 @@ def test_loading_through_the_server_while_it_serves(server: Server,
 def test_serve_on_a_store_in_use_says_who_holds_it(server: Server) -> None:
     from click.testing import CliRunner
 
-    from gff2rdf.cli import main
+    from gff2rdf.cli.commands import main
 
     store_dir = server.proc.args[server.proc.args.index("--store") + 1]  # type: ignore
     result = CliRunner().invoke(main, ["serve", "--store", store_dir, "--port", "0"])

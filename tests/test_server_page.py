@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from test_server_support import GENE_BY_ID, copy_store, make_app, store_template
 
-from gff2rdf.server import App
-from gff2rdf.server_http import HttpServer, make_server
+from gff2rdf.server.app import App
+from gff2rdf.server.http import HttpServer, make_server
 
 __all__ = ["store_template"]
 
@@ -111,7 +111,7 @@ def test_page_runs_a_canned_query_when_there_are_some(
     wait.until(lambda d: "Loading" not in d.find_element(By.ID, "canned").text)
     forms = driver.find_elements(By.CSS_SELECTOR, "#canned .canned form")  # type: ignore
     if not forms:
-        pytest.skip("gff2rdf.queries provides no canned query")
+        pytest.skip("gff2rdf.query.canned provides no canned query")
     region = [f for f in forms if f.find_elements(By.NAME, "seqid")]
     form = region[0] if region else forms[0]
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from test_server_support import ENDLESS_COUNT, ENDLESS_ROWS, copy_store, make_app, store_template
 
-from gff2rdf.server import App
-from gff2rdf.server_http import Request, StreamAborted
+from gff2rdf.server.app import App
+from gff2rdf.server.http import Request, StreamAborted
 
 __all__ = ["store_template"]  # a fixture used here
 

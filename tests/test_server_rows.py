@@ -1,4 +1,4 @@
-"""Row counts read from pyoxigraph's serialised results (``gff2rdf.server_rows``): exact for every
+"""Row counts read from pyoxigraph's serialised results (``gff2rdf.server.rows``): exact for every
 format, whatever the terms hold and wherever the pieces are cut."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gff2rdf.server_rows import KEEP, RESULT_FORMATS, CountingOutput, TooManyRows, _Counter
+from gff2rdf.server.rows import KEEP, RESULT_FORMATS, CountingOutput, TooManyRows, _Counter
 
 # Text that looks like the structure of each format: row starts, escapes, quotes, line breaks
 NASTY = st.text(alphabet=st.sampled_from([*',{}[]"\\\r\n\t<>/result&;: ', "é", "\u2028"]),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from gff2rdf.server import App, ServeConfig
+from gff2rdf.server.app import App, ServeConfig
 
 ENSEMBL = DATA / "arabidopsis_TAIR10_40_small.gff3"
 GENOME = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/Araport11"
@@ -45,7 +45,7 @@ ENDLESS_ROWS = "SELECT * WHERE { GRAPH ?g { ?a ?b ?c . ?d ?e ?f } }"
 
 
 def build_store(directory: Path) -> Path:
-    from gff2rdf.store import GenomeStore
+    from gff2rdf.store.store import GenomeStore
 
     with GenomeStore.open(directory) as store:
         store.load(ENSEMBL, species="Arabidopsis thaliana", taxon="3702", assembly="TAIR10",

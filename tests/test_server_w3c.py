@@ -56,9 +56,9 @@ from test_server_support import copy_store, store_template
 
 from conftest import DATA
 from gff2rdf.errors import RequestError
-from gff2rdf.server import App, ServeConfig
-from gff2rdf.server_http import HttpServer, Request, make_server
-from gff2rdf.server_protocol import graph_target, request_url
+from gff2rdf.server.app import App, ServeConfig
+from gff2rdf.server.http import HttpServer, Request, make_server
+from gff2rdf.server.protocol import graph_target, request_url
 
 __all__ = ["store_template"]
 

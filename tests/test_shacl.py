@@ -19,11 +19,11 @@ import pytest
 import rdflib
 
 from conftest import DATA, shared
-from gff2rdf.convert import convert
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff3Error, ShapesError
-from gff2rdf.shacl import SH, load_shapes, pyshacl_validate, shapes_dir, shapes_version
-from gff2rdf.shacl_chunks import validate_lines
-from gff2rdf.shacl_sparql import compile_checks
+from gff2rdf.shacl.chunked import validate_lines
+from gff2rdf.shacl.shapes import SH, load_shapes, pyshacl_validate, shapes_dir, shapes_version
+from gff2rdf.shacl.sparql import compile_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 G2RS = "https://w3id.org/gff2rdf/shapes#"
@@ -348,7 +348,7 @@ def test_shuffled_lines_split_every_subject_and_still_agree(tomato: str, tmp_pat
 def test_nquads_gzip_and_turtle_give_the_same_verdicts(tomato: str, tmp_path: Path) -> None:
     import gzip
 
-    from gff2rdf.validate import validate_rdf
+    from gff2rdf.shacl.validate import validate_rdf
 
     store = _store(_all_mutations(tomato))
     nt = tmp_path / "all.nt"
@@ -370,7 +370,7 @@ def test_nquads_gzip_and_turtle_give_the_same_verdicts(tomato: str, tmp_path: Pa
 
 def test_large_turtle_is_streamed_to_lines_and_chunked(tomato: str, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import gff2rdf.validate as validate
+    import gff2rdf.shacl.validate as validate
 
     store = _store(_all_mutations(tomato))
     ttl = tmp_path / "all.ttl"
@@ -435,7 +435,7 @@ def test_every_shape_targets_nodes_of_converted_data(corpus: dict[str, Path]) ->
     """Shapes whose targets miss the data judge nothing: the SO:/so: prefix mix-up once made
     invalid data "conform". Every shape must reach focus nodes in the converted corpus, and
     every target class must be a term of the SO shipped with gff2rdf or of FALDO/DCAT."""
-    from gff2rdf.sotypes import SequenceOntology
+    from gff2rdf.mapping.sotypes import SequenceOntology
 
     store = ox.Store()
     for path in corpus.values():
@@ -516,7 +516,7 @@ def test_shapes_version_is_declared() -> None:
     graph = rdflib.Graph().parse(shapes_dir() / "generated.ttl")
     schema_version = graph.value(rdflib.URIRef("https://w3id.org/gff2rdf/shapes/generated"),
                                  rdflib.URIRef(G2R + "schemaVersion"))
-    from gff2rdf.schema import compile_mapping
+    from gff2rdf.mapping.schema import compile_mapping
 
     assert str(schema_version) == compile_mapping().schema_version
 
@@ -554,7 +554,7 @@ def test_a_feature_across_the_origin_of_a_circular_sequence_conforms(tmp_path: P
 def test_a_graph_of_a_store_is_validated_in_place(tmp_path: Path) -> None:
     """The hook for stores: validate_graph reads a genome graph and its metadata graph where
     they are (nothing is written), with the verdicts of the file engine."""
-    from gff2rdf.shacl_oxigraph import validate_graph
+    from gff2rdf.shacl.oxigraph import validate_graph
 
     nq = tmp_path / "tomato.nq"
     convert(DATA / "tomato_ITAG2.3_test.gff3", nq, species="Solanum lycopersicum",

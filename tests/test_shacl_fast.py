@@ -1,4 +1,4 @@
-"""The streaming proof (gff2rdf.shacl_fast): it proves converted genomes conform, and it never
+"""The streaming proof (gff2rdf.shacl.proof): it proves converted genomes conform, and it never
 proves a graph that the exact engine finds a violation in.
 
 Soundness is tested the way tests/test_shacl.py tests the rules: every rule's mutation of a
@@ -17,15 +17,15 @@ import pyoxigraph as ox
 import pytest
 from test_shacl import MUTATIONS, PICK, SMALL_CORPUS, _nt, _store, _text, corpus, tomato
 
-import gff2rdf.shacl_fast as fast
-import gff2rdf.shacl_fast_pass as fast_pass
+import gff2rdf.shacl.proof as fast
+import gff2rdf.shacl.proof_pass as fast_pass
 from conftest import DATA
-from gff2rdf.shacl import load_shapes
-from gff2rdf.shacl_chunks import validate_lines
-from gff2rdf.shacl_fast import prove
-from gff2rdf.shacl_fast_compile import _plan
-from gff2rdf.shacl_fast_natives import _NATIVE
-from gff2rdf.validate import validate_rdf
+from gff2rdf.shacl.chunked import validate_lines
+from gff2rdf.shacl.proof import prove
+from gff2rdf.shacl.proof_compile import _plan
+from gff2rdf.shacl.proof_natives import _NATIVE
+from gff2rdf.shacl.shapes import load_shapes
+from gff2rdf.shacl.validate import validate_rdf
 
 __all__ = ["corpus", "tomato"]  # fixtures shared with test_shacl.py
 

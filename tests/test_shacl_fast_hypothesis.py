@@ -1,5 +1,5 @@
 """Random mutations of a conforming genome: whenever the exact engine finds a violation (or
-Oxigraph cannot even read the file), the streaming proof (gff2rdf.shacl_fast) must not say
+Oxigraph cannot even read the file), the streaming proof (gff2rdf.shacl.proof) must not say
 "conforms". And what the proof computes itself, held to Oxigraph: numeric bounds, compared as
 Oxigraph holds numbers, and sh:pattern, matched as Oxigraph's regular expressions match.
 
@@ -20,13 +20,13 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from shacl_constraints import XSD
 from shacl_mutations import Graph, literal
 
-import gff2rdf.shacl_fast as fast
+import gff2rdf.shacl.proof as fast
 from conftest import DATA
-from gff2rdf.convert import convert
-from gff2rdf.shacl import load_shapes
-from gff2rdf.shacl_fast import prove
-from gff2rdf.shacl_fast_compile import Unsupported, _plan, _python_regex
-from gff2rdf.shacl_oxigraph import validate_store
+from gff2rdf.conversion.api import convert
+from gff2rdf.shacl.oxigraph import validate_store
+from gff2rdf.shacl.proof import prove
+from gff2rdf.shacl.proof_compile import Unsupported, _plan, _python_regex
+from gff2rdf.shacl.shapes import load_shapes
 from gff2rdf.terms import literal as sparql_literal
 
 DATABASE = DirectoryBasedExampleDatabase(Path(__file__).parents[1] / ".hypothesis" / "examples")

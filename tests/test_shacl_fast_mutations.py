@@ -1,4 +1,4 @@
-"""The streaming proof (gff2rdf.shacl_fast) against one generated mutation per constraint.
+"""The streaming proof (gff2rdf.shacl.proof) against one generated mutation per constraint.
 
 Every SHACL parameter of every file of shapes/ (constraints and targets, nested ones too;
 ``tests/shacl_constraints.py``) is broken in a conforming genome (two real fixtures converted:
@@ -27,13 +27,13 @@ from shacl_constraints import (
 )
 from shacl_mutations import Graph, Mutator
 
-import gff2rdf.shacl_fast as fast
+import gff2rdf.shacl.proof as fast
 from conftest import DATA
-from gff2rdf.convert import convert
-from gff2rdf.shacl import load_shapes, shapes_files
-from gff2rdf.shacl_fast import prove
-from gff2rdf.shacl_oxigraph import execute, validate_store
-from gff2rdf.shacl_sparql import compile_checks
+from gff2rdf.conversion.api import convert
+from gff2rdf.shacl.oxigraph import execute, validate_store
+from gff2rdf.shacl.proof import prove
+from gff2rdf.shacl.shapes import load_shapes, shapes_files
+from gff2rdf.shacl.sparql import compile_checks
 
 ALL = every_constraint()
 TRIES = 12  # mutations tried per constraint

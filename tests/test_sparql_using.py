@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gff2rdf.errors import RequestError
-from gff2rdf.sparql_using import with_using
+from gff2rdf.server.using import with_using
 
 EX = "http://example.org/"
 GRAPHS = [f"{EX}g{i}" for i in range(3)]

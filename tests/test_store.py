@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA
-from gff2rdf.cli import main
-from gff2rdf.convert import convert
+from gff2rdf.cli.commands import main
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff2RdfError, Gff3Error, StoreError
-from gff2rdf.metadata import G2R
-from gff2rdf.schema import compile_mapping, default_schema_path
-from gff2rdf.store import GenomeStore, current_graph
+from gff2rdf.mapping.schema import compile_mapping, default_schema_path
+from gff2rdf.store.metadata import G2R
+from gff2rdf.store.store import GenomeStore, current_graph
 
 MIKADO = DATA / "tair10_chr5_mikado.gff3"
 ENSEMBL = DATA / "arabidopsis_TAIR10_40_small.gff3"
@@ -187,7 +187,7 @@ def test_schema_version_bump_marks_graphs_stale_and_rebuilds(
         assert states == {"arabidopsis_thaliana/TAIR10/mikado": True,
                           "arabidopsis_thaliana/TAIR10/Ensembl40": False}
     # the CLI asks the installed schema: make the bumped one the installed one
-    monkeypatch.setattr("gff2rdf.store.compile_mapping", lambda *a: bumped)
+    monkeypatch.setattr("gff2rdf.store.store.compile_mapping", lambda *a: bumped)
     code, out, _ = run("graphs", "--store", str(two_versions))
     assert code == 0
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
@@ -201,7 +201,7 @@ def test_schema_version_bump_marks_graphs_stale_and_rebuilds(
 
 
 def test_code_version_bump_rebuilds(two_versions: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("gff2rdf.inputs", "gff2rdf.store"):
+    for module in ("gff2rdf.store.inputs", "gff2rdf.store.store"):
         monkeypatch.setattr(f"{module}.code_version", lambda: "0.9.0")
     with GenomeStore.open(two_versions) as store:
         assert [e.stale_reasons for e in store.genomes()] == [["code version 0.1.0 -> 0.9.0"]] * 2
@@ -226,8 +226,8 @@ def test_bad_input_at_the_last_line_changes_nothing(two_versions: Path, tmp_path
 
 def test_load_builds_the_bin_index_before_the_flip(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from gff2rdf import binindex
-    from gff2rdf.queries import get_query
+    from gff2rdf.query.canned import get_query
+    from gff2rdf.store import binindex
 
     seen: list[tuple[bool, bool]] = []
     write_index = binindex.write_index
@@ -237,7 +237,7 @@ def test_load_builds_the_bin_index_before_the_flip(tmp_path: Path,
         seen.append((current_graph(store, MIKADO_GENOME) == build, atomic))
         return write_index(store, build, path, atomic)
 
-    monkeypatch.setattr("gff2rdf.store.write_index", spy)
+    monkeypatch.setattr("gff2rdf.store.store.write_index", spy)
     with GenomeStore.open(tmp_path / "s") as store:
         result = store.load(MIKADO, annotation="mikado", **ATH)
         assert seen == [(False, False)] and result.indexed is not None
@@ -263,7 +263,7 @@ def test_failure_at_the_flip_changes_nothing(two_versions: Path,
     def broken(info: object, description_in_build: bool = True) -> str:
         raise StoreError("disk on fire")
 
-    monkeypatch.setattr("gff2rdf.store.flip_update", broken)
+    monkeypatch.setattr("gff2rdf.store.store.flip_update", broken)
     with GenomeStore.open(two_versions) as store, pytest.raises(StoreError, match="on fire"):
         store.load(MIKADO, annotation="mikado", force=True, **ATH)
     assert quads(two_versions) == before
@@ -359,7 +359,7 @@ def test_a_build_loaded_in_pieces_is_whole(tmp_path: Path,
         whole = store.load(ENSEMBL, annotation="Ensembl40", **ATH)
         expected = store.store.dump(format=ox.RdfFormat.N_TRIPLES,
                                     from_graph=ox.NamedNode(whole.build))
-    monkeypatch.setattr("gff2rdf.store.LOAD_PART_BYTES", 100_000)  # about 30 pieces
+    monkeypatch.setattr("gff2rdf.store.store.LOAD_PART_BYTES", 100_000)  # about 30 pieces
     with GenomeStore.open(tmp_path / "pieces") as store:
         pieces = store.load(ENSEMBL, annotation="Ensembl40", **ATH)
         got = store.store.dump(format=ox.RdfFormat.N_TRIPLES,

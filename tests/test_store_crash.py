@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA, shared
-from gff2rdf.cli import main
+from gff2rdf.cli.commands import main
 from gff2rdf.errors import StoreLockedError
-from gff2rdf.metadata import G2R
-from gff2rdf.store import GenomeStore, current_graph
+from gff2rdf.store.metadata import G2R
+from gff2rdf.store.store import GenomeStore, current_graph
 
 MIKADO = DATA / "tair10_chr5_mikado.gff3"
 ENSEMBL = DATA / "arabidopsis_TAIR10_40_small.gff3"
@@ -46,7 +46,7 @@ def build_triples(store: GenomeStore) -> bytes:
 def load_command(source: Path, store: Path) -> list[str]:
     """``gff2rdf load`` in a process of its own (the console script, without relying on it
     being installed)."""
-    return [sys.executable, "-c", "from gff2rdf.cli import main; main()", "load", str(source),
+    return [sys.executable, "-m", "gff2rdf", "load", str(source),
             "--store", str(store), *OPTIONS, "--silent"]
 
 
@@ -176,7 +176,7 @@ def test_forked_workers_do_not_keep_the_store_locked(tmp_path: Path) -> None:
     worker that is still finishing its chunk must not keep the store locked."""
     import multiprocessing
 
-    from gff2rdf.lock import StoreLock
+    from gff2rdf.store.lock import StoreLock
 
     lock = StoreLock(tmp_path).acquire()
     context = multiprocessing.get_context("fork")
@@ -212,10 +212,11 @@ def test_ctrl_c_during_a_load_leaves_no_process_and_a_clean_store(medium: Path,
     them end, and the store holds the whole new build or nothing of it."""
     store = tmp_path / "store"
     script = (
-        "import functools, gff2rdf.convert, gff2rdf.store\n"
+        "import functools, gff2rdf.conversion.api, gff2rdf.store.store\n"
         # small chunks, so that a file of 8,000 lines goes through the worker pool
-        "gff2rdf.store.convert = functools.partial(gff2rdf.convert.convert, chunk_lines=400)\n"
-        "from gff2rdf.store import GenomeStore\n"
+        "gff2rdf.store.store.convert = functools.partial(gff2rdf.conversion.api.convert,"
+        " chunk_lines=400)\n"
+        "from gff2rdf.store.store import GenomeStore\n"
         f"with GenomeStore.open({str(store)!r}) as s:\n"
         f"    s.load({str(medium)!r}, jobs=2, index=False, **{KW!r})\n")
     rng = random.Random()
@@ -245,7 +246,7 @@ def test_pool_workers_die_with_the_process_that_made_them(tmp_path: Path) -> Non
     script = (
         "import multiprocessing, os, sys, time\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
-        "from gff2rdf.forked import worker_setup\n"
+        "from gff2rdf.files.forked import worker_setup\n"
         "pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('fork'),\n"
         "                           initializer=worker_setup, initargs=(os.getpid(),))\n"
         "pids = {f.result() for f in [pool.submit(os.getpid) for _ in range(4)]}\n"

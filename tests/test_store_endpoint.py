@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA
-from gff2rdf.cli import main
+from gff2rdf.cli.commands import main
 from gff2rdf.errors import EndpointError, StoreLockedError
-from gff2rdf.gsp import Endpoint, load_remote
-from gff2rdf.metadata import G2R
-from gff2rdf.store import GenomeStore
+from gff2rdf.store.metadata import G2R
+from gff2rdf.store.remote import Endpoint, load_remote
+from gff2rdf.store.store import GenomeStore
 
 MIKADO = DATA / "tair10_chr5_mikado.gff3"
 ENSEMBL = DATA / "arabidopsis_TAIR10_40_small.gff3"

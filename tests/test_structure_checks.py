@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA
-from gff2rdf import chunks
-from gff2rdf import convert_merge as merge_module
-from gff2rdf.cli import main
-from gff2rdf.convert import ConvertResult, convert
+from gff2rdf.cli.commands import main
+from gff2rdf.conversion import chunks
+from gff2rdf.conversion import merge as merge_module
+from gff2rdf.conversion.api import ConvertResult, convert
 from gff2rdf.errors import Gff3Error, ProblemLog
-from gff2rdf.validate import check_gff3, validate_rdf
+from gff2rdf.shacl.validate import check_gff3, validate_rdf
 
 G2R = "https://w3id.org/gff2rdf/vocab#"
 FEATURE = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/test/feature/"

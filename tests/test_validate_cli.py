@@ -11,8 +11,8 @@ import rdflib
 from click.testing import CliRunner, Result
 
 from conftest import DATA
-from gff2rdf.cli import main
-from gff2rdf.convert import convert
+from gff2rdf.cli.commands import main
+from gff2rdf.conversion.api import convert
 
 MIKADO = DATA / "tair10_chr5_mikado.gff3"
 MAIZE = DATA / "maize_B73_AGPv2_small.gff"
@@ -157,7 +157,7 @@ def test_missing_file_and_bad_usage() -> None:
 
 
 def test_a_stored_genome_version_is_validated_with_its_metadata(tmp_path: Path) -> None:
-    store_module = pytest.importorskip("gff2rdf.store")
+    store_module = pytest.importorskip("gff2rdf.store.store")
     store_dir = tmp_path / "store"
     with store_module.GenomeStore.open(store_dir) as store:
         store.load(MIKADO, species="Arabidopsis thaliana", taxon="3702", assembly="TAIR10",

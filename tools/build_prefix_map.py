@@ -38,7 +38,7 @@ ALIASES = {
     "InterPro": "interpro",
 }
 RDF_PREFERRED = {"uniprot"}
-# gff2rdf.dbxref resolves sequence accessions by their shape to these prefixes' IRIs
+# gff2rdf.mapping.dbxref resolves sequence accessions by their shape to these prefixes' IRIs
 REQUIRED = ("insdc", "refseq", "nucleotide")
 
 
@@ -68,7 +68,8 @@ def build(out: Path) -> int:
         rows[alias.lower()] = (prefix, target)
     for prefix in REQUIRED:
         if rows.get(prefix, ("", ""))[0] != prefix:
-            raise ValueError(f"bioregistry has no URI for {prefix}, which gff2rdf.dbxref needs")
+            raise ValueError(f"bioregistry has no URI for {prefix}, "
+                             "which gff2rdf.mapping.dbxref needs")
     lines = [f"{key}\t{prefix}\t{target}" for key, (prefix, target) in sorted(rows.items())]
     header = ("# key (lower case)\tbioregistry prefix\tURI prefix; "
               f"bioregistry {version('bioregistry')}\n")

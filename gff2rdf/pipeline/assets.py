@@ -50,7 +50,7 @@ from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from .. import settings
 from ..errors import Gff2RdfError, ProblemLog, StoreLockedError
-from ..inputs import sha256_file
+from ..store.inputs import sha256_file
 from .catalogue import Catalogue, Genome, load_catalogue
 from .layout import Layout
 from .plan import PROVENANCE, fingerprint
@@ -142,7 +142,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
               "validate): every problem with file:line, counted by kind.", **common)
     def gff3_report(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
-        from ..validate import check_gff3, gff3_report_data
+        from ..shacl.validate import check_gff3, gff3_report_data
         from .sources import current_source
 
         started = time.perf_counter()
@@ -178,7 +178,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
               "description. Data version: the file's sha256.", **common)
     def rdf(context: AssetExecutionContext,
             pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
-        from ..convert import convert
+        from ..conversion.api import convert
         from .sources import current_source
 
         key = context.partition_key
@@ -215,7 +215,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
                     "validate); when it does not, the genome version is not loaded.")
     def shacl(context: AssetCheckExecutionContext,
               pipeline: PipelineResource) -> dg.AssetCheckResult:
-        from ..validate import validate_rdf
+        from ..shacl.validate import validate_rdf
 
         layout = pipeline.layout()
         path = layout.rdf_path(context.partition_key)
@@ -275,7 +275,7 @@ def _source(pipeline: PipelineResource, key: str, current: Any) -> Any:
 def _load(pipeline: PipelineResource, rdf_file: Path) -> Any:
     """Load into the store, waiting up to ``lock_wait`` seconds while another process holds it
     (another partition's load, or a server: the message names it)."""
-    from ..store import GenomeStore
+    from ..store.store import GenomeStore
 
     deadline = time.monotonic() + pipeline.lock_wait
     while True:
@@ -291,7 +291,7 @@ def _load(pipeline: PipelineResource, rdf_file: Path) -> Any:
 def _rules_table(counts: Counter[tuple[str, str, str]]) -> str:
     if not counts:
         return "conforms"
-    from ..shacl import short
+    from ..shacl.shapes import short
 
     rows = "\n".join(f"| {short(shape)} | {short(constraint)} | {short(path) if path else ''} "
                      f"| {n:,} |" for (shape, constraint, path), n in counts.most_common(20))

@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..emit import slug
 from ..errors import Gff2RdfError
+from ..rdf.genome import slug
 from ..terms import encode_segment
 
 __all__ = ["Catalogue", "CatalogueError", "Genome", "load_catalogue"]

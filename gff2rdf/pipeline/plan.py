@@ -59,9 +59,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..emit import GenomeVersion
 from ..errors import Gff2RdfError
-from ..inputs import sha256_file
+from ..rdf.genome import GenomeVersion
+from ..store.inputs import sha256_file
 from .catalogue import Genome
 from .layout import Layout
 from .versions import ASSETS, UPSTREAM

@@ -51,8 +51,8 @@ from .versions import ASSETS, code_versions
 __all__ = ["EXECUTORS", "GenomeRun", "PipelineRun", "run_pipeline"]
 
 EXECUTORS = ("in_process", "multiprocess")
-PRELOAD = ("dagster", "gff2rdf.pipeline.definitions", "gff2rdf.convert", "gff2rdf.validate",
-           "gff2rdf.store")
+PRELOAD = ("dagster", "gff2rdf.pipeline.definitions", "gff2rdf.conversion.api",
+           "gff2rdf.shacl.validate", "gff2rdf.store.store")
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
@@ -206,7 +206,7 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
 
 def _store_builds(store: Path, notes: list[str]) -> dict[str, str] | None:
     """Each genome's current build in the store; None (with a note) when it cannot be read."""
-    from ..store import GenomeStore
+    from ..store.store import GenomeStore
 
     if not (store / "CURRENT").exists():
         return {}

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..inputs import sha256_file
+from ..store.inputs import sha256_file
 from .catalogue import CatalogueError, Genome
 from .layout import Layout
 

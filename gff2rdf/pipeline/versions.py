@@ -17,7 +17,7 @@ and of nothing upstream of them:
 
 from __future__ import annotations
 
-from ..metadata import code_version
+from ..store.metadata import code_version
 
 __all__ = ["ASSETS", "UPSTREAM", "code_versions", "schema_version", "shapes_version"]
 
@@ -33,14 +33,14 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
 
 def schema_version() -> str:
     """The installed LinkML schema's version (tests monkeypatch this to simulate a change)."""
-    from ..schema import compile_mapping
+    from ..mapping.schema import compile_mapping
 
     return compile_mapping().schema_version
 
 
 def shapes_version() -> str:
     """The installed SHACL shapes' version (``owl:versionInfo`` of the shapes graph)."""
-    from ..shacl import shapes_version as installed
+    from ..shacl.shapes import shapes_version as installed
 
     return installed()
 
