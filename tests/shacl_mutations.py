@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
+import pytest
 from shacl_constraints import (
     CONSTRAINTS,
     FALDO,
@@ -32,6 +33,9 @@ from shacl_constraints import (
     Shapes,
     short,
 )
+
+from conftest import DATA
+from gff2rdf.conversion.api import convert
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 Triple = tuple[str, str, str]
@@ -97,6 +101,23 @@ class Graph:
             self.triples = [(t[0], t[1], o) if t == where else t for t in self.triples]
         else:
             self.add(where[0], where[1], o)
+
+
+
+@pytest.fixture(scope="module", name="base")
+def conforming_base(tmp_path_factory: pytest.TempPathFactory) -> Graph:
+    """The fixture ``base``: a conforming graph, the plastome (circular, segments, Dbxrefs)
+    and the PASA file (linear, column 3 kept as written, derives_from), converted as two
+    genomes. The test modules that mutate it import it."""
+    tmp = tmp_path_factory.mktemp("base")
+    text = ""
+    for name, assembly in (("plastome_rps12_trans_spliced.gff3", "TAIR10"),
+                           ("type_case.gff3", "PASA-test")):
+        out = tmp / (name + ".nt")
+        convert(DATA / name, out, species="Arabidopsis thaliana", taxon="3702",
+                assembly=assembly, annotation="test")
+        text += out.read_text("utf-8")
+    return Graph.parse(text)
 
 
 # -- the mutations -------------------------------------------------------------------------

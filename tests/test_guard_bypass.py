@@ -9,161 +9,47 @@ live: it reaches canary B (or the engine refuses it on its own).
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_server_support import copy_store, make_app, store_template
+from test_server_support import (
+    Canary,
+    Reply,
+    canary_fixture,
+    closed_port,
+    copy_store,
+    make_app,
+    store_template,
+    unguarded,
+)
+from test_server_support import run as run_in_worker
 
 from gff2rdf.errors import QueryRefusedError
 from gff2rdf.server.guard import SERVICE_FAILED, guard_query, guard_update
 from gff2rdf.server.lexer import IRI, KIND, tokenize
-from gff2rdf.server.worker import Worker, _Out, decode_frame
 
 __all__ = ["store_template"]  # a fixture used here
 
-RESULT = {"head": {"vars": ["x"]}, "results": {"bindings": [
-    {"x": {"type": "literal", "value": "from the canary"}}]}}
 SECRET = "SECRET-FROM-THE-REMOTE"
+# one request through the worker's code, asking for SPARQL results only
+run = partial(run_in_worker, accept="application/sparql-results+json")
 
-
-class Canary:
-    """An HTTP listener on 127.0.0.1 that records every request; the path picks the reply."""
-
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        canary = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                canary.hits.append(self.path)
-                status, kind, body = canary.reply(self.path)
-                self.send_response(status)
-                if kind:
-                    self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _any
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def reply(path: str) -> tuple[int, str, bytes]:
-        name = path.strip("/").split("?")[0].split("/")[-1]
-        if name == "error500":
-            return 500, "text/plain", SECRET.encode()
-        if name == "html":
-            return 200, "text/html", f"<p>{SECRET}</p>".encode()
-        if name == "garbage":
-            return 200, "application/sparql-results+json", f'{{"head": {SECRET}'.encode()
-        if name == "no-type":
-            return 200, "", SECRET.encode()
-        return 200, "application/sparql-results+json", json.dumps(RESULT).encode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def a() -> Iterator[Canary]:
-    listener = Canary()
-    yield listener
-    listener.close()
-
-
-@pytest.fixture(scope="module")
-def b() -> Iterator[Canary]:
-    listener = Canary()
-    yield listener
-    listener.close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class _Capture(_Out):
-    def __init__(self) -> None:
-        super().__init__(-1)
-        self.buffer = bytearray()
-
-    def _write(self, data: bytes | bytearray) -> None:
-        self.buffer += data
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-
-
-def _store() -> ox.Store:
-    store = ox.Store()
-    store.update("INSERT DATA { <http://example.org/s> <http://example.org/p> 'o' . "
-                 "GRAPH <http://example.org/g> { <http://example.org/s> <http://example.org/p> "
-                 "'o' } }")
-    return store
-
-
-def run(op: str, text: str, allow: tuple[str, ...], base_iri: str | None = None,
-        store: ox.Store | None = None) -> Answer:
-    """One request through the worker's code, as ``gff2rdf serve`` runs it."""
-    out = _Capture()
-    worker = Worker(store or _store(), {"store": "/srv/gff2rdf/store", "mode": "write",
-                                        "allow_service": list(allow)}, out)
-    request: dict[str, Any] = {"op": op, op: text, "accept": "application/sparql-results+json"}
-    if base_iri:
-        request["base_iri"] = base_iri
-    worker.handle(request)
-    frames = []
-    while (frame := decode_frame(out.buffer)) is not None:
-        frames.append(frame)
-    for kind, payload in frames:
-        if kind == b"X":
-            info = json.loads(payload)
-            return Answer(info["status"], info["message"])
-    head = json.loads(frames[0][1])
-    return Answer(head["status"], b"".join(p for k, p in frames if k == b"D").decode())
-
-
-def unguarded(op: str, text: str, base_iri: str | None = None) -> None:
-    """The shape straight into pyoxigraph, as the server ran it before the guard existed."""
-    store = _store()
-    kwargs = {"base_iri": base_iri} if base_iri else {}
-    try:
-        if op == "update":
-            store.update(text, **kwargs)
-        else:
-            result = store.query(text, **kwargs)
-            if not isinstance(result, ox.QueryBoolean):
-                list(result)
-    except (SyntaxError, OSError, RuntimeError, ValueError):
-        pass
+# what canary A answers on these paths, for test_a_failed_service_says_one_thing
+FAILURES = {
+    "error500": Reply(500, "text/plain", SECRET),
+    "html": Reply(200, "text/html", f"<p>{SECRET}</p>"),
+    "garbage": Reply(200, "application/sparql-results+json", f'{{"head": {SECRET}'),
+    "no-type": Reply(200, "", SECRET),
+}
+a = canary_fixture("a", FAILURES)  # canary A: its endpoint "allowed" is the one allowlisted
+b = canary_fixture("b")  # canary B: never to be reached
 
 
 def _escape(text: str, long: bool = False) -> str:
@@ -268,7 +154,7 @@ def test_the_bypass_shapes(a: Canary, b: Canary) -> None:
     allowed = a.url + "allowed"
     cases = shapes(b.url, allowed)
     assert len(cases) >= 30
-    closed = f"http://127.0.0.1:{_closed_port()}/"
+    closed = f"http://127.0.0.1:{closed_port()}/"
     for name, (op, text) in cases.items():
         before = len(b.hits)
         unguarded(op, text)
@@ -293,7 +179,7 @@ def test_an_allowed_service_reaches_only_its_endpoint(a: Canary, b: Canary) -> N
                  f"<{allowed}> {{ ?s ?p ?x }} }} }}", (allowed,))
     assert nested.status == 200  # nested SERVICE: every endpoint allowed
     assert len(a.hits) == before_a + 2 and len(b.hits) == before_b
-    assert set(a.hits[before_a:]) == {"/allowed"}
+    assert set(a.paths[before_a:]) == {"/allowed"}
 
 
 def test_the_issue_through_the_server(a: Canary, b: Canary, store_template: Path,
@@ -327,7 +213,7 @@ def test_the_issue_through_the_server(a: Canary, b: Canary, store_template: Path
 @pytest.mark.parametrize("reply", ["error500", "html", "garbage", "no-type", "closed"])
 @pytest.mark.parametrize("op", ["query", "update"])
 def test_a_failed_service_says_one_thing(a: Canary, reply: str, op: str) -> None:
-    endpoint = f"http://127.0.0.1:{_closed_port()}/x" if reply == "closed" else a.url + reply
+    endpoint = f"http://127.0.0.1:{closed_port()}/x" if reply == "closed" else a.url + reply
     pattern = f"SERVICE <{endpoint}> {{ ?s ?p ?o }}"
     text = (f"SELECT * {{ {pattern} }}" if op == "query"
             else f"INSERT {{ ?s ?p ?o }} WHERE {{ {pattern} }}")
@@ -444,7 +330,7 @@ def test_the_engine_contacts_only_what_the_guard_allowed(a: Canary, b: Canary,
     except QueryRefusedError:
         guarded = None
     answer = run(op, text, allowed)
-    contacted = [a.url + h.lstrip("/") for h in a.hits[before_a:]]
+    contacted = [a.url + h.lstrip("/") for h in a.paths[before_a:]]
     assert len(b.hits) == before_b, text
     if guarded is None:
         assert answer.status in (400, 403) and not contacted, text

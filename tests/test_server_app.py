@@ -24,6 +24,7 @@ from test_server_support import (
     canary,
     copy_store,
     make_app,
+    q,
     store_template,
 )
 
@@ -45,10 +46,6 @@ def app(store_template: Path, tmp_path_factory: pytest.TempPathFactory,
     with make_app(store, timeout=3.0, max_rows=1000,
                   allow_service=(canary.url + "allowed",)) as application:
         yield application
-
-
-def q(query: str, **extra: str) -> str:
-    return "/sparql?" + urllib.parse.urlencode({"query": query, **extra})
 
 
 def select_json(app: App, query: str) -> list[dict[str, str]]:

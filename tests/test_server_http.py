@@ -1,4 +1,6 @@
-"""``gff2rdf serve`` as a real subprocess on 127.0.0.1: clients, limits, loading, a soak test.
+"""``gff2rdf serve`` as a real subprocess on 127.0.0.1: clients, limits, loading, a soak test,
+and how it stops (SIGKILL, SIGTERM drains). Slow clients and the fast lane are in
+``test_server_slow_clients.py``.
 
 The soak runs 16 clients for 15 s by default; ``GFF2RDF_SOAK_SECONDS=60`` gives the full run.
 """
@@ -12,13 +14,8 @@ import os
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,77 +25,21 @@ from test_server_support import (
     ENDLESS_ROWS,
     GENE_BY_ID,
     REGION,
+    Server,
     copy_store,
-    make_app,
+    gone,
+    q,
+    slow_endpoint,
     store_template,
 )
 
 from conftest import DATA
-from gff2rdf.server.lanes import shape
 from gff2rdf.store.store import GenomeStore
 
 __all__ = ["store_template"]
 
 TOKEN = "soak-token-0123456789abcdefghij"
-# the installed command, as a user runs it (python -m gff2rdf where it is not installed)
-_SCRIPT = Path(sys.executable).parent / "gff2rdf"
-GFF2RDF = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gff2rdf"]
 SOAK_SECONDS = float(os.environ.get("GFF2RDF_SOAK_SECONDS", "15"))
-
-
-class Server:
-    """``gff2rdf serve --port 0`` in its own process; the URL is its first line of output."""
-
-    def __init__(self, store: Path, *args: str) -> None:
-        command = [*GFF2RDF, "serve", "--store", str(store), "--port", "0", "--quiet", *args]
-        self.stderr = open(store.parent / "serve.err", "w+b")  # noqa: SIM115 - closed in stop
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.stderr)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode().strip()
-        if not line.startswith("http://127.0.0.1:"):
-            self.proc.kill()
-            self.stderr.seek(0)
-            raise AssertionError(f"no URL on the first line: {line!r} "
-                                 f"{self.stderr.read().decode()}")
-        self.url = line
-        self.port = int(line.rsplit(":", 1)[1].strip("/"))
-
-    def get(self, path: str, headers: dict[str, str] | None = None,
-            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.url + path.lstrip("/"), headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
-
-    def status(self) -> dict[str, object]:
-        return json.loads(self.get("/status")[2])
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(20)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.stderr.close()
-            assert self.proc.stdout is not None
-            self.proc.stdout.close()
-        return code
-
-
-def _gone(pids: list[int], within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def q(query: str) -> str:
-    return "/sparql?" + urllib.parse.urlencode({"query": query})
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +53,7 @@ def server(store_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     yield running
     workers = running.status()["workers"]
     assert running.stop(signal.SIGTERM) == 0
-    assert isinstance(workers, list) and _gone(workers, 5)
+    assert isinstance(workers, list) and gone(workers, 5)
     with GenomeStore.open(store, create=False, collect=False):  # the lock was released
         pass
 
@@ -192,7 +133,7 @@ def test_timeout_is_a_504_and_the_cpu_is_freed(server: Server) -> None:
     assert 3 <= took < 4.5
     after = server.status()
     killed = set(before["workers"]) - set(after["workers"])  # type: ignore[arg-type]
-    assert killed and _gone(list(killed), 0.1)
+    assert killed and gone(list(killed), 0.1)
     assert server.get(q(GENE_BY_ID))[0] == 200
 
 
@@ -352,191 +293,10 @@ def test_workers_die_with_a_killed_server(store_template: Path, tmp_path: Path) 
     threading.Thread(target=long_query, daemon=True).start()
     time.sleep(0.5)  # a worker is now deep inside pyoxigraph
     running.stop(signal.SIGKILL)
-    assert _gone(workers, 5), "worker processes outlived a killed server"
-
-
-# -- slow clients and connection caps (issue 15, item 4) ----------------------------------------
-
-
-def _trickle(port: int, source: str, data: bytes, every: float, out: dict[str, object]) -> None:
-    """Send ``data`` a byte at a time from ``source``; record the answer and when it came."""
-    started = time.monotonic()
-    answer = b""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=30,
-                                      source_address=(source, 0)) as sock:
-            sock.settimeout(every)
-            for byte in data:
-                try:
-                    sock.sendall(bytes([byte]))
-                except OSError:
-                    break  # the server closed the connection
-                try:
-                    answer = sock.recv(200)
-                except TimeoutError:
-                    continue
-                break
-            if not answer:
-                sock.settimeout(10)
-                with contextlib.suppress(OSError):
-                    answer = sock.recv(200)
-    except OSError as exc:
-        answer = repr(exc).encode()
-    out["answer"], out["seconds"] = answer, time.monotonic() - started
-
-
-def _ask(port: int) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", q("ASK {}"))
-        return connection.getresponse().status
-    finally:
-        connection.close()
-
-
-def test_trickling_clients_are_cut_and_capped_while_others_are_served(
-        store_template: Path, tmp_path: Path) -> None:
-    """Slowloris: 12 connections from one address send a byte every 0.25 s. Four are taken
-    (max-client-connections), the rest get 429 at once; the four get 408 once their head has
-    taken request-timeout, though they keep sending; a client from another address gets 200
-    from start to end."""
-    store = copy_store(store_template, tmp_path / "store")
-    running = Server(store, "--request-timeout", "1.5", "--max-client-connections", "4")
-    try:
-        head = (b"GET " + q("ASK {}").encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + b"X: y\r\n" * 40)
-        results = [dict[str, object]() for _ in range(12)]
-        threads = [threading.Thread(target=_trickle, args=(running.port, "127.0.0.2", head,
-                                                            0.25, out)) for out in results]
-        for thread in threads:
-            thread.start()
-            time.sleep(0.02)
-        statuses = []
-        while any(thread.is_alive() for thread in threads):
-            statuses.append(_ask(running.port))
-            time.sleep(0.1)
-        for thread in threads:
-            thread.join()
-    finally:
-        running.stop()
-    answers = [bytes(r["answer"]).split(b"\r\n")[0] for r in results]  # type: ignore[arg-type]
-    assert answers.count(b"HTTP/1.1 429 Too Many Requests") == 8, answers
-    assert answers.count(b"HTTP/1.1 408 Request Timeout") == 4, answers
-    cut = [float(r["seconds"])  # type: ignore[arg-type]
-           for r, a in zip(results, answers, strict=True) if a.endswith(b"408 Request Timeout")]
-    assert all(1.4 < s < 4 for s in cut), cut  # the head takes 40 * 0.25 = 10 s to send
-    assert len(statuses) >= 5 and set(statuses) == {200}, statuses
-
-
-def test_trickling_clients_from_many_addresses_do_not_lock_others_out(
-        store_template: Path, tmp_path: Path) -> None:
-    """The issue's slowloris: 70 connections trickling a byte every 0.5 s, here one from each of
-    70 addresses (so the per-address cap does not apply). max-connections leaves room, and
-    each is cut with 408 at request-timeout; a client from another address gets 200 all along."""
-    store = copy_store(store_template, tmp_path / "store")
-    running = Server(store, "--request-timeout", "2")
-    try:
-        head = (b"GET " + q("ASK {}").encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + b"X: y\r\n" * 40)
-        results = [dict[str, object]() for _ in range(70)]
-        threads = [threading.Thread(target=_trickle, args=(running.port, f"127.0.1.{k + 1}",
-                                                            head, 0.5, out))
-                   for k, out in enumerate(results)]
-        for thread in threads:
-            thread.start()
-        statuses = []
-        while any(thread.is_alive() for thread in threads):
-            statuses.append(_ask(running.port))
-            time.sleep(0.1)
-        for thread in threads:
-            thread.join()
-    finally:
-        running.stop()
-    answers = {bytes(r["answer"]).split(b"\r\n")[0] for r in results}  # type: ignore[arg-type]
-    assert answers == {b"HTTP/1.1 408 Request Timeout"}, answers
-    assert max(float(r["seconds"]) for r in results) < 6  # type: ignore[arg-type]
-    assert len(statuses) >= 10 and set(statuses) == {200}, statuses
-
-
-def test_a_trickled_body_is_cut_at_the_minimum_rate(store_template: Path,
-                                                    tmp_path: Path) -> None:
-    store = copy_store(store_template, tmp_path / "store")
-    os.environ["GFF2RDF_REQUEST_MIN_RATE"] = "100"
-    try:
-        running = Server(store, "--request-timeout", "1")
-    finally:
-        del os.environ["GFF2RDF_REQUEST_MIN_RATE"]
-    try:
-        body = b"query=" + urllib.parse.quote("ASK { ?s ?p ?o }" + " " * 300).encode()
-        head = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/"
-                b"x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body))
-        out: dict[str, object] = {}
-        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
-            sock.sendall(head + body[:50])  # 50 bytes at once, then 10 bytes a second
-            _trickle_rest = threading.Thread(target=_trickle_on, args=(sock, body[50:], 0.1, out))
-            _trickle_rest.start()
-            _trickle_rest.join()
-        assert bytes(out["answer"]).startswith(b"HTTP/1.1 408"), out  # type: ignore[arg-type]
-        # allowed: 1 s of grace, then 100 bytes/s: about 2 s for the 100-odd bytes it sent
-        assert 1.0 < float(out["seconds"]) < 5, out  # type: ignore[arg-type]
-        assert _ask(running.port) == 200
-    finally:
-        running.stop()
-
-
-def _trickle_on(sock: socket.socket, data: bytes, every: float, out: dict[str, object]) -> None:
-    started = time.monotonic()
-    answer = b""
-    sock.settimeout(every)
-    for byte in data:
-        try:
-            sock.sendall(bytes([byte]))
-            answer = sock.recv(200)
-            break
-        except TimeoutError:
-            continue
-        except OSError:
-            break
-    out["answer"], out["seconds"] = answer, time.monotonic() - started
+    assert gone(workers, 5), "worker processes outlived a killed server"
 
 
 # -- SIGTERM drains (issue 15, item 6) ----------------------------------------------------------
-
-
-class _SlowEndpoint:
-    """A SPARQL endpoint on 127.0.0.1 that answers after ``delay`` seconds (SERVICE target):
-    a query that waits on it is in flight for a known time, whatever the machine's load."""
-
-    def __init__(self, delay: float) -> None:
-        import http.server
-
-        body = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": [
-            {"x": {"type": "literal", "value": "slow"}}]}}).encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                time.sleep(delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/sparql-results+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _any
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sparql"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _in_flight(running: Server, query: str, out: dict[str, object]) -> threading.Thread:
@@ -551,12 +311,13 @@ def _in_flight(running: Server, query: str, out: dict[str, object]) -> threading
 
 
 def test_sigterm_lets_a_query_in_flight_finish(store_template: Path, tmp_path: Path) -> None:
-    slow = _SlowEndpoint(1.5)
+    slow = slow_endpoint(1.5)
+    endpoint = slow.url + "sparql"
     store = copy_store(store_template, tmp_path / "store")
-    running = Server(store, "--allow-service", slow.url, "--shutdown-grace", "5")
+    running = Server(store, "--allow-service", endpoint, "--shutdown-grace", "5")
     try:
         out: dict[str, object] = {}
-        thread = _in_flight(running, f"SELECT ?x WHERE {{ SERVICE <{slow.url}> {{ ?x ?y ?z }} }}",
+        thread = _in_flight(running, f"SELECT ?x WHERE {{ SERVICE <{endpoint}> {{ ?x ?y ?z }} }}",
                             out)
         time.sleep(0.5)
         workers = running.status()["workers"]
@@ -568,7 +329,7 @@ def test_sigterm_lets_a_query_in_flight_finish(store_template: Path, tmp_path: P
         slow.close()
     assert out["status"] == 200 and b"slow" in bytes(out["body"]), out  # type: ignore[arg-type]
     assert code == 0 and stopped < 4.5, stopped
-    assert isinstance(workers, list) and _gone(workers, 5)
+    assert isinstance(workers, list) and gone(workers, 5)
 
 
 def test_sigterm_answers_503_to_a_query_past_the_grace(store_template: Path,
@@ -589,57 +350,3 @@ def test_sigterm_answers_503_to_a_query_past_the_grace(store_template: Path,
     with GenomeStore.open(store, create=False, collect=False):  # the lock was released
         pass
 
-
-# -- the fast lane (issue 15, item 4) -----------------------------------------------------------
-
-
-def test_a_light_query_is_not_queued_behind_heavy_ones(store_template: Path,
-                                                       tmp_path: Path) -> None:
-    """Two workers, one kept for light queries. Two slow queries (a SERVICE to an endpoint that
-    answers after 2 s: a new shape, so heavy) run one after the other in the heavy lane, and a
-    gene lookup whose shape ran fast before gets its answer at once meanwhile."""
-    slow = _SlowEndpoint(2.0)
-    store = copy_store(store_template, tmp_path / "store")
-    heavy = f"SELECT ?x WHERE {{ SERVICE <{slow.url}> {{ ?x ?y ?z }} }}"
-    try:
-        with make_app(store, workers=2, light_ms=1000, allow_service=(slow.url,)) as app:
-            assert app.request("GET", q(GENE_BY_ID)).status == 200  # the shape is now known
-            outs: list[tuple[int, float]] = []
-
-            def run_heavy() -> None:
-                started = time.monotonic()
-                status = app.request("GET", q(heavy)).status
-                outs.append((status, time.monotonic() - started))
-
-            threads = [threading.Thread(target=run_heavy) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            time.sleep(0.5)
-            started = time.monotonic()
-            other_gene = GENE_BY_ID.replace("gene:AT1G01010", "gene:AT1G01020")
-            response = app.request("GET", q(other_gene))
-            light_took = time.monotonic() - started
-            for thread in threads:
-                thread.join()
-    finally:
-        slow.close()
-    assert response.status == 200 and light_took < 1.0, light_took
-    assert sorted(s for s, _ in outs) == [200, 200]
-    first, second = sorted(t for _, t in outs)
-    assert first >= 1.9 and second >= 3.9, outs  # the second waited for the heavy slot
-
-
-def test_a_light_shape_that_turns_slow_is_heavy_from_then_on(store_template: Path,
-                                                            tmp_path: Path) -> None:
-    slow = _SlowEndpoint(1.0)
-    store = copy_store(store_template, tmp_path / "store")
-    query = f"SELECT ?x WHERE {{ SERVICE <{slow.url}> {{ ?x ?y ?z }} }}"
-    key = shape({"op": "query", "query": query})
-    try:
-        with make_app(store, workers=3, light_ms=200, allow_service=(slow.url,)) as app:
-            app.pool.lanes.record(key, 0.01)  # as if it had been fast
-            assert app.pool.lanes.light(key)
-            assert app.request("GET", q(query)).status == 200
-            assert not app.pool.lanes.light(key)
-    finally:
-        slow.close()

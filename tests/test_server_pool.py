@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server_support import ENDLESS_COUNT, ENDLESS_ROWS, copy_store, make_app, store_template
+from test_server_support import (
+    ENDLESS_COUNT,
+    ENDLESS_ROWS,
+    copy_store,
+    make_app,
+    q,
+    store_template,
+)
 
 from gff2rdf.server.app import App
 from gff2rdf.server.http import Request, StreamAborted
@@ -38,10 +45,6 @@ def writable(store_template: Path, tmp_path: Path) -> Iterator[App]:
     # and the reads would wait for it to be killed, which is the fast lane's rule, not a stall
     with make_app(store, token=TOKEN, timeout=4.0, max_rows=0, workers=4) as app:
         yield app
-
-
-def q(query: str) -> str:
-    return "/sparql?" + urllib.parse.urlencode({"query": query})
 
 
 def ask(app: App, query: str) -> tuple[int, bool | None]:

@@ -18,11 +18,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from shacl_constraints import XSD
-from shacl_mutations import Graph, literal
+from shacl_mutations import Graph, conforming_base, literal
 
 import gff2rdf.shacl.proof as fast
-from conftest import DATA
-from gff2rdf.conversion.api import convert
 from gff2rdf.shacl.oxigraph import validate_store
 from gff2rdf.shacl.proof import prove
 from gff2rdf.shacl.proof_compile import Unsupported, _plan, _python_regex
@@ -33,20 +31,7 @@ DATABASE = DirectoryBasedExampleDatabase(Path(__file__).parents[1] / ".hypothesi
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 OBO = "http://purl.obolibrary.org/obo/"
 
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    """A conforming graph of two genomes: a circular plastome and a linear PASA file."""
-    tmp = tmp_path_factory.mktemp("base")
-    text = ""
-    for name, assembly in (("plastome_rps12_trans_spliced.gff3", "TAIR10"),
-                           ("type_case.gff3", "PASA-test")):
-        out = tmp / (name + ".nt")
-        convert(DATA / name, out, species="Arabidopsis thaliana", taxon="3702",
-                assembly=assembly, annotation="test")
-        text += out.read_text("utf-8")
-    return Graph.parse(text)
-
+__all__ = ["conforming_base"]  # the fixture "base", used here
 
 @pytest.fixture(scope="module")
 def shapes() -> object:

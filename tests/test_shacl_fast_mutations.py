@@ -25,11 +25,9 @@ from shacl_constraints import (
     every_constraint,
     parameters,
 )
-from shacl_mutations import Graph, Mutator
+from shacl_mutations import Graph, Mutator, conforming_base
 
 import gff2rdf.shacl.proof as fast
-from conftest import DATA
-from gff2rdf.conversion.api import convert
 from gff2rdf.shacl.oxigraph import execute, validate_store
 from gff2rdf.shacl.proof import prove
 from gff2rdf.shacl.shapes import load_shapes, shapes_files
@@ -39,21 +37,7 @@ ALL = every_constraint()
 TRIES = 12  # mutations tried per constraint
 KEPT = 12  # violating mutations checked per constraint
 
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    """A conforming graph: the plastome (circular, segments, Dbxrefs) and the PASA file
-    (linear, column 3 kept as written, derives_from), converted as two genomes."""
-    tmp = tmp_path_factory.mktemp("base")
-    text = ""
-    for name, assembly in (("plastome_rps12_trans_spliced.gff3", "TAIR10"),
-                           ("type_case.gff3", "PASA-test")):
-        out = tmp / (name + ".nt")
-        convert(DATA / name, out, species="Arabidopsis thaliana", taxon="3702",
-                assembly=assembly, annotation="test")
-        text += out.read_text("utf-8")
-    return Graph.parse(text)
-
+__all__ = ["conforming_base"]  # the fixture "base", used here
 
 @pytest.fixture(scope="module")
 def shapes() -> Shapes:
