@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .errors import Gff2RdfError
+
 __all__ = ["SETTINGS", "Setting", "env_name", "get", "size"]
 
 
@@ -132,6 +134,4 @@ def size(text: str | int) -> int:
     try:
         return int(float(number) * scale)
     except ValueError:
-        from .errors import Gff2RdfError
-
         raise Gff2RdfError(f"not a size: {text!r} (e.g. 512M, 2G)") from None

@@ -15,8 +15,11 @@ import click
 from .. import settings
 from .._version import __version__
 from ..errors import Gff2RdfError, Gff3Error
-from ..formats import FORMATS, OUTPUT_FORMATS
+from ..files.outputs import OutputFile, output_target
+from ..formats import FORMATS, OUTPUT_FORMATS, format_of
+from ..server.http import make_server, run
 from ..settings import env_name, get
+from ..shacl.validate import check_gff3, gff3_report, validate_rdf, validate_stored
 from .export import export
 from .options import (
     CONTEXT,
@@ -31,6 +34,9 @@ from .options import (
 from .pipeline import pipeline
 from .query import ontology, query
 from .store import drop, dump, graphs, load, optimize
+
+# deferred: the imports inside functions load multiprocessing, pyoxigraph, yaml
+# only when the call needs them, to keep this module's import (and start-up) light
 
 
 @click.group(context_settings=CONTEXT)
@@ -126,10 +132,6 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
         gff2rdf validate tair10.nt.gz --report tair10-shacl.ttl
         gff2rdf validate --store ./gff2rdf-store --graph arabidopsis_thaliana/TAIR10/Araport11
     """
-    from ..files.outputs import OutputFile, output_target
-    from ..formats import format_of
-    from ..shacl.validate import check_gff3, gff3_report, validate_rdf
-
     if (source is None) == (graph is None):
         raise click.UsageError("give a FILE to validate, or --graph (with --store) for a "
                                "genome version in a store")
@@ -154,7 +156,6 @@ def validate(source: str | None, input_fmt: str | None, out_fmt: str, lenient: b
                            smallest=64 << 20, again="validating (exact engine)") as progress:
             report = validate_rdf(source, fmt, first=first, progress=progress)
     else:
-        from ..shacl.validate import validate_stored
         from ..store.store import GenomeStore
 
         with GenomeStore.open(store_dir, create=False, collect=False) as store:
@@ -243,7 +244,6 @@ def serve(store_dir: str, host: str, port: int, timeout: float, max_rows: int,
             --data-urlencode 'query=SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 3'
     """
     from ..server.app import App, ServeConfig, read_token
-    from ..server.http import make_server, run
 
     allow = None if not allow_service else (() if allow_service == ("none",) else allow_service)
     config = ServeConfig.from_settings(

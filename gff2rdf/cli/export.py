@@ -9,6 +9,9 @@ import click
 
 from .options import handle_errors, store_option
 
+# deferred: the imports inside functions load pyoxigraph only when the call needs them,
+# to keep this module's import (and start-up) light
+
 
 @click.command()
 @click.argument("source", required=False, type=click.Path(dir_okay=False))

@@ -16,6 +16,7 @@ import click
 from ..errors import Gff2RdfError, ProblemLog
 from ..files.interrupts import stop_signals_interrupt
 from ..settings import env_name, get
+from ..shacl.validate import gff3_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,8 +95,6 @@ def report_warnings(log: ProblemLog, silent: bool) -> None:
     through, get validate's grouped report of every problem with its line, ``--silent`` or
     not: what was skipped is never skipped silently."""
     if log.errors:
-        from ..shacl.validate import gff3_report
-
         click.echo(gff3_report(log).replace(": invalid GFF3: ", ": lenient: ", 1), err=True)
     elif log.warnings and not silent:
         click.echo(log.report(per_kind=3, severity="warning"), err=True)

@@ -16,9 +16,13 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import Gff2RdfError
-from ..pipeline.layout import setting
+from ..pipeline.catalogue import load_catalogue
+from ..pipeline.layout import Layout, open_instance, setting
 from ..settings import env_name
 from .options import CONTEXT, handle_errors, store_option
+
+# deferred: the imports inside functions load pyoxigraph only when the call needs them,
+# to keep this module's import (and start-up) light
 
 __all__ = ["pipeline"]
 
@@ -152,8 +156,6 @@ def pipeline_ui(catalogue: str | None, store_dir: str, pipeline_dir: str | None,
             --store ./gff2rdf-store --port 3000
     """
     require_extra()
-    from ..pipeline.catalogue import load_catalogue
-    from ..pipeline.layout import Layout, open_instance
 
     path = os.path.abspath(_catalogue(catalogue))
     load_catalogue(path)  # a mistake is reported here, not as a code location error

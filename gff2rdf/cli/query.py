@@ -10,6 +10,9 @@ from .options import (
     store_option,
 )
 
+# deferred: the imports inside functions load multiprocessing, pyoxigraph, yaml
+# only when the call needs them, to keep this module's import (and start-up) light
+
 
 def _params(pairs: tuple[str, ...]) -> dict[str, str]:
     params: dict[str, str] = {}

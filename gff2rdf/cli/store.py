@@ -21,6 +21,9 @@ from .options import (
     store_option,
 )
 
+# deferred: the imports inside functions load multiprocessing, pyoxigraph
+# only when the call needs them, to keep this module's import (and start-up) light
+
 
 @click.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))

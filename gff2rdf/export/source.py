@@ -48,6 +48,9 @@ from ..store.metadata import GenomeEntry, genome_path, listing_query
 from .parse import NtriplesSink, read_ntriples, read_triples
 from .read import GraphIndex
 
+# deferred: the imports inside functions load multiprocessing only when the call needs them,
+# to keep this module's import (and start-up) light
+
 __all__ = ["EndpointSource", "FileSource", "Graph", "Sequence", "StoreSource",
            "describe_sequences", "load_graph"]
 

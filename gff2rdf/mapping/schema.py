@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import SchemaError
-from ..terms import iri
+from ..terms import encode_segment, iri
 
 __all__ = ["AttributeSlot", "Mapping", "compile_mapping", "default_schema_path"]
 
@@ -67,8 +67,6 @@ class Mapping:
         """``g2r:attr/{percent-encoded key}`` for an attribute without a slot."""
         term = self._attr_cache.get(key)
         if term is None:
-            from ..terms import encode_segment
-
             term = iri(self.attribute_predicate_base + encode_segment(key))
             self._attr_cache[key] = term
         return term

@@ -50,10 +50,16 @@ from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from .. import settings
 from ..errors import Gff2RdfError, ProblemLog, StoreLockedError
+from ..shacl.shapes import short
+from ..shacl.validate import check_gff3, gff3_report_data, validate_rdf
 from ..store.inputs import sha256_file
 from .catalogue import Catalogue, Genome, load_catalogue
 from .layout import Layout
 from .plan import PROVENANCE, fingerprint
+from .sources import current_source, materialise_source
+
+# deferred: the imports inside functions load multiprocessing only when the call needs them,
+# to keep this module's import (and start-up) light
 
 __all__ = ["GROUP", "STORE_POOL", "PipelineResource", "build_assets"]
 
@@ -122,8 +128,6 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
               "checked against the catalogue's sha256. Data version: its sha256.", **common)
     def gff3_source(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
-        from .sources import materialise_source
-
         with _as_failure():
             genome = pipeline.genome(context.partition_key)
             found = materialise_source(genome, pipeline.layout())
@@ -142,9 +146,6 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
               "validate): every problem with file:line, counted by kind.", **common)
     def gff3_report(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
-        from ..shacl.validate import check_gff3, gff3_report_data
-        from .sources import current_source
-
         started = time.perf_counter()
         layout = pipeline.layout()
         with _as_failure():
@@ -179,7 +180,6 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
     def rdf(context: AssetExecutionContext,
             pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         from ..conversion.api import convert
-        from .sources import current_source
 
         key = context.partition_key
         output = pipeline.layout().rdf_path(key)
@@ -215,8 +215,6 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
                     "validate); when it does not, the genome version is not loaded.")
     def shacl(context: AssetCheckExecutionContext,
               pipeline: PipelineResource) -> dg.AssetCheckResult:
-        from ..shacl.validate import validate_rdf
-
         layout = pipeline.layout()
         path = layout.rdf_path(context.partition_key)
         with _as_failure():
@@ -291,7 +289,6 @@ def _load(pipeline: PipelineResource, rdf_file: Path) -> Any:
 def _rules_table(counts: Counter[tuple[str, str, str]]) -> str:
     if not counts:
         return "conforms"
-    from ..shacl.shapes import short
 
     rows = "\n".join(f"| {short(shape)} | {short(constraint)} | {short(path) if path else ''} "
                      f"| {n:,} |" for (shape, constraint, path), n in counts.most_common(20))

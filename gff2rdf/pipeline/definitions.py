@@ -32,8 +32,9 @@ from typing import Any
 import dagster as dg
 
 from .. import settings
+from ..errors import Gff2RdfError
 from .assets import PipelineResource, build_assets
-from .catalogue import load_catalogue
+from .catalogue import CatalogueError, load_catalogue
 from .layout import Layout, setting
 from .versions import code_versions
 
@@ -91,8 +92,6 @@ def reconstructable_job(catalogue: str | Path, store: str | Path,
 @dg.definitions
 def defs() -> dg.Definitions:
     """For the dagster UI: the catalogue and store from the environment (see the module doc)."""
-    from .catalogue import CatalogueError
-
     catalogue = setting("catalogue")
     if not catalogue:
         raise CatalogueError("set GFF2RDF_CATALOGUE to a genome catalogue (YAML); gff2rdf "
@@ -109,7 +108,6 @@ def load_executor(spec: str) -> Any:
         return None
     from importlib import import_module
 
-    from ..errors import Gff2RdfError
 
     module, _, attribute = spec.partition(":")
     try:

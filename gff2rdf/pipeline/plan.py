@@ -64,6 +64,7 @@ from ..rdf.genome import GenomeVersion
 from ..store.inputs import sha256_file
 from .catalogue import Genome
 from .layout import Layout
+from .sources import current_source
 from .versions import ASSETS, UPSTREAM
 
 __all__ = ["CheckRecord", "GenomePlan", "Recorded", "Records", "fingerprint", "plan_genome"]
@@ -185,8 +186,6 @@ def plan_genome(genome: Genome, layout: Layout, records: Records, versions: Mapp
     ``store_builds`` maps genome IRIs to their current build in the store (None: the store
     could not be read, so the genome graph is judged from the records alone).
     """
-    from .sources import current_source
-
     graph = GenomeVersion(genome.species, genome.assembly, genome.annotation, genome.taxon,
                           base_iri).iri
     plan = GenomePlan(genome, graph)

@@ -48,6 +48,9 @@ from .layout import Layout, open_instance
 from .plan import GenomePlan, Records, plan_genome
 from .versions import ASSETS, code_versions
 
+# deferred: the imports inside functions load dagster, multiprocessing, yaml
+# only when the call needs them, to keep this module's import (and start-up) light
+
 __all__ = ["EXECUTORS", "GenomeRun", "PipelineRun", "run_pipeline"]
 
 EXECUTORS = ("in_process", "multiprocess")

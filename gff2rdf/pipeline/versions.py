@@ -17,6 +17,8 @@ and of nothing upstream of them:
 
 from __future__ import annotations
 
+from ..mapping.schema import compile_mapping
+from ..shacl.shapes import shapes_version as installed
 from ..store.metadata import code_version
 
 __all__ = ["ASSETS", "UPSTREAM", "code_versions", "schema_version", "shapes_version"]
@@ -33,15 +35,11 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
 
 def schema_version() -> str:
     """The installed LinkML schema's version (tests monkeypatch this to simulate a change)."""
-    from ..mapping.schema import compile_mapping
-
     return compile_mapping().schema_version
 
 
 def shapes_version() -> str:
     """The installed SHACL shapes' version (``owl:versionInfo`` of the shapes graph)."""
-    from ..shacl.shapes import shapes_version as installed
-
     return installed()
 
 

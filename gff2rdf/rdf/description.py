@@ -11,6 +11,7 @@ from typing import IO
 from urllib.parse import parse_qs, unquote, urlparse
 
 from .._version import __version__
+from ..errors import Gff2RdfError
 from ..gff3.reader import Directive
 from ..mapping.schema import Mapping
 from ..terms import integer, iri, literal, typed
@@ -58,8 +59,6 @@ def genome_from_directives(
     if taxon is not None:
         taxon = taxon.removeprefix("NCBITaxon:").removeprefix("taxon:")
         if not (taxon.isascii() and taxon.isdigit()):
-            from ..errors import Gff2RdfError
-
             raise Gff2RdfError(f"taxon {taxon!r} is not an NCBI Taxonomy number (e.g. 3702)")
     stem = re.sub(r"(\.gz)?$", "", Path(source).name)
     stem = re.sub(r"\.(gff3?|gff)$", "", stem) or "annotation"

@@ -83,6 +83,7 @@ from typing import Any
 
 from ..errors import RequestError, ServerError, StoreLockedError
 from ..store.lock import DatabaseLock, StoreLock
+from ..store.metadata import listing_query
 from .config import ServeConfig, parse_size, read_token
 from .http import Params, Request, Response, StreamAborted
 from .pages import CannedRoutes, genome_rows, static_file
@@ -99,6 +100,9 @@ from .protocol import graph_target, iri, request_url, service_description
 from .rdfxml import check_entities
 from .upload import Upload
 from .using import with_using
+
+# deferred: the imports inside functions load multiprocessing only when the call needs them,
+# to keep this module's import (and start-up) light
 
 __all__ = ["App", "ServeConfig", "parse_size", "read_token", "token_endpoint"]
 
@@ -524,8 +528,6 @@ class App:
         return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
 
     def genomes(self) -> list[dict[str, Any]]:
-        from ..store.metadata import listing_query
-
         return genome_rows(self.select(listing_query()))
 
     def _canned(self, req: Request, name: str) -> Response:

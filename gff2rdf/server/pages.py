@@ -21,8 +21,10 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..errors import QueryError, RequestError
+from ..mapping.schema import compile_mapping
 from ..query.canned import CannedQuery, list_queries
 from ..query.plans import GENOMES_QUERY, Genomes, Plan
+from ..store.metadata import GenomeEntry, code_version, staleness
 from .http import Params, Request, Response
 
 __all__ = ["STATIC", "CannedRoutes", "Submit", "genome_rows", "static_file"]
@@ -147,16 +149,12 @@ _schema_version: list[str] = []
 
 def _installed_schema() -> str:
     if not _schema_version:
-        from ..mapping.schema import compile_mapping
-
         _schema_version.append(compile_mapping().schema_version)
     return _schema_version[0]
 
 
 def genome_rows(rows: Iterable[Mapping[str, str]]) -> list[dict[str, Any]]:
     """The page's list of genome versions from the rows of ``metadata.listing_query()``."""
-    from ..store.metadata import GenomeEntry, code_version, staleness
-
     entries: dict[str, GenomeEntry] = {}
     for row in rows:
         entry = GenomeEntry.from_row(dict(row))

@@ -45,7 +45,12 @@ import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from ..errors import RequestError
+from .guard import SERVICE_FAILED, guard_query, guard_update, warm_up
 from .store import close_store, open_store
+
+# deferred: the imports inside functions load pyoxigraph only when the call needs them,
+# to keep this module's import (and start-up) light
 
 if TYPE_CHECKING:
     from .guard import Guarded
@@ -214,7 +219,6 @@ class Worker:
         self.service_in_flight = False
 
     def handle(self, request: dict[str, Any]) -> None:
-        from ..errors import RequestError
         from .rows import TooManyRows
 
         op = request.get("op")
@@ -249,7 +253,6 @@ class Worker:
     def query(self, request: dict[str, Any]) -> None:
         import pyoxigraph as ox
 
-        from .guard import guard_query
 
         guarded = guard_query(request["query"], self.allow, request.get("base_iri"))
         kwargs: dict[str, Any] = {}
@@ -327,7 +330,6 @@ class Worker:
         exception itself). Its syntax errors point into the client's text; when a SERVICE call
         may have been in flight, any failure is one fixed message, whatever the remote
         answered or whether its port is open."""
-        from ..errors import RequestError
         from .rows import TooManyRows
 
         if isinstance(exc, (_TooManyRows, TooManyRows, _Refused, RequestError)):
@@ -342,8 +344,6 @@ class Worker:
     # -- writing (a write worker only) -------------------------------------------------------
 
     def update(self, request: dict[str, Any]) -> None:
-        from .guard import guard_update
-
         guarded = guard_update(request["update"], self.allow, request.get("base_iri"))
         with self._engine(guarded):
             if request.get("base_iri"):
@@ -428,8 +428,6 @@ def main() -> int:
     import pyoxigraph  # noqa: F401  (imported before the worker says it is ready)
 
     if config.get("warm_up", True):
-        from .guard import warm_up
-
         warm_up()
     worker = Worker(None, config, out)
     ready = encode_frame(b"R", json.dumps({"pid": os.getpid()}).encode())
@@ -461,8 +459,6 @@ def main() -> int:
             return 1
         except BaseException as exc:  # a pyoxigraph panic, a store left open: start afresh
             if worker.service_in_flight:
-                from .guard import SERVICE_FAILED
-
                 out.error(502, SERVICE_FAILED)
             else:
                 out.error(500, "internal error in the query engine: "

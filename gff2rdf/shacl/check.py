@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ShapesError
 from ..terms import iri, literal
 from ..vocab import XSD
-from .shapes import SH, Violation
+from .shapes import SH, Violation, short
 
 __all__ = ["LOCAL", "RELATIONAL", "VALUE", "Check", "oxigraph_term"]
 
@@ -115,8 +115,6 @@ _MESSAGES = {
 
 
 def _default_message(check: Check, value: str | None) -> str:
-    from .shapes import short
-
     name = check.component.rsplit("#", 1)[-1].replace("ConstraintComponent", "")
     template = _MESSAGES.get(name, "violates sh:" + name[0].lower() + name[1:])
     return template.format(value=value or "the value", detail=short(check.detail),

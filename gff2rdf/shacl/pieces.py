@@ -23,6 +23,7 @@ from typing import IO, Any
 from ..errors import InputError
 from ..files.compressed import open_input
 from ..formats import ox_format
+from .nodes import tsv_columns
 
 __all__ = ["Chunk", "file_tail", "loaded_chunks", "open_lines", "subject_of",
            "term_of"]
@@ -161,7 +162,6 @@ def _load(index: int, data: bytearray, context: bytes, fmt: str, preload: list[s
     added are the piece's own (``proper``), even those the context holds too."""
     import pyoxigraph as ox
 
-    from .nodes import tsv_columns
 
     store = ox.Store()
     context_subjects: set[bytes] = set()

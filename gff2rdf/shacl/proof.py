@@ -77,6 +77,9 @@ from .proof_compile import _CURRENT, Unsupported, _Plan, _plan
 from .proof_pass import WINDOW, _lines, _Pass, _scan
 from .proof_terms import EMPTY, Unsure, _Facts
 
+# deferred: the imports inside functions load multiprocessing only when the call needs them,
+# to keep this module's import (and start-up) light
+
 __all__ = ["WINDOW", "Proof", "prove"]
 
 

@@ -35,7 +35,7 @@ from ..errors import ShapesError
 from ..terms import iri, literal
 from ..vocab import RDF, RDFS, XSD
 from .check import LOCAL, RELATIONAL, VALUE, Check, oxigraph_term
-from .shapes import SH, load_shapes, rdflib_path, shape_name
+from .shapes import SH, load_shapes, rdflib_path, rdflib_term, shape_name
 
 __all__ = ["LOCAL", "RELATIONAL", "VALUE", "Check", "compile_checks", "oxigraph_term"]
 
@@ -99,8 +99,6 @@ class _Compiler:
         return self.g.value(node, self.sh[name])
 
     def term(self, node: Any) -> str:
-        from .shapes import rdflib_term
-
         return rdflib_term(node)
 
     def items(self, node: Any) -> list[Any]:

@@ -30,9 +30,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from ..conversion.assemble import DEFAULT_WINDOW
 from ..errors import Gff2RdfError, InputError, ProblemLog
 from ..formats import format_of, ox_format
-from .shapes import ValidationReport
+from ..settings import jobs
+from ..settings import jobs as default_jobs
+from ..store.lock import TMP_DIR
+from .chunked import DEFAULT_CHUNK_BYTES, validate_lines
+from .oxigraph import validate_store
+from .pieces import open_lines
+from .proof import prove
+from .shapes import ValidationReport, shapes_version
+
+# deferred: the imports inside functions load multiprocessing, pyoxigraph
+# only when the call needs them, to keep this module's import (and start-up) light
 
 __all__ = [
     "check_gff3",
@@ -58,8 +69,6 @@ def check_gff3(path: str | Path, *, strict: bool = False, lenient: bool = False,
     kept; all are counted. ``strict`` makes warnings errors.
     """
     from ..conversion.api import check
-    from ..conversion.assemble import DEFAULT_WINDOW
-    from ..settings import jobs as default_jobs
 
     result = check(str(path), lenient=lenient, window=window or DEFAULT_WINDOW, keep=keep,
                    progress=progress, jobs=default_jobs(jobs))
@@ -120,8 +129,6 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
 
     ``progress`` is called now and then with the number of bytes read: by the streaming
     proof, then, when it hands the file over, from 0 again by the exact engine."""
-    from .chunked import DEFAULT_CHUNK_BYTES, validate_lines
-
     path = str(path)
     fmt = format_of(path, fmt)
     if fmt == "gff3":
@@ -132,10 +139,6 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
 
     def lines(source: str, line_fmt: str) -> ValidationReport:
         """The streaming proof first; the exact engine when it cannot prove conformance."""
-        from ..settings import jobs
-        from .proof import prove
-        from .shapes import shapes_version
-
         proof = prove(source, line_fmt, jobs=jobs(), progress=progress)
         if proof.conforms:
             report = ValidationReport(source, shapes_version(), keep=keep, engine=(
@@ -164,15 +167,12 @@ def validate_rdf(path: str | Path, fmt: str | None = None, *, keep: int = 1_000_
 
 
 def _open(path: str) -> IO[bytes]:
-    from .pieces import open_lines
-
     return open_lines(path)
 
 
 def _validate_whole(path: str, fmt: str, keep: int, first: int) -> ValidationReport:
     import pyoxigraph as ox
 
-    from .oxigraph import validate_store
 
     store = ox.Store()
     try:
@@ -203,8 +203,6 @@ def validate_stored(store: Any, graph: str, *, keep: int = 1_000_000, first: int
     checked in chunks like a file. ``graph`` is a genome IRI, its ``species/assembly/annotation``
     path, or any graph IRI of the store."""
     from ..store.dump import dump_graph
-    from ..store.lock import TMP_DIR
-    from .chunked import validate_lines
 
     if "://" not in graph:
         store.resolve(graph)  # a clear error for an unknown species/assembly/annotation
