@@ -43,7 +43,7 @@ pipeline: install
 	$(BIN)/gff2rdf pipeline ui --catalogue examples/catalogue.yaml \
 		--store demo-output/pipeline-store --host 127.0.0.1 --port $(PORT)
 
-# For the page test (tests/test_server_page.py, headless Chromium; skipped with the reason
+# For the page test (tests/server/test_server_page.py, headless Chromium; skipped with the reason
 # without these): Debian's chromium and chromium-driver, and selenium in the venv.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps: install
@@ -55,7 +55,7 @@ browser-deps: install
 	fi
 	$(BIN)/python -m pip install --quiet 'selenium>=4.20'
 
-# For the GenomeTools oracle (tests/test_conformance.py runs `gt gff3validator` on every file of
+# For the GenomeTools oracle (tests/gff3/test_conformance.py runs `gt gff3validator` on every file of
 # ../shared/data and is skipped with the reason without it) and for rapper, an RDF parser
 # independent of gff2rdf's: Debian's genometools and raptor2-utils.
 test-deps:
@@ -86,7 +86,7 @@ readme: install
 	$(BIN)/python tools/readme_cli.py
 
 # Regenerate shapes/generated.ttl from the LinkML schema: gen-shacl, post-processed
-# deterministically by tools/gen_shapes.py (tests/test_shacl.py fails when it is out of date).
+# deterministically by tools/gen_shapes.py (tests/shacl/test_shacl.py fails when it is out of date).
 .PHONY: shapes
 shapes: install
 	$(BIN)/python tools/gen_shapes.py

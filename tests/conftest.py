@@ -10,7 +10,8 @@ import pytest
 
 from gff2rdf.conversion.api import ConvertResult, convert
 
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+DATA = ROOT / "tests" / "data"
 SHARED = Path(os.environ.get("GFF2RDF_SHARED_DATA",
                              Path(__file__).resolve().parents[2] / "shared" / "data"))
 

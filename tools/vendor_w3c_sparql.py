@@ -1,6 +1,6 @@
 """Copy the W3C SPARQL 1.0 and 1.1 test queries (and the data they run on) into tests/data.
 
-``tests/test_guard_bypass.py`` checks that the guard's canonical re-serialisation does not
+``tests/server/test_guard_bypass.py`` checks that the guard's canonical re-serialisation does not
 change what a query means, on every syntax and evaluation test of the W3C suites that does not
 use SERVICE or LOAD. This tool reads a git checkout of https://github.com/w3c/rdf-tests and
 writes one file, ``tests/data/w3c_sparql.json``: the upstream commit, one record per test, and

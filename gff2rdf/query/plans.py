@@ -5,7 +5,7 @@
 where the genome versions come from (a query on the target; the server caches them until the
 next write) and in how a SPARQL text reaches the engine (``pyoxigraph.Store.query`` or an
 endpoint; a worker process with the request's deadline). So the SPARQL text sent for the same
-parameters on the same store is the same everywhere (``tests/test_canned_plans.py``).
+parameters on the same store is the same everywhere (``tests/query/test_canned_plans.py``).
 
 Example:
     >>> from gff2rdf.query.canned import get_query

@@ -5,7 +5,7 @@ Routes: ``/sparql`` (also ``/query``) SPARQL 1.1 Protocol queries, ``/update`` S
 JSON, ``/queries/NAME`` a canned query run with its parameters (planned as ``gff2rdf query``
 plans it; ``/queries/NAME/sparql`` shows the SPARQL), ``/status`` the workers.
 
-The protocols pass the W3C test suites (``tests/test_server_w3c.py``); what that takes is in
+The protocols pass the W3C test suites (``tests/server/test_server_w3c.py``); what that takes is in
 ``server_protocol``.
 
 Safety, in the order a request meets it:

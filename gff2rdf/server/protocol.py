@@ -1,7 +1,7 @@
 """Protocol details of ``gff2rdf serve``: request URLs, Graph Store targets, service description.
 
 What the W3C SPARQL 1.1 Protocol, Graph Store HTTP Protocol and Service Description test suites
-take (``tests/test_server_w3c.py`` runs them): relative IRIs in a query or update resolve
+take (``tests/server/test_server_w3c.py`` runs them): relative IRIs in a query or update resolve
 against the URL the client used; ``using-graph-uri`` / ``using-named-graph-uri`` give an
 update's dataset (``sparql_using``); the Graph Store names a graph indirectly
 (``/store?graph=IRI``, ``/store?default``) or directly (``/store/NAME`` is the graph

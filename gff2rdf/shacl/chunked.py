@@ -8,7 +8,7 @@ description) into a fresh in-memory store while the previous chunk is being chec
 the compiled shapes on it (``gff2rdf.shacl.pieces``). Memory stays bounded by two chunks plus the
 node table (``gff2rdf.shacl.nodes``).
 
-The verdicts equal those of validating the whole graph at once (``tests/test_shacl.py`` holds
+The verdicts equal those of validating the whole graph at once (``tests/shacl/test_shacl.py`` holds
 them to it with chunks of a few hundred triples and with shuffled lines). What one chunk cannot
 decide is settled with what the chunks remember:
 

@@ -9,10 +9,10 @@ fails or cannot be decided here, it stops and says why (``Proof.reason``), and t
 the exact engine, which finds and reports the violations. It is sound, not complete: it never
 reports conformance that the exact engine would deny. The tests hold it to that with mutations
 of conforming genomes: generated from the shapes files, several for each constraint and target
-of every file (``tests/test_shacl_fast_mutations.py``), random ones (hypothesis), and one per
-rule by hand, alone and all at once (``tests/test_shacl_fast.py``). What it computes itself,
+of every file (``tests/shacl/test_shacl_fast_mutations.py``), random ones (hypothesis), and one per
+rule by hand, alone and all at once (``tests/shacl/test_shacl_fast.py``). What it computes itself,
 numbers and regular expressions, is held to Oxigraph's results
-(``tests/test_shacl_fast_hypothesis.py``).
+(``tests/shacl/test_shacl_fast_hypothesis.py``).
 
 How a pass works, and what sends the file to the exact engine:
 

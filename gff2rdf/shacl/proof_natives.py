@@ -3,7 +3,7 @@
 
 Each equivalent is bound to a fingerprint of its rule's query text (``_NATIVE``): a changed
 query has another fingerprint, so the proof hands such shapes to the exact engine until its
-equivalent here is brought in line (``tests/test_shacl_fast.py`` fails meanwhile). An
+equivalent here is brought in line (``tests/shacl/test_shacl_fast.py`` fails meanwhile). An
 equivalent raises ``Unsure`` where the rule could find a violation; it may be stricter than the
 rule (a region in the wrong order on a circular sequence), never looser.
 
@@ -98,7 +98,7 @@ for _native in (_region_order, _region_one_strand, _region_one_reference):
 
 # The fingerprints of the sh:select texts in shapes/faldo.ttl. A changed query has another
 # fingerprint, so the pass hands such shapes to the exact engine until its equivalent here is
-# brought in line (tests/test_shacl_fast.py fails meanwhile).
+# brought in line (tests/shacl/test_shacl_fast.py fails meanwhile).
 _NATIVE: dict[str, Native] = {
     "d24c31b52bc31fa7": _region_order,  # g2rs:RegionOrder
     "65418afeb2035fb3": _region_one_strand,  # g2rs:RegionOneStrand

@@ -2,7 +2,7 @@
 
 The shapes are the ``*.ttl`` files of ``shapes/`` (package data): ``generated.ttl`` from the
 LinkML schema (``make shapes``) and hand-written rules for what the schema cannot say. Two
-engines judge data with them and must agree (``tests/test_shacl.py`` checks it):
+engines judge data with them and must agree (``tests/shacl/test_shacl.py`` checks it):
 
 * ``pyshacl_validate`` runs pySHACL on an rdflib graph: the reference, for small graphs;
 * ``gff2rdf.shacl.sparql`` compiles the shapes into SPARQL and runs them in an Oxigraph store,

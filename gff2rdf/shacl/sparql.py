@@ -3,7 +3,7 @@
 ``compile_checks`` turns the shapes graph into ``Check`` objects, one SELECT query per
 constraint, each returning the focus nodes (and value nodes) that violate it, with the same
 focus node, source shape, constraint component, path and value that pySHACL reports (the
-differential tests in ``tests/test_shacl.py`` hold the two engines to that). ``run_checks``
+differential tests in ``tests/shacl/test_shacl.py`` hold the two engines to that). ``run_checks``
 runs them in a pyoxigraph ``Store``: a whole in-memory graph, a loaded genome version in the
 store, or one chunk of a genome (``gff2rdf.shacl.chunked``).
 

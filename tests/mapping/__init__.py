@@ -1,0 +1,1 @@
+"""Tests of gff2rdf.mapping."""

@@ -1,0 +1,77 @@
+"""The one real UI test: ``gff2rdf pipeline ui`` (dagster dev) answers on 127.0.0.1 with the
+example catalogue's assets loaded.
+
+dagster dev starts several processes and ignores SIGINT/SIGTERM when started in the background
+(design.md), so it runs in a process group of its own that the test kills with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
+
+DEADLINE = 90.0  # dagster dev took about 6 s on an idle 2-core machine; CI may be busy
+QUERY = "{ assetNodes { assetKey { path } } }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def asset_keys(port: int) -> set[str]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": QUERY}).encode(),
+        headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        data = json.loads(response.read())
+    nodes = (data.get("data") or {}).get("assetNodes") or []
+    return {"/".join(n["assetKey"]["path"]) for n in nodes}
+
+
+def test_the_dagster_ui_answers_on_loopback_with_the_catalogue(tmp_path: Path) -> None:
+    port = free_port()
+    script = Path(sys.executable).with_name("gff2rdf")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "gff2rdf"]
+    log = (tmp_path / "ui.log").open("wb")
+    process = subprocess.Popen(
+        [*command, "pipeline", "ui", "--catalogue", str(ROOT / "examples" / "catalogue.yaml"),
+         "--store", str(tmp_path / "store"), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        cwd=tmp_path)
+    keys: set[str] = set()
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                keys = asset_keys(port)
+            except OSError:
+                keys = set()
+            if {"gff3_source", "rdf", "genome_graph"} <= keys:
+                break
+            time.sleep(1.0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        log.close()
+    output = (tmp_path / "ui.log").read_text(errors="replace")
+    assert keys == {"gff3_source", "gff3_report", "rdf", "genome_graph"}, output[-3000:]
+    assert f"http://127.0.0.1:{port}/" in output
+    assert (tmp_path / "store-pipeline" / "dagster" / "dagster.yaml").is_file()

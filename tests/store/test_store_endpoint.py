@@ -1,0 +1,135 @@
+"""Loading over the SPARQL 1.1 Graph Store Protocol into a real Oxigraph server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gff2rdf.cli.commands import main
+from gff2rdf.errors import EndpointError, StoreLockedError
+from gff2rdf.store.metadata import G2R
+from gff2rdf.store.remote import Endpoint, load_remote
+from gff2rdf.store.store import GenomeStore
+from tests.conftest import DATA
+
+MIKADO = DATA / "tair10_chr5_mikado.gff3"
+ENSEMBL = DATA / "arabidopsis_TAIR10_40_small.gff3"
+META = "https://w3id.org/gff2rdf/data/meta"
+GENOME = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/remote"
+DIRECT = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/direct"
+KW = dict(species="Arabidopsis thaliana", assembly="TAIR10")
+
+
+def _oxigraph() -> str:
+    found = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    if not os.path.exists(found):
+        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, int]]:
+    """``oxigraph serve`` on a free loopback port; stopped at the end of the module."""
+    location = tmp_path_factory.mktemp("oxigraph")
+    port = _free_port()
+    proc = subprocess.Popen([_oxigraph(), "serve", "--location", str(location), "--bind",
+                             f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/query?query=ASK%7B%7D", timeout=1).read()
+                break
+            except (urllib.error.URLError, OSError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("oxigraph serve did not start")
+                time.sleep(0.1)
+        yield url, location, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def pointer_count(endpoint: Endpoint, genome: str) -> int:
+    rows = endpoint.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{META}> {{ <{genome}> "
+                           f"<{G2R}currentBuild> ?g }} GRAPH ?g {{ ?s ?p ?o }} }}")
+    return int(rows[0]["n"])
+
+
+def graphs(endpoint: Endpoint) -> set[str]:
+    return {r["g"] for r in endpoint.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")}
+
+
+def test_load_through_the_graph_store_protocol(server: tuple[str, Path, int]) -> None:
+    url, _, _ = server
+    endpoint = Endpoint.for_url(f"{url}/store")
+    assert endpoint.query_url == f"{url}/query" and endpoint.update_url == f"{url}/update"
+    first = load_remote(endpoint, MIKADO, annotation="remote", **KW)  # type: ignore[arg-type]
+    assert first.status == "loaded" and first.build.startswith(GENOME + "/build/")
+    assert pointer_count(endpoint, GENOME) == first.triples > 1000
+    again = load_remote(endpoint, MIKADO, annotation="remote", **KW)  # type: ignore[arg-type]
+    assert again.status == "unchanged"
+    second = load_remote(endpoint, ENSEMBL, annotation="remote", **KW)  # type: ignore[arg-type]
+    assert second.status == "rebuilt" and second.reasons[0].startswith("source changed")
+    assert pointer_count(endpoint, GENOME) == second.triples != first.triples
+    assert graphs(endpoint) == {META, second.build}  # the old build is gone
+    # the description moved out of the build into the metadata graph
+    rows = endpoint.select(f"SELECT ?v WHERE {{ GRAPH <{META}> {{ <{GENOME}> "
+                           f"<{G2R}codeVersion> ?v }} }}")
+    assert len(rows) == 1
+    assert not endpoint.select(f"SELECT ?p WHERE {{ GRAPH <{second.build}> {{ <{GENOME}> ?p ?o"
+                               " } }")
+
+
+def test_load_without_an_update_endpoint(server: tuple[str, Path, int]) -> None:
+    url, _, _ = server
+    endpoint = Endpoint.for_url(f"{url}/store", direct=True)
+    assert endpoint.update_url is None
+    first = load_remote(endpoint, MIKADO, annotation="direct", **KW)  # type: ignore[arg-type]
+    assert first.build == DIRECT
+    assert pointer_count(endpoint, DIRECT) == first.triples > 1000
+    second = load_remote(endpoint, ENSEMBL, annotation="direct", **KW)  # type: ignore[arg-type]
+    assert second.status == "rebuilt"
+    assert pointer_count(endpoint, DIRECT) == second.triples
+    rows = endpoint.select(f"SELECT ?b WHERE {{ GRAPH <{META}> {{ <{DIRECT}> "
+                           f"<{G2R}currentBuild> ?b }} }}")
+    assert rows == [{"b": DIRECT}]  # one pointer, to the genome's own graph
+
+
+def test_cli_load_endpoint_and_errors(server: tuple[str, Path, int]) -> None:
+    url, location, pid = server
+    result = CliRunner().invoke(main, ["load", str(MIKADO), "--endpoint", f"{url}/store",
+                                       "--annotation", "cli", "--species",
+                                       "Arabidopsis thaliana", "--assembly", "TAIR10"])
+    assert result.exit_code == 0, result.stderr
+    assert "arabidopsis_thaliana/TAIR10/cli: loaded (new genome version)" in result.stderr
+    # the server holds the RocksDB lock of its directory: the embedded store names it
+    with pytest.raises(StoreLockedError) as caught:
+        GenomeStore.open(location)
+    assert caught.value.pid == pid and "oxigraph serve" in str(caught.value)
+    bad = Endpoint.for_url(f"http://127.0.0.1:{_free_port()}/store")
+    with pytest.raises(EndpointError, match="cannot reach the server"):
+        load_remote(bad, MIKADO)
