@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
 
-.PHONY: install demo test lint data bench clean readme browser-deps test-deps pipeline
+.PHONY: install demo test test-fast lint data bench clean readme browser-deps test-deps pipeline
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# All but the tests marked slow, browser or pipeline (tests/conftest.py), on every core.
+test-fast: install
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not browser and not pipeline"
 
 # The dagster UI on 127.0.0.1 for the bundled example genomes (examples/catalogue.yaml); its
 # store and dagster instance go to demo-output/. PORT=3001 make pipeline for another port.
@@ -69,6 +73,7 @@ test-deps:
 lint: install
 	$(BIN)/ruff check gff2rdf tests bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python tools/readme_cli.py --check
 
 # Rebuild the packaged SO table and Dbxref prefix map (needs ../shared/data).

@@ -14,8 +14,8 @@ Example:
 from __future__ import annotations
 
 __all__ = [
-    "DCAT", "DCTERMS", "FALDO", "G2R", "OBO", "OIO", "OWL", "PAV", "PROV", "RDF", "RDFS",
-    "RDF_TYPE", "SD", "SH", "SUBCLASS_OF", "VOID", "W3C_FORMATS", "XSD", "XSD_DATETIME",
+    "DCAT", "DCTERMS", "FALDO", "G2R", "G2RS", "OBO", "OIO", "OWL", "PAV", "PROV", "RDF", "RDFS",
+    "RDF_TYPE", "SD", "SH", "SO", "SUBCLASS_OF", "VOID", "W3C_FORMATS", "XSD", "XSD_DATETIME",
     "XSD_STRING",
 ]
 
@@ -38,8 +38,10 @@ FALDO = "http://biohackathon.org/resource/faldo#"
 OBO = "http://purl.obolibrary.org/obo/"
 OIO = "http://www.geneontology.org/formats/oboInOwl#"
 
-# gff2rdf's own vocabulary (ontology/gff2rdf.yaml, ontology/store.yaml)
+# gff2rdf's own vocabulary (ontology/gff2rdf.yaml, ontology/store.yaml) and shapes (shapes/)
 G2R = "https://w3id.org/gff2rdf/vocab#"
+G2RS = "https://w3id.org/gff2rdf/shapes#"
+SO = f"{OBO}so#"  # SO's own relations (so:part_of ...)
 
 # terms
 RDF_TYPE = f"{RDF}type"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
 import pytest
 
 from gff2rdf.conversion.api import ConvertResult, convert
+from gff2rdf.errors import Gff3Error
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = ROOT / "tests" / "data"
@@ -22,6 +26,34 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared corpus not found at {path} (set GFF2RDF_SHARED_DATA)")
     return path
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A shared-corpus file converted to N-Triples (``--lenient`` when it has errors)."""
+
+    source: Path
+    nt: Path
+    result: ConvertResult
+    lenient: bool
+
+
+@pytest.fixture(scope="session")
+def corpus_nt(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Converted]:
+    """``get(name)``: ``../shared/data/{name}`` (``gff3/x.gff``) converted once a session with
+    the default genome options, shared by the SHACL and export tests (skips when absent)."""
+    work = tmp_path_factory.mktemp("corpus")
+
+    @functools.cache
+    def get(name: str) -> Converted:
+        source = shared(*name.split("/"))
+        nt = work / (name.replace("/", "__") + ".nt")
+        try:
+            return Converted(source, nt, convert(source, nt), False)
+        except Gff3Error:
+            return Converted(source, nt, convert(source, nt, lenient=True), True)
+
+    return get
 
 
 def convert_text(tmp_path: Path, text: str, **options: object) -> tuple[ConvertResult, str]:

@@ -25,8 +25,8 @@ deterministically, because taken as it is it judges gff2rdf data wrongly (docs/d
    the OBO namespace, a well-formed ``SO_nnnnnnn`` IRI; generation fails otherwise.
 
 The output is Turtle written by a small deterministic writer (sorted subjects, predicates and
-objects; single-use blank nodes and lists inline), so that ``tests/shacl/test_shacl.py`` can compare the
-committed file with a fresh generation byte for byte.
+objects; single-use blank nodes and lists inline), so that ``tests/shacl/test_shacl.py`` can compare
+the committed file with a fresh generation byte for byte.
 
 Usage: ``python tools/gen_shapes.py [SCHEMA] [OUTPUT]`` (defaults: ontology/gff2rdf.yaml,
 shapes/generated.ttl); ``--check`` exits 1 when OUTPUT is out of date.

@@ -38,11 +38,11 @@ from urllib.parse import quote, unquote
 
 from ..errors import InputError
 from ..mapping.sotypes import SEQUENCE_FEATURE, SequenceOntology
+from ..vocab import OBO, RDF_TYPE
 from .read import GraphIndex, Pairs, parse_region
 
 __all__ = ["FeatureWriter", "escape_column", "escape_seqid", "escape_value"]
 
-OBO = "http://purl.obolibrary.org/obo/"
 # GFF3's own attributes first, in the order of the specification, then the others by name
 ORDER = {k: n for n, k in enumerate(("ID", "Name", "Alias", "Parent", "Target", "Gap",
                                      "Derives_from", "Note", "Dbxref", "Ontology_term",
@@ -94,7 +94,7 @@ class FeatureWriter:
         self.base = mapping.attribute_predicate_base
         self._type_names: dict[str, str] = {}
         # role of each predicate IRI: a structural slot, a mapped attribute key, or attr:
-        self.roles = {"http://www.w3.org/1999/02/22-rdf-syntax-ns#type": "type",
+        self.roles = {RDF_TYPE: "type",
                       P["gff_id"]: "id", P["label"]: "label", P["gff_type"]: "gff_type",
                       P["source"]: "source", P["score"]: "score", P["phase"]: "phase",
                       P["location"]: "location", P["part_of"]: "Parent",

@@ -24,7 +24,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import InputError
-from .read import FALDO, RDF_TYPE, GraphIndex, Pairs
+from ..vocab import FALDO, RDF_TYPE
+from .read import GraphIndex, Pairs
 
 __all__ = ["NtriplesSink", "read_ntriples", "read_triples", "unescape_literal"]
 

@@ -47,13 +47,12 @@ from typing import IO
 
 from ..errors import InputError
 from ..mapping.schema import Mapping, compile_mapping
+from ..vocab import DCAT, OBO, RDF_TYPE
 
 __all__ = ["GraphIndex", "Pairs", "adjacency", "iri_key", "parse_region"]
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-FALDO = "http://biohackathon.org/resource/faldo#"
-DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
-OBO_SO = "http://purl.obolibrary.org/obo/SO_"
+DCAT_DATASET = f"{DCAT}Dataset"
+OBO_SO = f"{OBO}SO_"
 STRANDS = {"1": "+", "-1": "-", "0": ".", "u": "?"}
 _SEGMENT = re.compile(rb"^(.*)/segment/([0-9]+)$")
 

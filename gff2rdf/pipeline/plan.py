@@ -47,8 +47,8 @@ After a run has materialised them, the call finds all four current when given th
 builds (``run_pipeline`` reads them) and the installed shapes version
 (``versions.shapes_version()``). A newer schema version (``code_versions("99.0")``) makes
 ``rdf`` and ``genome_graph`` stale by their code version and leaves ``gff3_source`` and
-``gff3_report`` current (``tests/pipeline/test_pipeline.py`` checks this after a run); a newer shapes
-version makes ``rdf`` stale (``shapes version OLD -> NEW``) and so ``genome_graph`` (``rdf is
+``gff3_report`` current (``tests/pipeline/test_pipeline.py`` checks this after a run); a newer
+shapes version makes ``rdf`` stale (``shapes version OLD -> NEW``) and so ``genome_graph`` (``rdf is
 stale``).
 """
 

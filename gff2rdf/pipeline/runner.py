@@ -25,10 +25,10 @@ version of the example catalogue is stale, and no dagster run is started:
     genome_graph ['never materialised']
 
 Without ``dry_run=True`` the same call materialises the four assets (a few seconds of dagster,
-which ``tests/pipeline/test_pipeline.py`` spends): ``result.summary()`` lists each as ``materialised``
-with its reasons, ``result.genomes[0].checks`` has the ``gff3_valid`` and ``shacl`` results,
-and the genome graph is in the store. Called again, it finds all four current and starts no
-run.
+which ``tests/pipeline/test_pipeline.py`` spends): ``result.summary()`` lists each as
+``materialised`` with its reasons, ``result.genomes[0].checks`` has the ``gff3_valid`` and
+``shacl`` results, and the genome graph is in the store. Called again, it finds all four current
+and starts no run.
 """
 
 from __future__ import annotations

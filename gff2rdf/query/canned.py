@@ -63,6 +63,7 @@ from ..errors import QueryError
 from ..settings import get
 from ..store.binindex import descendants
 from ..terms import encode_segment
+from ..vocab import OBO
 from .binding import Term, bind_values
 from .plans import GENOMES_QUERY, Genomes, Plan, execute
 from .results import QueryResult, run_on_endpoint, run_on_store
@@ -70,7 +71,6 @@ from .results import QueryResult, run_on_endpoint, run_on_store
 __all__ = ["GENOMES_QUERY", "CannedQuery", "Genomes", "Parameter", "Plan", "QueryResult",
            "get_query", "list_queries", "uniprot_spellings"]
 
-OBO = "http://purl.obolibrary.org/obo/"
 INDEX_SUFFIX = ".index"  # queries/{name}.index.rq: the plan of {name} on a store with a bin index
 TYPES = ("genome", "string", "integer", "iri", "term", "strings", "terms", "loci", "limit")
 _CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[:_]([A-Za-z0-9_.-]+)$")

@@ -33,16 +33,17 @@ import pyoxigraph as ox
 
 from ..errors import QueryError
 from ..settings import get
+from ..vocab import FALDO, G2R, OBO, SO, XSD_STRING
 
 __all__ = ["FORMATS", "PREFIXES", "QueryResult", "format_result", "run_on_endpoint",
            "run_on_store", "shorten"]
 
 FORMATS = ("table", "csv", "tsv", "json")
 PREFIXES = {
-    "obo": "http://purl.obolibrary.org/obo/",
-    "so": "http://purl.obolibrary.org/obo/so#",
-    "faldo": "http://biohackathon.org/resource/faldo#",
-    "g2r": "https://w3id.org/gff2rdf/vocab#",
+    "obo": OBO,
+    "so": SO,
+    "faldo": FALDO,
+    "g2r": G2R,
     "up": "http://purl.uniprot.org/core/",
     "uniprot": "http://purl.uniprot.org/uniprot/",
 }
@@ -144,7 +145,7 @@ def _json_term(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> dict[str, str]
     out = {"type": "literal", "value": term.value}
     if term.language:
         out["xml:lang"] = term.language
-    elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+    elif term.datatype.value != XSD_STRING:
         out["datatype"] = term.datatype.value
     return out
 

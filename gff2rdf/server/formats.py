@@ -41,14 +41,13 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from ..errors import RequestError
+from ..vocab import RDF, XSD, XSD_STRING
 
 __all__ = ["ASK_FORMATS", "DATASET_FORMATS", "GRAPH_FORMATS", "SELECT_FORMATS", "Format",
            "ask_bytes", "error_tail", "negotiate", "select_writer"]
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-XSD_STRING = XSD + "string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-RDF_DIR_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#dirLangString"
+RDF_LANG_STRING = f"{RDF}langString"
+RDF_DIR_LANG_STRING = f"{RDF}dirLangString"
 
 
 @dataclass(frozen=True)

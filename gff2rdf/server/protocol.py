@@ -32,6 +32,7 @@ import re
 import pyoxigraph as ox
 
 from ..errors import RequestError
+from ..vocab import RDF_TYPE
 from .config import ServeConfig
 from .formats import GRAPH_FORMATS, negotiate
 from .http import Params, Request, Response
@@ -40,7 +41,6 @@ __all__ = ["graph_target", "iri", "request_url", "service_description"]
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # a Host header (RFC 9110 section 7.2, RFC 3986 reg-name or IP literal, and a port): nothing
 # that could end the authority of an IRI (/ ? # @ or a space)
 _HOST = re.compile(r"(?:[a-z0-9._~!$&'()*+,;=%-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")

@@ -19,14 +19,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import ShapesError
+from ..vocab import FALDO, G2R, SUBCLASS_OF
 from .shapes import ValidationReport, load_shapes, shapes_version
 from .sparql import VALUE, Check, compile_checks, oxigraph_term
 
 __all__ = ["GFF_LINE", "checks_for", "execute", "gff_lines", "source_title", "validate_graph",
            "validate_store"]
 
-GFF_LINE = "https://w3id.org/gff2rdf/vocab#gffLine"
-_SUBCLASS_ASK = "ASK { ?a <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?b }"
+GFF_LINE = f"{G2R}gffLine"
+_SUBCLASS_ASK = f"ASK {{ ?a <{SUBCLASS_OF}> ?b }}"
 _CHECKS: dict[bool, list[Check]] = {}
 
 
@@ -158,7 +159,7 @@ def gff_lines(store: Any, foci: list[str], default_graph: Any = None) -> dict[st
     nodes = sorted({f for f in foci if f.startswith("<")})
     if not nodes:
         return {}
-    faldo = "http://biohackathon.org/resource/faldo#"
+    faldo = FALDO
     query = f"""
 SELECT ?focus (MIN(?line) AS ?first) WHERE {{
   VALUES ?focus {{ {' '.join(nodes)} }}

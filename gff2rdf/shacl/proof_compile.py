@@ -25,12 +25,12 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from ..errors import ShapesError
+from ..vocab import RDFS, SH
 from .proof_natives import _NATIVE, Native, fingerprint
 from .proof_terms import (
     _WELL_FORMED_B,
     EMPTY,
     RDF_TYPE,
-    SH,
     XSD_STRING,
     Unsure,
     _compared,
@@ -177,7 +177,7 @@ class _Compiler:
         sh = self.sh
         if any(self.g.subjects(sh.targetNode, None)):
             raise Unsupported("sh:targetNode")
-        rdfs_class = self.rdflib.URIRef("http://www.w3.org/2000/01/rdf-schema#Class")
+        rdfs_class = self.rdflib.URIRef(f"{RDFS}Class")
         tops = set(self.g.subjects(sh.targetClass, None)) | set(
             self.g.subjects(sh.targetSubjectsOf, None)) | set(
             self.g.subjects(sh.targetObjectsOf, None))

@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
+from ..vocab import FALDO
 from .proof_terms import (
     _WELL_FORMED_B,
-    FALDO,
     RDF_TYPE,
     XSD_INTEGER,
     Unsure,

@@ -21,14 +21,12 @@ import struct
 from decimal import Decimal
 from typing import Any
 
+from .. import vocab
+from ..vocab import RDF, XSD
 from .sparql import _WELL_FORMED
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-SH = "http://www.w3.org/ns/shacl#"
-FALDO = "http://biohackathon.org/resource/faldo#"
-RDF_TYPE = f"<{RDF}type>".encode()
-SUBCLASS_OF = b"<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
+RDF_TYPE = f"<{vocab.RDF_TYPE}>".encode()
+SUBCLASS_OF = f"<{vocab.SUBCLASS_OF}>".encode()
 XSD_STRING = f"<{XSD}string>".encode()
 XSD_INTEGER = f"<{XSD}integer>".encode()
 LANG_STRING = f"<{RDF}langString>".encode()

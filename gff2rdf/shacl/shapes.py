@@ -36,7 +36,7 @@ from typing import Any
 
 from ..errors import ShapesError
 from ..terms import iri, literal
-from ..vocab import SH, XSD_STRING
+from ..vocab import FALDO, G2R, G2RS, OBO, RDF, RDFS, SH, SO, XSD, XSD_STRING
 
 __all__ = [
     "SH",
@@ -261,14 +261,8 @@ def _path_turtle(path: str) -> str:
     return literal(path)  # longer paths: not in gff2rdf's shapes; kept as SPARQL text
 
 
-_SHORT = (("https://w3id.org/gff2rdf/shapes#", "g2rs:"), (SH, "sh:"),
-          ("http://biohackathon.org/resource/faldo#", "faldo:"),
-          ("https://w3id.org/gff2rdf/vocab#", "g2r:"),
-          ("http://purl.obolibrary.org/obo/so#", "so:"),
-          ("http://purl.obolibrary.org/obo/", "obo:"),
-          ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "rdf:"),
-          ("http://www.w3.org/2000/01/rdf-schema#", "rdfs:"),
-          ("http://www.w3.org/2001/XMLSchema#", "xsd:"))
+_SHORT = ((G2RS, "g2rs:"), (SH, "sh:"), (FALDO, "faldo:"), (G2R, "g2r:"), (SO, "so:"),
+          (OBO, "obo:"), (RDF, "rdf:"), (RDFS, "rdfs:"), (XSD, "xsd:"))
 
 
 def short(text: str) -> str:

@@ -73,7 +73,7 @@ import pyoxigraph as ox
 from ..errors import StoreError
 from ..mapping.sotypes import SequenceOntology
 from ..terms import integer, literal
-from ..vocab import DCTERMS, FALDO, G2R, OBO, RDF_TYPE
+from ..vocab import DCTERMS, FALDO, G2R, OBO, RDF_TYPE, XSD_DATETIME
 from .lock import TMP_DIR
 from .metadata import GenomeEntry, code_version, genome_path, now
 
@@ -241,7 +241,7 @@ def _index_lines(store: IndexedStore, build: str, graph: str, path: str,
            f"{g} <{G2R}indexOf> <{build}> {g} .\n"
            f"{g} <{G2R}binLevels> {literal(levels)} {g} .\n"
            f"{g} <{G2R}codeVersion> {literal(code_version())} {g} .\n"
-           f"{g} <{DCTERMS}created> \"{now()}\"^^<http://www.w3.org/2001/XMLSchema#dateTime> "
+           f"{g} <{DCTERMS}created> \"{now()}\"^^<{XSD_DATETIME}> "
            f"{g} .\n")
     counts.update(features=features, genes=indexed_genes, bins=len(bins))
 

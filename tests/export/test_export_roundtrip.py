@@ -18,15 +18,16 @@ import gzip
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gff2rdf.conversion.api import ConvertResult, convert
+from gff2rdf.conversion.api import convert
 from gff2rdf.errors import Gff3Error
 from gff2rdf.export.api import FileSource, export
-from tests.conftest import SHARED
+from tests.conftest import SHARED, Converted
 from tests.export.gff3_compare import Line, allowances_for, compare, listed_differences, read_lines
 
 GT = shutil.which("gt")
@@ -55,36 +56,7 @@ def _conformance() -> list[str]:
 FILES = _corpus() + _conformance()
 
 
-@dataclass
-class RoundTrip:
-    source: Path
-    nt: Path
-    result: ConvertResult
-    lenient: bool
-
-
-@pytest.fixture(scope="session")
-def round_trips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RoundTrip]:
-    """Each file converted once a session, on demand (``get``)."""
-    return {}
-
-
-def converted(name: str, cache: dict[str, RoundTrip], work: Path) -> RoundTrip:
-    if name in cache:
-        return cache[name]
-    source = SHARED / name
-    if not source.exists():
-        pytest.skip(f"shared corpus not found at {SHARED} (set GFF2RDF_SHARED_DATA)")
-    nt = work / (source.name + ".nt")
-    try:
-        result, lenient = convert(source, nt), False
-    except Gff3Error:
-        result, lenient = convert(source, nt, lenient=True), True
-    cache[name] = RoundTrip(source, nt, result, lenient)
-    return cache[name]
-
-
-def expected_lines(trip: RoundTrip) -> list[Line]:
+def expected_lines(trip: Converted) -> list[Line]:
     """The input's lines, less what a lenient conversion skipped: lines with an error, and
     links to IDs that no converted line has or that the log says were dropped."""
     lines = read_lines(trip.source)
@@ -117,7 +89,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_round_trip(name: str, round_trips: dict[str, RoundTrip], workdir: Path) -> None:
+def test_round_trip(name: str, corpus_nt: Callable[[str], Converted], workdir: Path) -> None:
     if any(d.file == Path(name).name and d.kind == "not-compared"
            for d in listed_differences()):
         # nothing to compare: convert refuses a file without features, as the list says
@@ -125,7 +97,7 @@ def test_round_trip(name: str, round_trips: dict[str, RoundTrip], workdir: Path)
             convert(SHARED / name, workdir / "refused.nt", lenient=True)
         assert {p.kind for p in info.value.problems} & {"no-features", "empty-file"}
         return
-    trip = converted(name, round_trips, workdir)
+    trip = corpus_nt(name)
     out = workdir / (trip.source.name + ".export.gff3")
     result = export(FileSource(str(trip.nt)), out)
     assert result.features == trip.result.features

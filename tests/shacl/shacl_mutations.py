@@ -2,8 +2,8 @@
 tests/shacl/test_shacl_fast_mutations.py, which holds the streaming proof to them).
 
 ``Mutator.mutations`` yields mutated copies of a ``Graph`` meant to violate one ``Constraint``
-(``tests/shacl/shacl_constraints.py``): a focus node of its top-level shape is found in the data and,
-step by step down the route from that shape to the constraint, values are changed so that the
+(``tests/shacl/shacl_constraints.py``): a focus node of its top-level shape is found in the data
+and, step by step down the route from that shape to the constraint, values are changed so that the
 constraint decides: a value of the wrong datatype, kind or pattern, a type removed, a value
 missing or one too many, the values of a qualified shape made to fail (or new ones added that
 conform), a node targeted only by the target under test. The exact engine, under the shapes

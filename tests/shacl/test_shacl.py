@@ -23,7 +23,7 @@ from gff2rdf.errors import Gff3Error, ShapesError
 from gff2rdf.shacl.chunked import validate_lines
 from gff2rdf.shacl.shapes import SH, load_shapes, pyshacl_validate, shapes_dir, shapes_version
 from gff2rdf.shacl.sparql import compile_checks
-from tests.conftest import DATA, ROOT, shared
+from tests.conftest import DATA, ROOT, Converted, shared
 
 G2RS = "https://w3id.org/gff2rdf/shapes#"
 FALDO = "http://biohackathon.org/resource/faldo#"
@@ -407,11 +407,10 @@ SMALL_CORPUS = ["agat__Athaliana_EnsemblPlants_Araport11_Mt_35_test.gff",
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every file of ../shared/data/gff3 converted (leniently where it fails by design)."""
-    directory = shared("gff3")
-    tmp = tmp_path_factory.mktemp("corpus")
-    return {p.name: _nt(p, tmp) for p in sorted(directory.glob("*.gff*"))}
+def corpus(corpus_nt: Callable[[str], Converted]) -> dict[str, Path]:
+    """Every file of ../shared/data/gff3 converted (leniently where it fails by design), once a
+    session (``corpus_nt``)."""
+    return {p.name: corpus_nt(f"gff3/{p.name}").nt for p in sorted(shared("gff3").glob("*.gff*"))}
 
 
 def test_every_corpus_file_converts_to_conforming_rdf(corpus: dict[str, Path]) -> None:

@@ -68,7 +68,8 @@ def test_the_shapes_use_only_known_parameters() -> None:
 def test_every_constraint_of_every_shapes_file_has_a_generator(shapes: Shapes,
                                                                base: Graph) -> None:
     """Each file's constraints are found, and each has mutations (a new kind of constraint,
-    or a new SPARQL rule, fails here with its name until tests/shacl/shacl_mutations.py makes it)."""
+    or a new SPARQL rule, fails here with its name until tests/shacl/shacl_mutations.py makes
+    it)."""
     files = {c.file for c in ALL}
     assert files >= {"faldo.ttl", "features.ttl", "generated.ttl", "genome.ttl"}, files
     kinds = {c.parameter for c in ALL}
