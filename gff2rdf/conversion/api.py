@@ -13,7 +13,7 @@ Example (from the repository's root, as the tests run):
     ...                  species="Arabidopsis thaliana", taxon="3702",
     ...                  assembly="TAIR10", annotation="mikado")
     >>> result.summary()  # doctest: +ELLIPSIS
-    'tair10_chr5_mikado.gff3: 297 features, 2,885 triples, 0 warnings in ... s'
+    'tair10_chr5_mikado.gff3: 297 features, 2,915 triples, 0 warnings in ... s'
 """
 
 from __future__ import annotations

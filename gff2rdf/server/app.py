@@ -543,14 +543,15 @@ class App:
 
 def token_endpoint(url: str, token: str) -> Any:
     """A ``gff2rdf.store.remote.Endpoint`` for a write-enabled ``gff2rdf serve`` (``.../store``)
-    that sends
-    the bearer token, so ``gsp.load_remote`` loads a genome version while the server serves.
+    that sends the bearer token, so ``load_remote`` loads a genome version while the server
+    serves.
 
     Example (from the repository's root, as the tests run): a server on a free port of
     127.0.0.1 with a new store, which only a request with the token may write to:
 
         >>> import tempfile
-        >>> from gff2rdf import gsp
+        >>> from gff2rdf.errors import EndpointError
+        >>> from gff2rdf.store.remote import Endpoint, load_remote
         >>> from gff2rdf.server.http import make_server
         >>> config = ServeConfig.from_settings(tempfile.mkdtemp(), workers=1, token="s3cret")
         >>> app = App(config).start()
@@ -561,13 +562,13 @@ def token_endpoint(url: str, token: str) -> Any:
         >>> kw = dict(species="Arabidopsis thaliana", assembly="TAIR10", annotation="mikado")
         >>> try:  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         ...     try:  # without the token, even a small update is refused
-        ...         gsp.Endpoint.for_url(url).update("CLEAR ALL")
-        ...     except gsp.EndpointError as exc:
+        ...         Endpoint.for_url(url).update("CLEAR ALL")
+        ...     except EndpointError as exc:
         ...         print(exc)
         ...     endpoint = token_endpoint(url, "s3cret")
-        ...     print(gsp.load_remote(endpoint, "tests/data/tair10_chr5_mikado.gff3",
-        ...                           **kw).summary())
-        ...     print(gsp.load_remote(endpoint, "tests/data/tair10_chr5_mikado.gff3", **kw).status)
+        ...     print(load_remote(endpoint, "tests/data/tair10_chr5_mikado.gff3",
+        ...                       **kw).summary())
+        ...     print(load_remote(endpoint, "tests/data/tair10_chr5_mikado.gff3", **kw).status)
         ... finally:
         ...     server.shutdown()
         ...     thread.join()
@@ -575,7 +576,7 @@ def token_endpoint(url: str, token: str) -> Any:
         ...     app.close()
         POST http://127.0.0.1:.../update: HTTP 401 Unauthorized:
             this write needs the server's token: Authorization: Bearer TOKEN
-        arabidopsis_thaliana/TAIR10/mikado: loaded (new genome version): 2,545 triples in ... s
+        arabidopsis_thaliana/TAIR10/mikado: loaded (new genome version): 2,575 triples in ... s
         unchanged
     """
     from ..store.remote import Endpoint

@@ -112,7 +112,7 @@ def validate_lines(
     ...             species="Arabidopsis thaliana", assembly="TAIR10", annotation="mikado")
     >>> report = validate_lines(directory / "mikado.nt.gz", chunk_bytes=64 << 10)
     >>> report.conforms, report.triples, report.engine
-    (True, 2585, 'Oxigraph SPARQL, 8 chunk(s)')
+    (True, 2615, 'Oxigraph SPARQL, 8 chunk(s)')
     >>> lines = gzip.open(directory / "mikado.nt.gz", "rt").readlines()
     >>> begin = next(line for line in lines if "faldo#begin>" in line)
     >>> _ = (directory / "bad.nt").write_text("".join(lines) + begin.replace("#begin>", "#end>"))

@@ -23,7 +23,7 @@ loaded into a second store, where it has the same triples:
     >>> with GenomeStore.open(work / "second") as store:
     ...     again = store.load(str(out))
     >>> again.genome == loaded.genome, loaded.triples, again.triples
-    (True, 2545, 2545)
+    (True, 2575, 2575)
 """
 
 from __future__ import annotations

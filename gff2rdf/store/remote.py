@@ -52,9 +52,9 @@ Python), then the same file again:
     ... finally:
     ...     server.terminate()
     ...     _ = server.wait()
-    arabidopsis_thaliana/TAIR10/mikado: loaded (new genome version): 2,545 triples in ... s
+    arabidopsis_thaliana/TAIR10/mikado: loaded (new genome version): 2,575 triples in ... s
     unchanged
-    [{'n': '2545'}]
+    [{'n': '2575'}]
 """
 
 from __future__ import annotations

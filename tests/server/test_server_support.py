@@ -6,6 +6,7 @@ listener, one request through a worker in-process, and ``gff2rdf serve`` as a su
 
 from __future__ import annotations
 
+import gc
 import http.server
 import json
 import shutil
@@ -229,6 +230,11 @@ def run(op: str, text: str, allow: tuple[str, ...], base_iri: str | None = None,
     if base_iri:
         request["base_iri"] = base_iri
     worker.handle(request)
+    # A failed query leaves pyoxigraph objects in reference cycles (exception, traceback,
+    # frame); collected on a canary server's thread they abort with "unsendable, dropped on
+    # another thread". The real worker is a process of one thread; here, collect them now.
+    del worker
+    gc.collect()
     frames = []
     while (frame := decode_frame(out.buffer)) is not None:
         frames.append(frame)
