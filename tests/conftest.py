@@ -13,6 +13,7 @@ import pytest
 
 from gff2rdf.conversion.api import ConvertResult, convert
 from gff2rdf.errors import Gff3Error
+from tests.markers import mark
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = ROOT / "tests" / "data"
@@ -77,3 +78,9 @@ def store_of(nt: str) -> pyoxigraph.Store:
 
 GENOME = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/Araport11"
 SEQ = "https://w3id.org/gff2rdf/data/assembly/TAIR10/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow``, ``browser`` and ``pipeline`` markers (tests/markers.py)."""
+    for item in items:
+        mark(item)

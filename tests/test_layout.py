@@ -5,6 +5,7 @@ cycle between any two modules, and modules small enough to hold in one's head.""
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import grimp
 import pytest
 
 import gff2rdf
+from tests.markers import SLOW
 
 PACKAGE = Path(gff2rdf.__file__).parent
 ROOT = PACKAGE.parent
@@ -109,3 +111,12 @@ def test_public_api_is_there_and_documented() -> None:
             assert (getattr(value, "__doc__", None) or "").strip(), f"{name} has no docstring"
     assert subprocess.run([sys.executable, "-m", "gff2rdf", "--version"], capture_output=True,
                           text=True).stdout.startswith("gff2rdf")
+
+
+def test_every_slow_mark_names_a_test_that_exists() -> None:
+    """A renamed test would silently stop being marked slow (and slow down make test-fast)."""
+    for name, functions in SLOW.items():
+        module = importlib.import_module(f"tests.{name}")
+        wanted = set() if functions == "*" else functions
+        missing = {f for f in wanted if not callable(getattr(module, f, None))}
+        assert not missing, f"tests/markers.py: tests.{name} has no {sorted(missing)}"

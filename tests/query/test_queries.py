@@ -84,7 +84,7 @@ def _itag_next(text: str) -> str:
     return "\n".join(out + added) + "\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def so() -> Ontology:
     return Ontology.read(_shared(ONTOLOGIES / "so.obo"))
 
@@ -95,7 +95,7 @@ def _shared(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for path in (MIKADO, ENSEMBL, ITAG, GENEMARK, POPLAR):
         _shared(path)
@@ -108,7 +108,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             G_GENEMARK: GENEMARK, G_POPLAR: POPLAR, G_CIRCLE: circle}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def store_dir(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("store") / "store"
     with GenomeStore.open(path) as store:
