@@ -19,6 +19,15 @@ Example:
     >>> reader = gff2rdf.Gff3Reader.from_text("c\\t.\\tgene\\t1\\t9\\t.\\t+\\t.\\tID=g\\n")
     >>> [(f.type, f.start, f.end) for f in reader.features()]
     [('gene', 1, 9)]
+
+The package is the flow, one subpackage per stage, each importing only those before it (the
+import contract in pyproject.toml):
+
+    gff3 -> mapping -> rdf -> conversion -> store -> shacl | query | obo -> export
+         -> server | pipeline -> cli
+
+over ``files`` (inputs and outputs) and the foundation modules ``errors``, ``settings``,
+``formats``, ``vocab`` and ``terms``. Each stage's ``__init__`` says what it owns.
 """
 
 from __future__ import annotations
