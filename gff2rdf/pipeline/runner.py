@@ -78,17 +78,27 @@ class GenomeRun:
     error: str | None = None
 
     @property
+    def stale(self) -> list[str]:
+        """The assets found stale that this run did not materialise, fail or skip: all of
+        them in a dry run."""
+        done = {*self.materialised, *self.failed, *self.skipped, *self.blocked}
+        return [asset for asset in self.reasons if asset not in done]
+
+    @property
     def status(self) -> str:
         if self.error or self.failed:
             return "failed"
         if self.blocked:
             return "blocked"
-        return "materialised" if self.materialised else "current"
+        if self.materialised:
+            return "materialised"
+        return "stale" if self.stale else "current"
 
     def to_json(self) -> dict[str, Any]:
         return {"genome": self.key, "title": self.title, "graph": self.graph,
                 "status": self.status, "materialised": self.materialised,
-                "current": self.current, "failed": self.failed, "skipped": self.skipped,
+                "stale": self.stale, "current": self.current, "failed": self.failed,
+                "skipped": self.skipped,
                 "blocked": self.blocked, "reasons": self.reasons, "checks": self.checks,
                 "run_id": self.run_id, "seconds": round(self.seconds, 3), "error": self.error}
 
@@ -98,8 +108,16 @@ class GenomeRun:
         for asset in self.materialised:
             why = "; ".join(self.reasons.get(asset, []))
             lines.append(f"  materialised  {asset}" + (f"  ({why})" if why else ""))
+        for asset in self.stale:
+            why = "; ".join(self.reasons.get(asset, []))
+            lines.append(f"  stale         {asset}" + (f"  ({why})" if why else ""))
         if self.current:
             lines.append(f"  current       {', '.join(self.current)}")
+        for name, check in self.checks.items():
+            if not check.get("passed", True) and name not in self.failed:
+                what = check.get("errors", check.get("violations"))
+                lines.append(f"  check failed  {name}" + (f" ({what} problem(s))"
+                                                          if what is not None else ""))
         for name, message in self.failed.items():
             text = message.replace("\n", "\n" + " " * 16)  # a GFF3 report: one problem a line
             lines.append(f"  failed        {name}: {text}")

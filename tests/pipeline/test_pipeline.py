@@ -164,6 +164,16 @@ def test_a_schema_version_bump_makes_every_rdf_asset_stale(
         assert genome.reasons["rdf"][0].endswith("+schema.99.0")
         assert genome.reasons["genome_graph"][0].startswith("code version ")
         assert genome.materialised == [] and genome.run_id is None
+        # a dry run says stale, in the text and the JSON, with a line per stale asset
+        assert genome.status == "stale" and genome.stale == ["rdf", "genome_graph"]
+        assert genome.to_json()["status"] == "stale"
+        assert genome.to_json()["stale"] == ["rdf", "genome_graph"]
+        text = genome.summary()
+        assert text.startswith(f"{genome.key}: stale ")
+        assert "  stale         rdf  (code version " in text
+        assert "  stale         genome_graph  (code version " in text
+    assert planned.totals().startswith(f"gff2rdf pipeline: planned {len(planned.genomes)} "
+                                       f"genome version(s): {len(planned.genomes)} stale in ")
     result = run(world, select=["*/TAIR10/TAIR10"])
     assert [g.key for g in result.genomes] == [TAIR]
     assert result.genomes[0].materialised == ["rdf", "genome_graph"]
@@ -279,3 +289,19 @@ def test_a_conversion_that_failed_is_not_retried_until_something_changes(tmp_pat
     assert second.blocked["genome_graph"] == "blocked: its RDF file failed"
     forced = run(root, force=True).genomes[0]
     assert forced.run_id and forced.status == "failed"
+
+
+def test_the_summary_names_a_failed_check_and_a_clean_genome_is_current() -> None:
+    """The text says what the JSON says: a failed gff3_valid check (non-blocking, so the
+    genome version was built) gets its line; nothing stale, nothing run is "current"."""
+    from gff2rdf.pipeline.runner import GenomeRun
+
+    built = GenomeRun("a/b/c", "A b c", "urn:g", materialised=["gff3_report", "rdf"],
+                      reasons={"gff3_report": ["never materialised"],
+                               "rdf": ["never materialised"]},
+                      checks={"gff3_valid": {"passed": False, "errors": 3, "warnings": 1},
+                              "shacl": {"passed": True}})
+    assert built.status == "materialised" and built.stale == []
+    assert "  check failed  gff3_valid (3 problem(s))" in built.summary()
+    assert "shacl" not in built.summary()
+    assert GenomeRun("a/b/c", "A b c", "urn:g", current=["rdf"]).status == "current"
