@@ -37,6 +37,7 @@ partitioned asset checks are a preview feature; ``build_definitions`` silences i
 # annotations (the context and resource parameters) as objects, not strings.
 
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -55,7 +56,7 @@ from ..shacl.validate import check_gff3, gff3_report_data, validate_rdf
 from ..store.inputs import sha256_file
 from .catalogue import Catalogue, Genome, load_catalogue
 from .layout import Layout
-from .plan import PROVENANCE, fingerprint
+from .plan import PROVENANCE, conversion_options, fingerprint
 from .sources import current_source, materialise_source
 
 # deferred: the imports inside functions load multiprocessing only when the call needs them,
@@ -78,7 +79,8 @@ class PipelineResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     lock_wait: float = 600.0
 
     def genome(self, key: str) -> Genome:
-        return _catalogue(self.catalogue).genome(key)
+        stat = os.stat(self.catalogue)  # an edited catalogue is read again, not served stale
+        return _catalogue(self.catalogue, stat.st_mtime_ns, stat.st_size).genome(key)
 
     def layout(self) -> Layout:
         return Layout.for_store(self.store, self.pipeline_dir)
@@ -88,7 +90,7 @@ class PipelineResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 @lru_cache(maxsize=8)
-def _catalogue(path: str) -> Catalogue:
+def _catalogue(path: str, mtime_ns: int, size: int) -> Catalogue:
     return load_catalogue(path)
 
 
@@ -189,17 +191,19 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             source = _source(pipeline, key, current_source)
             # recorded on failure, so that the planner does not retry the same conversion
             failure[PROVENANCE + "fingerprint"] = fingerprint(
-                versions["rdf"], {"gff3_source": source.sha256}, pipeline.iri_base())
+                versions["rdf"], {"gff3_source": source.sha256},
+                *conversion_options(genome, pipeline.iri_base()))
             result = convert(source.path, output, fmt="nt", species=genome.species,
                              taxon=genome.taxon, assembly=genome.assembly,
                              annotation=genome.annotation, base_iri=pipeline.iri_base(),
-                             jobs=settings.jobs(pipeline.jobs or None))
+                             lenient=genome.lenient, jobs=settings.jobs(pipeline.jobs or None))
         context.log.info(result.summary())
         sha256 = sha256_file(output)
         return dg.MaterializeResult(
             metadata={
                 "features": result.features, "triples": result.triples,
                 "warnings": result.log.warnings, "warnings by kind": _warnings_table(result.log),
+                "errors skipped": result.log.errors,  # lenient: true; each in the run's log
                 "classes": dg.MetadataValue.json(result.class_counts),
                 "seconds": round(result.seconds, 3),
                 "output": dg.MetadataValue.path(str(output)),
@@ -207,6 +211,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
                 "graph IRI": dg.MetadataValue.url(result.genome.iri),
                 **_provenance(versions, "rdf", gff3_source=result.sha256),
                 PROVENANCE + "base_iri": pipeline.iri_base(),
+                PROVENANCE + "lenient": "true" if genome.lenient else "false",
             },
             data_version=dg.DataVersion(sha256))
 

@@ -10,6 +10,8 @@ file, the line, the entry and the key::
         annotation: Araport11
         source: data/TAIR10_Araport11.gff3.gz      # relative to this file, or http(s)://...
         sha256: 4f1c...                            # optional; required to trust a download
+        lenient: true                              # optional: convert --lenient (skip bad
+                                                   # lines, each reported)
 
 Each entry is one genome version and one dagster partition; its key is the genome version's
 ``species/assembly/annotation`` path, as in its IRI (``gff2rdf graphs`` lists the same paths).
@@ -55,7 +57,7 @@ from ..terms import encode_segment
 __all__ = ["Catalogue", "CatalogueError", "Genome", "load_catalogue"]
 
 REQUIRED = ("species", "taxon", "assembly", "annotation", "source")
-OPTIONAL = ("sha256",)
+OPTIONAL = ("sha256", "lenient")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -77,6 +79,7 @@ class Genome:
     index: int
     line: int
     key_lines: tuple[tuple[str, int], ...] = ()
+    lenient: bool = False  # convert --lenient: a provider file with known, accepted errors
 
     @property
     def key(self) -> str:
@@ -219,6 +222,9 @@ def _genome(path: Path, index: int, line: int, key_lines: dict[str, int], entry:
             quote = "" if isinstance(sha256, str) else "; quote it"
             raise fail("sha256", f"{sha256!r} is not a sha256 (64 hexadecimal digits){quote}")
         sha256 = sha256.strip().lower()
+    lenient = entry.get("lenient", False)
+    if not isinstance(lenient, bool):
+        raise fail("lenient", f"expected true or false, got {lenient!r}")
     source = values["source"]
     scheme = urlparse(source).scheme.lower()
     if scheme in ("http", "https"):
@@ -231,4 +237,4 @@ def _genome(path: Path, index: int, line: int, key_lines: dict[str, int], entry:
     return Genome(species=values["species"], taxon=taxon_text, assembly=values["assembly"],
                   annotation=values["annotation"], source=source, sha256=sha256,
                   catalogue=str(path), index=index, line=line,
-                  key_lines=tuple(sorted(key_lines.items())))
+                  key_lines=tuple(sorted(key_lines.items())), lenient=lenient)

@@ -67,7 +67,8 @@ from .layout import Layout
 from .sources import current_source
 from .versions import ASSETS, UPSTREAM
 
-__all__ = ["CheckRecord", "GenomePlan", "Recorded", "Records", "fingerprint", "plan_genome"]
+__all__ = ["CheckRecord", "GenomePlan", "Recorded", "Records", "conversion_options",
+           "fingerprint", "plan_genome"]
 
 PROVENANCE = "provenance/"
 
@@ -178,6 +179,11 @@ def _short(version: Any) -> str:
     return str(version)[:12] if version else "none"
 
 
+def conversion_options(genome: Genome, base_iri: str) -> tuple[str, ...]:
+    """What, besides code and inputs, decides the ``rdf`` asset: part of its fingerprint."""
+    return (base_iri, "lenient" if genome.lenient else "strict")
+
+
 def plan_genome(genome: Genome, layout: Layout, records: Records, versions: Mapping[str, str],
                 shapes_version: str, store_builds: Mapping[str, str] | None, base_iri: str,
                 force: bool = False) -> GenomePlan:
@@ -214,7 +220,8 @@ def plan_genome(genome: Genome, layout: Layout, records: Records, versions: Mapp
             reasons.extend(_own_reasons(asset, record, genome, layout, records, source,
                                         shapes_version, store_builds, graph, base_iri))
         if not any(up in plan.stale for up in UPSTREAM[asset]):
-            plan.fingerprints[asset] = fingerprint(versions[asset], inputs, base_iri)
+            plan.fingerprints[asset] = fingerprint(versions[asset], inputs,
+                                                   *conversion_options(genome, base_iri))
         if reasons and not force:
             held = _held_back(asset, record, plan, records, key)
             if held:
@@ -250,6 +257,8 @@ def _own_reasons(asset: str, record: Recorded, genome: Genome, layout: Layout,
         path = layout.report_path(key)
         return [] if path.is_file() else [f"{path} is missing"]
     if asset == "rdf":
+        if (record.provenance("lenient") == "true") != genome.lenient:
+            return [f"lenient {not genome.lenient} -> {genome.lenient} in the catalogue"]
         return _rdf_reasons(record, layout.rdf_path(key), records, key, shapes_version,
                             base_iri)
     if store_builds is not None:  # genome_graph

@@ -56,7 +56,9 @@ __all__ = ["EXECUTORS", "GenomeRun", "PipelineRun", "run_pipeline"]
 EXECUTORS = ("in_process", "multiprocess")
 PRELOAD = ("dagster", "gff2rdf.pipeline.definitions", "gff2rdf.conversion.api",
            "gff2rdf.shacl.validate", "gff2rdf.store.store")
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# dagster's console logs only what is critical: each failure is in the summary, with the
+# grouped problem report of a GFF3 file with errors (not 110 lines of dagster's stack trace)
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass

@@ -305,3 +305,42 @@ def test_the_summary_names_a_failed_check_and_a_clean_genome_is_current() -> Non
     assert "  check failed  gff3_valid (3 problem(s))" in built.summary()
     assert "shacl" not in built.summary()
     assert GenomeRun("a/b/c", "A b c", "urn:g", current=["rdf"]).status == "current"
+
+
+def test_a_lenient_entry_converts_a_file_with_errors_and_dagster_prints_no_trace(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A provider file with known errors fails strictly, with its grouped problem report and
+    no dagster stack trace; ``lenient: true`` in its entry makes ``rdf`` stale (the failure no
+    longer holds it back) and builds it, each skipped line reported."""
+    maize = {"species": "Zea mays", "taxon": 4577, "assembly": "B73", "annotation": "AGPv2",
+             "source": "data/maize_B73_AGPv2_small.gff"}
+    root = tmp_path / "w"
+    (root / "data").mkdir(parents=True)
+    shutil.copy(DATA / "maize_B73_AGPv2_small.gff", root / "data")
+    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [maize]}))
+    strict = run(root).genomes[0]
+    assert strict.status == "failed" and "missing-phase" in strict.failed["rdf"]
+    printed = capfd.readouterr()
+    assert "Stack Trace" not in printed.err and "STEP_FAILURE" not in printed.err
+    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [{**maize,
+                                                                      "lenient": True}]}))
+    planned = run(root, dry_run=True).genomes[0]
+    assert planned.reasons["rdf"] == ["never materialised"] and "rdf" not in planned.blocked
+    lenient = run(root).genomes[0]
+    assert lenient.status == "materialised", lenient.summary()
+    assert lenient.materialised == ["rdf", "genome_graph"]
+    assert run(root, dry_run=True).genomes[0].status == "current"
+    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [maize]}))
+    back = run(root, dry_run=True).genomes[0]
+    assert back.reasons["rdf"] == ["lenient True -> False in the catalogue"]
+
+
+def test_lenient_must_be_true_or_false(tmp_path: Path) -> None:
+    from gff2rdf.pipeline.catalogue import CatalogueError, load_catalogue
+
+    path = tmp_path / "c.yaml"
+    path.write_text("genomes:\n  - species: Zea mays\n    taxon: 4577\n    assembly: B73\n"
+                    "    annotation: AGPv2\n    source: x.gff\n    lenient: yes please\n")
+    with pytest.raises(CatalogueError, match=r"c.yaml:7: genomes\[0\] .*lenient: expected "
+                                             r"true or false, got 'yes please'"):
+        load_catalogue(path)
