@@ -28,9 +28,11 @@ partitioned asset checks are a preview feature; ``build_definitions`` silences i
     gff3_report ['gff3_source']
     rdf ['gff3_source']
     genome_graph ['rdf']
-    >>> [(spec.asset_key.to_user_string(), spec.name, spec.blocking)
-    ...  for check in checks for spec in check.check_specs]
-    [('gff3_report', 'gff3_valid', False), ('rdf', 'shacl', True)]
+    >>> specs = [(spec.asset_key.to_user_string(), spec.name, spec.blocking)
+    ...          for check in checks for spec in check.check_specs]
+    >>> specs  # doctest: +NORMALIZE_WHITESPACE
+    [('gff3_report', 'gff3_valid', False), ('gff3_report', 'gt_valid', False),
+     ('rdf', 'shacl', True)]
 """
 
 # No ``from __future__ import annotations`` here: dagster reads the asset functions'
@@ -55,6 +57,7 @@ from ..shacl.shapes import short
 from ..shacl.validate import check_gff3, gff3_report_data, validate_rdf
 from ..store.inputs import sha256_file
 from .catalogue import Catalogue, Genome, load_catalogue
+from .genometools import gt_verdict
 from .layout import Layout
 from .plan import PROVENANCE, conversion_options, fingerprint
 from .sources import current_source, materialise_source
@@ -154,6 +157,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             source = _source(pipeline, context.partition_key, current_source)
             log = check_gff3(source.path, jobs=settings.jobs(pipeline.jobs or None))
         data = gff3_report_data(log)
+        data["genometools"] = gt = gt_verdict(source.path)  # next to ours, as the seed did
         text = json.dumps(data, indent=2, sort_keys=True)
         path = layout.report_path(context.partition_key)
         _write(path, text)
@@ -161,6 +165,8 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
         return dg.MaterializeResult(
             metadata={"errors": log.errors, "warnings": log.warnings,
                       "warnings by kind": _warnings_table(log),
+                      "gt gff3validator": gt["verdict"],
+                      "gt says": dg.MetadataValue.text(gt["message"] or "nothing"),
                       "report": dg.MetadataValue.path(str(path)),
                       "seconds": round(time.perf_counter() - started, 3),
                       **_provenance(versions, "gff3_report", gff3_source=source.sha256)},
@@ -175,6 +181,18 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
         return dg.AssetCheckResult(
             passed=data["errors"] == 0, severity=dg.AssetCheckSeverity.ERROR,
             metadata={"errors": data["errors"], "warnings": data["warnings"]})
+
+    @dg.asset_check(asset=gff3_report, name="gt_valid", partitions_def=partitions,
+                    description="GenomeTools' gt gff3validator accepts the GFF3 file (when gt "
+                    "is installed; non-blocking: the two validators differ on some files).")
+    def gt_valid(context: AssetCheckExecutionContext,
+                 pipeline: PipelineResource) -> dg.AssetCheckResult:
+        path = pipeline.layout().report_path(context.partition_key)
+        gt = json.loads(path.read_text(encoding="utf-8")).get(
+            "genometools", {"verdict": "not run", "message": "a report made before gt_valid"})
+        return dg.AssetCheckResult(
+            passed=gt["verdict"] != "invalid", severity=dg.AssetCheckSeverity.WARN,
+            metadata={"verdict": gt["verdict"], "gt says": dg.MetadataValue.text(gt["message"])})
 
     @dg.asset(name="rdf", deps=[gff3_source], code_version=versions["rdf"], kinds={"rdf"},
               description="The genome version as N-Triples (gff2rdf convert), with its dataset "
@@ -263,7 +281,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             },
             data_version=dg.DataVersion(result.build))
 
-    return [gff3_source, gff3_report, rdf, genome_graph], [gff3_valid, shacl]
+    return [gff3_source, gff3_report, rdf, genome_graph], [gff3_valid, gt_valid, shacl]
 
 
 def _source(pipeline: PipelineResource, key: str, current: Any) -> Any:

@@ -304,7 +304,8 @@ def _collect(result: Any, plan: GenomePlan, outcome: GenomeRun) -> None:
 
 
 def _step_name(step_key: str) -> str:
-    return {"gff3_report_gff3_valid": "gff3_valid", "rdf_shacl": "shacl"}.get(step_key, step_key)
+    return {"gff3_report_gff3_valid": "gff3_valid", "gff3_report_gt_valid": "gt_valid",
+            "rdf_shacl": "shacl"}.get(step_key, step_key)
 
 
 def _failure_message(event: Any) -> str:

@@ -36,6 +36,7 @@ ASSETS = ["gff3_source", "gff3_report", "rdf", "genome_graph"]
 ARAPORT = "arabidopsis_thaliana/TAIR10/Araport11"
 TAIR = "arabidopsis_thaliana/TAIR10/TAIR10"
 TOMATO = "solanum_lycopersicum/SL2.40/ITAG2.3"
+GT = shutil.which("gt")
 ENTRIES = {
     ARAPORT: {"species": "Arabidopsis thaliana", "taxon": 3702, "assembly": "TAIR10",
               "annotation": "Araport11", "source": "data/arabidopsis_TAIR10_40_small.gff3"},
@@ -94,6 +95,9 @@ def test_two_genome_versions_materialise_in_process(loaded: tuple[Path, Pipeline
         assert genome.materialised == ASSETS and genome.current == []
         assert genome.reasons["rdf"] == ["never materialised"]
         assert genome.checks["shacl"]["passed"] and genome.checks["gff3_valid"]["passed"]
+        # GenomeTools' verdict next to ours: these files are valid for gt too (when installed)
+        assert genome.checks["gt_valid"]["passed"]
+        assert genome.checks["gt_valid"]["verdict"] == ("valid" if GT else "not installed")
     assert set(store_builds(root)) == {ARAPORT, TAIR}
     pipeline = root / "store-pipeline"
     for name in ("gff3-report.json", "genome.nt", "shacl-report.ttl"):
@@ -281,6 +285,10 @@ def test_a_conversion_that_failed_is_not_retried_until_something_changes(tmp_pat
     first = run(root).genomes[0]
     assert first.status == "failed" and first.materialised == ["gff3_source", "gff3_report"]
     assert first.checks["gff3_valid"]["passed"] is False
+    if GT:  # gt rejects the file too (no ##gff-version line): a failed gt_valid check
+        assert first.checks["gt_valid"]["verdict"] == "invalid"
+        assert "##gff-version" in first.checks["gt_valid"]["gt says"]
+        assert "  check failed  gt_valid" in first.summary()
     assert "error(s)" in first.failed["rdf"] and "maize_B73_AGPv2_small.gff:" in first.failed["rdf"]
     assert first.skipped == ["genome_graph"]
     second = run(root).genomes[0]
