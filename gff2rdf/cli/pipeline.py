@@ -7,8 +7,11 @@ works without them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -170,4 +173,59 @@ def pipeline_ui(catalogue: str | None, store_dir: str, pipeline_dir: str | None,
     click.echo(f"gff2rdf pipeline ui: http://{host}:{port}/ for {path}; dagster instance "
                f"{layout.dagster_home}; Ctrl-C stops", err=True)
     sys.stderr.flush()
-    os.execve(sys.executable, command, env)  # dagster dev takes over this process
+    sys.exit(_supervise(command, env))
+
+
+STOP_GRACE = 6.0  # seconds dagster dev gets to stop after SIGTERM, then it and its tree are killed
+
+
+def _supervise(command: list[str], env: dict[str, str]) -> int:
+    """Run ``dagster dev`` in a process group of its own and wait; SIGINT or SIGTERM to this
+    process stops it and every process it started within about ``STOP_GRACE`` s (dagster dev
+    alone, signalled in the background, left 6 processes running 40 s later)."""
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    while not stopping:
+        try:
+            return process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            continue
+    tree = [process.pid, *_descendants(process.pid)]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE)
+    for pid in [*tree, *_descendants(process.pid)]:  # what left the group, or ignored SIGTERM
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return 128 + stopping[0]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; none elsewhere)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found

@@ -2,7 +2,8 @@
 example catalogue's assets loaded.
 
 dagster dev starts several processes and ignores SIGINT/SIGTERM when started in the background
-(design.md), so it runs in a process group of its own that the test kills with SIGKILL.
+(design.md); ``gff2rdf pipeline ui`` runs it in a process group of its own and stops the whole
+tree on SIGTERM or SIGINT, which the test checks (and kills what is left with SIGKILL).
 """
 
 from __future__ import annotations
@@ -45,7 +46,34 @@ def asset_keys(port: int) -> set[str]:
     return {"/".join(n["assetKey"]["path"]) for n in nodes}
 
 
-def test_the_dagster_ui_answers_on_loopback_with_the_catalogue(tmp_path: Path) -> None:
+def tree(pid: int) -> set[int]:
+    """``pid`` and every process below it (Linux /proc)."""
+    found, todo = {pid}, [pid]
+    while todo:
+        parent = todo.pop()
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{parent}/task"):
+                with contextlib.suppress(OSError), open(
+                        f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
+                    kids = {int(k) for k in fh.read().split()}
+                    todo.extend(kids - found)
+                    found |= kids
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that still run (zombies are not running)."""
+    running = set()
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                running.add(pid)
+    return running
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_dagster_ui_answers_on_loopback_with_the_catalogue_and_stops_whole(
+        tmp_path: Path, stop: signal.Signals) -> None:
     port = free_port()
     script = Path(sys.executable).with_name("gff2rdf")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "gff2rdf"]
@@ -66,6 +94,15 @@ def test_the_dagster_ui_answers_on_loopback_with_the_catalogue(tmp_path: Path) -
             if {"gff3_source", "rdf", "genome_graph"} <= keys:
                 break
             time.sleep(1.0)
+        started = tree(process.pid)
+        assert len(started) > 2, "dagster dev runs a webserver and a code server"
+        os.kill(process.pid, stop)  # the gff2rdf process, as a service manager or Ctrl-C does
+        stopped = time.monotonic()
+        while alive(started) and time.monotonic() - stopped < 10.0:
+            time.sleep(0.2)
+        left = alive(started)
+        assert not left, f"still running 10 s after {stop.name}: {sorted(left)}"
+        assert process.wait(timeout=5) == 128 + stop
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
