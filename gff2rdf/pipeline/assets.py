@@ -61,6 +61,7 @@ from .genometools import gt_verdict
 from .layout import Layout
 from .plan import PROVENANCE, conversion_options, fingerprint
 from .sources import current_source, materialise_source
+from .versions import git_commit
 
 # deferred: the imports inside functions load multiprocessing only when the call needs them,
 # to keep this module's import (and start-up) light
@@ -119,6 +120,9 @@ def _warnings_table(log: ProblemLog) -> dg.MetadataValue:
 
 def _provenance(versions: Mapping[str, str], asset: str, **inputs: str) -> dict[str, Any]:
     out: dict[str, Any] = {PROVENANCE + "code_version": versions[asset]}
+    commit = git_commit()
+    if commit:
+        out["git commit"] = commit
     out.update({f"{PROVENANCE}input/{name}": value for name, value in inputs.items()})
     return out
 

@@ -12,7 +12,7 @@ import http.server
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -352,3 +352,25 @@ def test_lenient_must_be_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match=r"c.yaml:7: genomes\[0\] .*lenient: expected "
                                              r"true or false, got 'yes please'"):
         load_catalogue(path)
+
+
+def test_an_edit_of_the_emitter_makes_rdf_and_downstream_stale_and_a_comment_does_not(
+        world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code versions come from the code that builds each asset, not from a version string."""
+    before = versions.code_versions()
+    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
+    real = versions.module_text
+
+    def edited(extra: str) -> Callable[[Path], str]:
+        return lambda path: real(path) + (extra if path == emit else "")
+
+    monkeypatch.setattr(versions, "module_text", edited("\n# a comment\n"))
+    assert versions.code_versions() == before
+    monkeypatch.setattr(versions, "module_text", edited("\nANSWER = 42\n"))
+    after = versions.code_versions()
+    assert [a for a in versions.ASSETS if after[a] != before[a]] == ["rdf"]
+    for genome in run(world, dry_run=True).genomes:
+        assert genome.reasons["rdf"] == [f"code version {before['rdf']} -> {after['rdf']}"]
+        assert genome.reasons["genome_graph"] == ["rdf is stale"]
+        assert genome.current == ["gff3_source", "gff3_report"]
+    assert versions.git_commit() is None or len(versions.git_commit() or "") == 40
