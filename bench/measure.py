@@ -8,6 +8,8 @@ import time
 
 from common import cpu_seconds
 
+from gff2rdf.files.forked import descendants
+
 
 class Clock:
     """Wall and CPU seconds since it was made: CPU time (this process and its finished worker
@@ -47,31 +49,12 @@ class TreeMemory:
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.wait(self._interval):
-            workers = _descendants(me)
+            workers = descendants(me)
             if not workers:
                 continue
             self.workers_seen = max(self.workers_seen, len(workers))
             self.peak_bytes = max(self.peak_bytes, sum(_pss(pid) for pid in [me, *workers]))
 
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
-                    kids = [int(k) for k in fh.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
 
 
 def _pss(pid: int) -> int:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import Gff2RdfError
+from ..files.forked import descendants
 from ..pipeline.catalogue import load_catalogue
 from ..pipeline.layout import Layout, open_instance, setting
 from ..settings import env_name
@@ -196,12 +197,12 @@ def _supervise(command: list[str], env: dict[str, str]) -> int:
             return process.wait(timeout=0.2)
         except subprocess.TimeoutExpired:
             continue
-    tree = [process.pid, *_descendants(process.pid)]
+    tree = [process.pid, *descendants(process.pid)]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=STOP_GRACE)
-    for pid in [*tree, *_descendants(process.pid)]:  # what left the group, or ignored SIGTERM
+    for pid in [*tree, *descendants(process.pid)]:  # what left the group, or ignored SIGTERM
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
@@ -209,23 +210,3 @@ def _supervise(command: list[str], env: dict[str, str]) -> int:
     process.wait()
     return 128 + stopping[0]
 
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux ``/proc``; none elsewhere)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
-                    kids = [int(k) for k in fh.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found

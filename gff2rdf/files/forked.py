@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 from ..errors import Gff2RdfError
 from .interrupts import STOP_SIGNALS, Terminated
 
-__all__ = ["call_in_child", "worker_setup"]
+__all__ = ["call_in_child", "descendants", "worker_setup"]
 
 T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
@@ -159,3 +159,24 @@ def gc_tuned() -> Iterator[None]:
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; none elsewhere)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found

@@ -275,13 +275,21 @@ def test_a_url_source_is_fetched_and_checksummed(tmp_path: Path, server: _Server
     assert server.requests.count("/tomato_ITAG2.3_test.gff3") == fetches == 1
 
 
-def test_a_conversion_that_failed_is_not_retried_until_something_changes(tmp_path: Path) -> None:
-    maize = {"species": "Zea mays", "taxon": 4577, "assembly": "B73", "annotation": "AGPv2",
-             "source": "data/maize_B73_AGPv2_small.gff"}
+MAIZE = {"species": "Zea mays", "taxon": 4577, "assembly": "B73", "annotation": "AGPv2",
+         "source": "data/maize_B73_AGPv2_small.gff"}  # 3 missing-phase errors
+
+
+def maize_world(tmp_path: Path) -> Path:
+    """A catalogue of the maize excerpt alone, a file with errors."""
     root = tmp_path / "w"
     (root / "data").mkdir(parents=True)
     shutil.copy(DATA / "maize_B73_AGPv2_small.gff", root / "data")
-    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [maize]}))
+    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [MAIZE]}))
+    return root
+
+
+def test_a_conversion_that_failed_is_not_retried_until_something_changes(tmp_path: Path) -> None:
+    root = maize_world(tmp_path)
     first = run(root).genomes[0]
     assert first.status == "failed" and first.materialised == ["gff3_source", "gff3_report"]
     assert first.checks["gff3_valid"]["passed"] is False
@@ -320,17 +328,12 @@ def test_a_lenient_entry_converts_a_file_with_errors_and_dagster_prints_no_trace
     """A provider file with known errors fails strictly, with its grouped problem report and
     no dagster stack trace; ``lenient: true`` in its entry makes ``rdf`` stale (the failure no
     longer holds it back) and builds it, each skipped line reported."""
-    maize = {"species": "Zea mays", "taxon": 4577, "assembly": "B73", "annotation": "AGPv2",
-             "source": "data/maize_B73_AGPv2_small.gff"}
-    root = tmp_path / "w"
-    (root / "data").mkdir(parents=True)
-    shutil.copy(DATA / "maize_B73_AGPv2_small.gff", root / "data")
-    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [maize]}))
+    root = maize_world(tmp_path)
     strict = run(root).genomes[0]
     assert strict.status == "failed" and "missing-phase" in strict.failed["rdf"]
     printed = capfd.readouterr()
     assert "Stack Trace" not in printed.err and "STEP_FAILURE" not in printed.err
-    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [{**maize,
+    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [{**MAIZE,
                                                                       "lenient": True}]}))
     planned = run(root, dry_run=True).genomes[0]
     assert planned.reasons["rdf"] == ["never materialised"] and "rdf" not in planned.blocked
@@ -338,7 +341,7 @@ def test_a_lenient_entry_converts_a_file_with_errors_and_dagster_prints_no_trace
     assert lenient.status == "materialised", lenient.summary()
     assert lenient.materialised == ["rdf", "genome_graph"]
     assert run(root, dry_run=True).genomes[0].status == "current"
-    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [maize]}))
+    (root / "catalogue.yaml").write_text(yaml.safe_dump({"genomes": [MAIZE]}))
     back = run(root, dry_run=True).genomes[0]
     assert back.reasons["rdf"] == ["lenient True -> False in the catalogue"]
 
