@@ -104,6 +104,7 @@ def module_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache  # by source text: the assets share modules, and definitions are built in every process
 def tree_text(source: str) -> str:
     """The syntax tree of ``source`` without docstrings, as text: what the code does, not how
     it is commented or laid out.
