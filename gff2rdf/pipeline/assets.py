@@ -273,7 +273,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             sha256 = sha256_file(rdf_file)
             genome = pipeline.genome(context.partition_key)
             result = _load(pipeline, rdf_file,
-                           run_provenance(context.run_id, genome, context.instance))
+                           run_provenance(context.run.run_id, genome, context.instance))
         context.log.info(result.summary())
         return dg.MaterializeResult(
             metadata={
