@@ -60,8 +60,9 @@ def trace(iri: str, store_dir: str, as_json: bool) -> None:
     Example:
 
     \b
-        gff2rdf trace https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/\\
-    Araport11/feature/gene:AT1G01010 --store ./gff2rdf-store
+        gff2rdf trace arabidopsis_thaliana/TAIR10/Araport11 --store ./gff2rdf-store
+        gff2rdf trace --store ./gff2rdf-store \\
+            https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/mikado/feature/AT5G66600
     """
     from ..query.canned import get_query
     from ..store.store import GenomeStore
