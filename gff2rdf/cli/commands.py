@@ -34,6 +34,7 @@ from .options import (
 from .pipeline import pipeline
 from .query import ontology, query
 from .store import drop, dump, graphs, load, optimize
+from .trace import trace
 
 # deferred: the imports inside functions load multiprocessing, pyoxigraph, yaml
 # only when the call needs them, to keep this module's import (and start-up) light
@@ -45,7 +46,7 @@ def main() -> None:
     """gff2rdf: plant genome annotations (GFF3) to a FALDO / Sequence Ontology knowledge graph."""
 
 
-for _command in (load, graphs, optimize, drop, dump, export, query, ontology, pipeline):
+for _command in (load, graphs, optimize, drop, dump, trace, export, query, ontology, pipeline):
     main.add_command(_command)
 
 

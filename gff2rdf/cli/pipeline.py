@@ -103,16 +103,22 @@ def pipeline() -> None:
 @click.option("--max-concurrent", type=click.IntRange(min=1), metavar="N",
               help="multiprocess: steps at once (default: one per core).")
 @click.option("--dry-run", is_flag=True, help="Only say what is stale and why.")
+@click.option("--prune", is_flag=True,
+              help="Drop the genome versions a pipeline run built that the catalogue no "
+              "longer lists (without it they are reported as orphaned and marked retired).")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout instead of text.")
 @handle_errors
 def pipeline_run(catalogue: str | None, store_dir: str, pipeline_dir: str | None,
                  dagster_home: str | None, select: tuple[str, ...], force: bool, executor: str,
-                 max_concurrent: int | None, dry_run: bool, as_json: bool) -> None:
+                 max_concurrent: int | None, dry_run: bool, prune: bool,
+                 as_json: bool) -> None:
     """Materialise the stale assets of every genome version of a catalogue.
 
     Prints, per genome version, which assets were materialised (and why) and which were left
     alone because they were current. A genome version that fails (a download, a conversion, a
-    SHACL check) does not stop the others; the exit status is then 1.
+    SHACL check) does not stop the others; the exit status is then 1. A genome version a
+    pipeline run loaded that the catalogue no longer lists is reported as orphaned (and
+    marked retired for gff2rdf graphs); --prune drops it.
 
     Example:
 
@@ -125,7 +131,8 @@ def pipeline_run(catalogue: str | None, store_dir: str, pipeline_dir: str | None
 
     result = run_pipeline(_catalogue(catalogue), store_dir, pipeline_dir=pipeline_dir,
                           dagster_home=dagster_home, select=select, force=force,
-                          executor=executor, max_concurrent=max_concurrent, dry_run=dry_run)
+                          executor=executor, max_concurrent=max_concurrent, dry_run=dry_run,
+                          prune=prune)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -111,7 +111,8 @@ def graphs(store_dir: str, as_json: bool) -> None:
     """List the genome versions in a store and whether each is current.
 
     Current means made by the installed code and schema versions; the provenance (source file
-    and sha256, versions, load time, triple count) is listed too.
+    and sha256, versions, load time, triple count) is listed too. A genome version that the
+    catalogue of the last gff2rdf pipeline run no longer listed is marked retired.
 
     Example:
 
@@ -130,6 +131,9 @@ def graphs(store_dir: str, as_json: bool) -> None:
     rows = [["GENOME", "TRIPLES", "SOURCE", "SHA256", "CODE", "SCHEMA", "LOADED", "STATUS"]]
     for e in entries:
         status = "current" if e.current else "stale: " + "; ".join(e.stale_reasons)
+        if e.retired:
+            status = (f"retired: not in {e.retired_from or 'the catalogue'} since {e.retired} "
+                      f"(gff2rdf pipeline run --prune drops it); {status}")
         rows.append([e.path, f"{e.triples:,}", e.source or e.input_path, e.source_sha256[:12],
                      e.code_version, e.schema_version, e.created, status])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

@@ -60,6 +60,7 @@ from .catalogue import Catalogue, Genome, load_catalogue
 from .genometools import gt_verdict
 from .layout import Layout
 from .plan import PROVENANCE, conversion_options, fingerprint
+from .provenance import run_provenance
 from .sources import current_source, materialise_source
 from .versions import git_commit
 
@@ -270,7 +271,9 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
         rdf_file = pipeline.layout().rdf_path(context.partition_key)
         with _as_failure():
             sha256 = sha256_file(rdf_file)
-            result = _load(pipeline, rdf_file)
+            genome = pipeline.genome(context.partition_key)
+            result = _load(pipeline, rdf_file,
+                           run_provenance(context.run.run_id, genome, context.instance))
         context.log.info(result.summary())
         return dg.MaterializeResult(
             metadata={
@@ -297,16 +300,17 @@ def _source(pipeline: PipelineResource, key: str, current: Any) -> Any:
     return found
 
 
-def _load(pipeline: PipelineResource, rdf_file: Path) -> Any:
-    """Load into the store, waiting up to ``lock_wait`` seconds while another process holds it
-    (another partition's load, or a server: the message names it)."""
+def _load(pipeline: PipelineResource, rdf_file: Path, provenance: Any = None) -> Any:
+    """Load into the store with the run's ``provenance``, waiting up to ``lock_wait`` seconds
+    while another process holds it (another partition's load, or a server: the message names
+    it)."""
     from ..store.store import GenomeStore
 
     deadline = time.monotonic() + pipeline.lock_wait
     while True:
         try:
             with GenomeStore.open(pipeline.store) as store:
-                return store.load(rdf_file)
+                return store.load(rdf_file, provenance=provenance)
         except StoreLockedError:
             if time.monotonic() >= deadline:
                 raise

@@ -42,10 +42,12 @@ from typing import Any
 
 from .. import settings
 from ..errors import Gff2RdfError, StoreError
+from ..rdf.genome import GenomeVersion
 from . import versions as _versions
 from .catalogue import CatalogueError, Genome, load_catalogue
 from .layout import Layout, open_instance
 from .plan import GenomePlan, Records, plan_genome
+from .retired import Orphan, retire_orphans
 from .versions import ASSETS, code_versions
 
 # deferred: the imports inside functions load dagster, multiprocessing, yaml
@@ -143,6 +145,7 @@ class PipelineRun:
     dry_run: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)  # in the store, not in the catalogue
 
     @property
     def ok(self) -> bool:
@@ -153,16 +156,23 @@ class PipelineRun:
                 "pipeline_dir": self.pipeline_dir, "dagster_home": self.dagster_home,
                 "executor": self.executor, "dry_run": self.dry_run, "ok": self.ok,
                 "seconds": round(self.seconds, 3), "notes": self.notes,
-                "genomes": [g.to_json() for g in self.genomes]}
+                "genomes": [g.to_json() for g in self.genomes],
+                "orphaned": [o.to_json() for o in self.orphans]}
 
     def summary(self) -> str:
-        return "\n".join(g.summary() for g in self.genomes)
+        return "\n".join([*(g.summary() for g in self.genomes),
+                          *(o.summary() for o in self.orphans)])
 
     def totals(self) -> str:
         counts: dict[str, int] = {}
         for g in self.genomes:
             counts[g.status] = counts.get(g.status, 0) + 1
         text = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        pruned = sum(o.pruned for o in self.orphans)
+        if len(self.orphans) > pruned:
+            text += f"; {len(self.orphans) - pruned} orphaned (not in the catalogue)"
+        if pruned:
+            text += f"; {pruned} pruned"
         verb = "planned" if self.dry_run else "ran"
         return f"gff2rdf pipeline: {verb} {len(self.genomes)} genome version(s): {text} in " \
                f"{self.seconds:.1f} s (dagster instance {self.dagster_home})"
@@ -185,9 +195,11 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
                  pipeline_dir: str | Path | None = None, dagster_home: str | Path | None = None,
                  select: tuple[str, ...] | list[str] = (), force: bool = False,
                  executor: str = "in_process", max_concurrent: int | None = None,
-                 dry_run: bool = False) -> PipelineRun:
+                 dry_run: bool = False, prune: bool = False) -> PipelineRun:
     """Plan and materialise the stale assets of each selected genome version; see the module
-    doc. Raises ``CatalogueError`` for a bad catalogue; per-genome failures are in the result."""
+    doc. Then report the genome versions of the store that the catalogue no longer lists
+    (``gff2rdf.pipeline.retired``), and drop them with ``prune``. Raises ``CatalogueError``
+    for a bad catalogue; per-genome failures are in the result."""
     started = time.perf_counter()
     if executor not in EXECUTORS:
         raise Gff2RdfError(f"unknown executor {executor!r}; expected one of "
@@ -223,6 +235,10 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
             result.genomes.append(outcome)
     finally:
         instance.dispose()
+    listed = {GenomeVersion(g.species, g.assembly, g.annotation, g.taxon, base_iri).iri
+              for g in parsed.genomes}
+    result.orphans = retire_orphans(layout.store, catalogue, listed, prune=prune,
+                                    dry_run=dry_run, notes=result.notes)
     result.seconds = time.perf_counter() - started
     return result
 

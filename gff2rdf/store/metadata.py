@@ -16,13 +16,23 @@ the metadata graph ``M = {BASE}meta``; its data live in a build graph
         g2r:codeVersion ... ; g2r:schemaVersion ... ; g2r:shapesVersion ... ; void:triples ... ;
         g2r:inputSha256 ... ; g2r:inputFormat ... ; g2r:conversionOptions ... .
     <B/activity> a prov:Activity ; prov:used <B/input> ; prov:wasAssociatedWith <software> ;
-        prov:startedAtTime ... ; prov:endedAtTime ... .
+        prov:startedAtTime ... ; prov:endedAtTime ... ; g2r:host "build-01" ;
+        g2r:gitCommit "9f3c..." ;                            # when gff2rdf runs from git
+        prov:wasInformedBy <B/run> .                          # a pipeline load only
     <B/input> a prov:Entity ; dcterms:title "file name" ; g2r:path "data/file.gff3" ; ...
+    # what the caller passes as RunProvenance (the pipeline: its dagster run and catalogue entry)
+    <B/run> a prov:Activity, g2r:PipelineRun ; g2r:runId "1c0f..." ; prov:startedAtTime ... ;
+        g2r:catalogue "examples/catalogue.yaml" ; g2r:catalogueEntry "genomes[2] ... line 12" .
+    <B/source> a prov:Entity ; g2r:location "data/ITAG2.3.gff3" (or its URL) ;
+        g2r:sourceSha256 ... .                                # and <B/input> prov:wasDerivedFrom it
+    # written by gff2rdf pipeline run for a genome version its catalogue no longer lists
+    <G> g2r:retired ... ; g2r:retiredFrom "examples/catalogue.yaml" .
 
 ``g2r:path`` is the input as the user named it relative to the directory the load ran in
 (``data/file.gff3``), or only its file name when it lies outside that directory
 (``recorded_path``): the metadata is served to anyone who can query, and an absolute path would
-tell them the layout of the machine that loaded it.
+tell them the layout of the machine that loaded it. A catalogue and a source path of the
+pipeline are recorded the same way; a source URL without its user and password.
 
 Everything the store writes about ``G`` has ``G`` or ``G/...`` as subject, so replacing or
 dropping a genome version's metadata is one DELETE by subject prefix in the same SPARQL UPDATE
@@ -46,10 +56,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
+import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .._version import __version__
 from ..terms import literal, typed
@@ -65,6 +78,7 @@ __all__ = [
     "DumpResult",
     "GenomeEntry",
     "LoadResult",
+    "RunProvenance",
     "base_of",
     "build_iri",
     "code_version",
@@ -75,6 +89,8 @@ __all__ = [
     "new_build_id",
     "now",
     "recorded_path",
+    "recorded_source",
+    "retire_update",
     "shapes_version",
     "staleness",
 ]
@@ -140,6 +156,34 @@ def recorded_path(source: str | os.PathLike[str], cwd: str | None = None) -> str
     return relative.replace(os.sep, "/")
 
 
+def recorded_source(source: str, cwd: str | None = None) -> str:
+    """A build's source as recorded: a URL without its user and password, a path as
+    ``recorded_path`` records it.
+
+    >>> recorded_source("https://ann:secret@example.org/g.gff3?v=2")
+    'https://example.org/g.gff3?v=2'
+    """
+    if source.startswith(("http://", "https://")):
+        parts = urlsplit(source)
+        return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path,
+                           parts.query, ""))
+    return recorded_path(source, cwd)
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def git_commit() -> str | None:
+    """The commit of the gff2rdf checkout the code runs from, or None (an installed wheel, no
+    git)."""
+    try:
+        run = subprocess.run(["git", "-C", str(_PACKAGE), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (run.stdout.strip() or None) if run.returncode == 0 else None
+
+
 def build_iri(genome: str, build_id: str) -> str:
     return f"{genome}/build/{build_id}"
 
@@ -160,6 +204,48 @@ def _iri(value: str) -> str:
     return f"<{value}>"
 
 
+@dataclass(frozen=True)
+class RunProvenance:
+    """What the caller of ``GenomeStore.load`` knows beyond the load itself: the pipeline passes
+    its dagster run and the catalogue entry the genome version came from (``<B/run>`` and
+    ``<B/source>`` in the module doc)."""
+
+    run_id: str
+    run_started: str = ""  # xsd:dateTime (UTC) when the run started
+    catalogue: str = ""  # the catalogue file, recorded as recorded_path records it
+    catalogue_entry: str = ""  # genomes[2] (Solanum lycopersicum SL2.40 ITAG2.3), line 12
+    source: str = ""  # the GFF3 the loaded file was made from: a path or an http(s) URL
+    source_sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.run_id.strip():
+            raise ValueError("RunProvenance needs the run id")
+
+    def rows(self, build: str, activity: str, input_node: str) -> list[tuple[str, str, str]]:
+        run, source = _iri(build + "/run"), _iri(build + "/source")
+        rows = [
+            (activity, _iri(PROV + "wasInformedBy"), run),
+            (run, _iri(RDF_TYPE), _iri(PROV + "Activity")),
+            (run, _iri(RDF_TYPE), _iri(G2R + "PipelineRun")),
+            (run, _iri(G2R + "runId"), literal(self.run_id)),
+        ]
+        if self.run_started:
+            rows.append((run, _iri(PROV + "startedAtTime"),
+                         typed(self.run_started, XSD + "dateTime")))
+        if self.catalogue:
+            rows.append((run, _iri(G2R + "catalogue"), literal(recorded_path(self.catalogue))))
+        if self.catalogue_entry:
+            rows.append((run, _iri(G2R + "catalogueEntry"), literal(self.catalogue_entry)))
+        if self.source:
+            rows += [(input_node, _iri(PROV + "wasDerivedFrom"), source),
+                     (activity, _iri(PROV + "used"), source),
+                     (source, _iri(RDF_TYPE), _iri(PROV + "Entity")),
+                     (source, _iri(G2R + "location"), literal(recorded_source(self.source)))]
+            if self.source_sha256:
+                rows.append((source, _iri(G2R + "sourceSha256"), literal(self.source_sha256)))
+        return rows
+
+
 @dataclass
 class BuildInfo:
     """What the store records about one build besides the converter's own description."""
@@ -176,15 +262,19 @@ class BuildInfo:
     started: str
     code_version: str = field(default_factory=code_version)
     triples: int = 0
+    host: str = field(default_factory=socket.gethostname)
+    commit: str | None = field(default_factory=git_commit)
+    run: RunProvenance | None = None
 
     @classmethod
-    def for_plan(cls, plan: Any, build: str, started: str) -> BuildInfo:
-        """The record of a build of a ``inputs.LoadPlan``."""
+    def for_plan(cls, plan: Any, build: str, started: str,
+                 run: RunProvenance | None = None) -> BuildInfo:
+        """The record of a build of a ``inputs.LoadPlan`` (by ``run``, when one is given)."""
         return cls(genome=plan.genome, build=build, meta=plan.meta,
                    input_path=recorded_path(plan.source), input_name=Path(plan.source).name,
                    input_sha256=plan.sha256, input_format=plan.format, options=plan.options,
                    schema_version=plan.schema_version, started=started,
-                   code_version=plan.code_version)
+                   code_version=plan.code_version, run=run)
 
     def triples_text(self) -> str:
         """The store's provenance for this build and the pointer, as N-Triples-term lines."""
@@ -223,7 +313,12 @@ class BuildInfo:
             (source, _iri(G2R + "sourceSha256"), literal(self.input_sha256)),
             (software, _iri(RDF_TYPE), _iri(PROV + "SoftwareAgent")),
             (software, _iri(PAV + "version"), literal(self.code_version)),
+            (activity, _iri(G2R + "host"), literal(self.host)),
         ]
+        if self.commit:
+            rows.append((activity, _iri(G2R + "gitCommit"), literal(self.commit)))
+        if self.run is not None:
+            rows += self.run.rows(self.build, activity, source)
         if self.build != self.genome:
             rows.append((b, _iri(PROV + "specializationOf"), g))
         return "".join(f"{s} {p} {o} .\n" for s, p, o in rows)
@@ -269,6 +364,24 @@ def drop_update(genome: str, meta: str) -> str:
     ])
 
 
+def retire_update(retired: list[tuple[str, str]], listed: list[tuple[str, str]],
+                  catalogue: str, when: str) -> str:
+    """One SPARQL UPDATE that marks each (genome, metadata graph) of ``retired`` as no longer in
+    ``catalogue`` since ``when`` (a mark already there keeps its date) and clears the mark of
+    each one ``listed`` (a genome version put back in the catalogue)."""
+    ops = []
+    for genome, meta in listed:
+        for term in ("g2r:retired", "g2r:retiredFrom"):
+            ops.append(f"DELETE WHERE {{ GRAPH <{meta}> {{ <{genome}> {term} ?old }} }}")
+    mark = f'g2r:retired {typed(when, XSD + "dateTime")} ; ' \
+           f"g2r:retiredFrom {literal(recorded_path(catalogue))}"
+    for genome, meta in retired:
+        ops.append(f"INSERT {{ GRAPH <{meta}> {{ <{genome}> {mark} }} }} WHERE {{ GRAPH <{meta}> "
+                   f"{{ <{genome}> g2r:currentBuild ?b FILTER NOT EXISTS {{ <{genome}> "
+                   "g2r:retired ?since } } }")
+    return PREFIXES + " ;\n".join(ops) if ops else ""
+
+
 _FIELDS = {
     "title": "dcterms:title",
     "species": "g2r:species",
@@ -282,6 +395,8 @@ _FIELDS = {
     "created": "dcterms:created",
     "triples": "void:triples",
     "features": "void:entities",
+    "retired": "g2r:retired",
+    "retired_from": "g2r:retiredFrom",
 }
 _BUILD_FIELDS = {
     "input_sha256": "g2r:inputSha256",
@@ -298,8 +413,11 @@ def listing_query(genome: str | None = None) -> str:
     optionals += "\n    OPTIONAL { ?genome prov:wasDerivedFrom ?src . ?src dcterms:title ?source }"
     optionals += ("\n    OPTIONAL { ?build prov:wasGeneratedBy/prov:used ?input . "
                   "?input g2r:path ?input_path }")
+    optionals += ("\n    OPTIONAL { ?build prov:wasGeneratedBy/prov:wasInformedBy ?run . "
+                  "?run g2r:runId ?run_id OPTIONAL { ?run g2r:catalogue ?catalogue } }")
     where = f"    VALUES ?genome {{ <{genome}> }}\n" if genome else ""
-    names = " ".join(f"?{v}" for v in [*_FIELDS, *_BUILD_FIELDS, "source", "input_path"])
+    names = " ".join(f"?{v}" for v in [*_FIELDS, *_BUILD_FIELDS, "source", "input_path",
+                                       "run_id", "catalogue"])
     return (PREFIXES + f"SELECT ?meta ?genome ?build {names} WHERE {{\n{where}"
             f"  GRAPH ?meta {{\n    ?genome g2r:currentBuild ?build .\n{optionals}\n  }}\n}}"
             " ORDER BY ?genome")
@@ -330,6 +448,10 @@ class GenomeEntry:
     created: str = ""
     triples: int = 0
     features: int = 0
+    run_id: str = ""  # the pipeline run that made the build ("": a plain gff2rdf load)
+    catalogue: str = ""  # the catalogue of that run
+    retired: str = ""  # since when the last pipeline catalogue has not listed it ("": listed)
+    retired_from: str = ""
     current: bool = True
     stale_reasons: list[str] = field(default_factory=list)
 
@@ -350,6 +472,8 @@ class GenomeEntry:
             code_version=row.get("code_version", ""),
             schema_version=row.get("schema_version", ""),
             shapes_version=row.get("shapes_version", ""), created=row.get("created", ""),
+            run_id=row.get("run_id", ""), catalogue=row.get("catalogue", ""),
+            retired=row.get("retired", ""), retired_from=row.get("retired_from", ""),
         )
         for name in ("triples", "features"):
             value = row.get(name, "")

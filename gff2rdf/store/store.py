@@ -87,6 +87,7 @@ from .metadata import (
     DumpResult,
     GenomeEntry,
     LoadResult,
+    RunProvenance,
     build_iri,
     code_version,
     drop_update,
@@ -98,7 +99,7 @@ from .metadata import (
     staleness,
 )
 
-__all__ = ["DumpResult", "GenomeStore", "LoadResult", "current_graph"]
+__all__ = ["DumpResult", "GenomeStore", "LoadResult", "RunProvenance", "current_graph"]
 
 GC_CHUNK = 25_000
 LOAD_PART_BYTES: int | None = None  # None: the load-piece setting (512M); see bulk_load_nquads
@@ -381,12 +382,15 @@ class GenomeStore:
         progress: Callable[[int], None] | None = None,
         jobs: int = 1,
         index: bool = True,
+        provenance: RunProvenance | None = None,
     ) -> LoadResult:
         """Load a GFF3 file (converted on the way) or an RDF file written by ``convert`` as the
         current build of its genome version; a no-op when that build is already current.
 
         With ``index`` the build gets its bin index (``gff2rdf.store.binindex``: fast region and
-        nearest-gene queries) before it becomes current, so readers see both at once."""
+        nearest-gene queries) before it becomes current, so readers see both at once. The build
+        records the host and git commit of the load, and ``provenance`` when given (the
+        pipeline's run and catalogue entry; it does not make a current build stale)."""
         started, clock = now(), time.perf_counter()
         source = str(source)
         _piece_bytes()  # a bad load-piece setting is an error now, not after the conversion
@@ -403,7 +407,7 @@ class GenomeStore:
                               time.perf_counter() - clock)
         reasons = reasons or ["forced"]
         build = build_iri(genome, new_build_id())
-        info = BuildInfo.for_plan(plan, build, started)
+        info = BuildInfo.for_plan(plan, build, started, provenance)
         conversion = None
         pieces = 1
         indexed: dict[str, int] | None = None

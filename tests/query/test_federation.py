@@ -267,6 +267,8 @@ def _params() -> dict[str, dict[str, str]]:
         "type-counts": {"genome": G_ITAG},
         "version-diff": {"genome": G_ITAG, "other": G_MIKADO},
         "genome-versions": {},
+        "trace": {"iri": "https://w3id.org/gff2rdf/data/genome/" + G_MIKADO
+                  + "/feature/AT5G66600"},
         "qc-missing-parents": {"genome": G_MIKADO},
         "qc-transcripts-without-exons": {"genome": G_ITAG},
         "uniprot-go": {"genome": G_MIKADO, "ids": "AT5G66600"},

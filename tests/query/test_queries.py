@@ -241,6 +241,8 @@ def _params() -> dict[str, dict[str, str]]:
         "type-counts": {"genome": G_MIKADO},
         "version-diff": {"genome": G_ITAG_NEW, "other": G_ITAG},
         "genome-versions": {},
+        "trace": {"iri": "https://w3id.org/gff2rdf/data/genome/" + G_MIKADO
+                  + "/feature/AT5G66600"},
         "qc-missing-parents": {"genome": G_GENEMARK},
         "qc-transcripts-without-exons": {"genome": G_POPLAR},
     }
