@@ -52,6 +52,7 @@ import dagster as dg
 from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from .. import settings
+from .._version import git_commit
 from ..errors import Gff2RdfError, ProblemLog, StoreLockedError
 from ..shacl.shapes import short
 from ..shacl.validate import check_gff3, gff3_report_data, validate_rdf
@@ -62,7 +63,6 @@ from .layout import Layout
 from .plan import PROVENANCE, conversion_options, fingerprint
 from .provenance import run_provenance
 from .sources import current_source, materialise_source
-from .versions import git_commit
 
 # deferred: the imports inside functions load multiprocessing only when the call needs them,
 # to keep this module's import (and start-up) light

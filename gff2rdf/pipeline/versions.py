@@ -25,7 +25,6 @@ import ast
 import hashlib
 import importlib.metadata
 import importlib.util
-import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from ..mapping.schema import compile_mapping
 from ..shacl.shapes import shapes_version as installed
 from ..store.metadata import code_version
 
-__all__ = ["ASSETS", "BUILT_BY", "UPSTREAM", "code_versions", "git_commit", "schema_version",
+__all__ = ["ASSETS", "BUILT_BY", "UPSTREAM", "code_versions", "schema_version",
            "shapes_version", "source_hash"]
 
 # The assets of one genome version, upstream first.
@@ -45,16 +44,20 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "genome_graph": ("rdf",),
 }
 # What builds each asset: modules or packages of gff2rdf (their .py files, by syntax tree),
-# package data files, and the libraries whose versions shape the output.
+# package data files, and the libraries whose versions shape the output. Every asset's body is
+# in gff2rdf.pipeline.assets, so an edit there makes them all stale.
 BUILT_BY: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "gff3_source": (("gff2rdf.pipeline.sources", "gff2rdf.files"), (), ()),
-    "gff3_report": (("gff2rdf.gff3", "gff2rdf.conversion", "gff2rdf.shacl.validate",
-                     "gff2rdf.pipeline.genometools", "gff2rdf.errors"), (), ()),
-    "rdf": (("gff2rdf.gff3", "gff2rdf.mapping", "gff2rdf.rdf", "gff2rdf.conversion",
-             "gff2rdf.terms", "gff2rdf.vocab", "gff2rdf.formats"),
+    "gff3_source": (("gff2rdf.pipeline.assets", "gff2rdf.pipeline.sources", "gff2rdf.files"), (),
+                    ()),
+    "gff3_report": (("gff2rdf.pipeline.assets", "gff2rdf.gff3", "gff2rdf.conversion",
+                     "gff2rdf.shacl.validate", "gff2rdf.pipeline.genometools", "gff2rdf.errors"),
+                    (), ()),
+    "rdf": (("gff2rdf.pipeline.assets", "gff2rdf.gff3", "gff2rdf.mapping", "gff2rdf.rdf",
+             "gff2rdf.conversion", "gff2rdf.terms", "gff2rdf.vocab", "gff2rdf.formats"),
             ("data/so_terms.tsv", "data/dbxref_prefixes.tsv", "data/schema/gff2rdf.yaml"),
             ("linkml-runtime",)),
-    "genome_graph": (("gff2rdf.store",), ("data/schema/store.yaml",), ("pyoxigraph",)),
+    "genome_graph": (("gff2rdf.pipeline.assets", "gff2rdf.pipeline.provenance", "gff2rdf.store",
+                      "gff2rdf._version"), ("data/schema/store.yaml",), ("pyoxigraph",)),
 }
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -133,15 +136,3 @@ def _files_of(module: str) -> tuple[Path, ...]:
     if spec.submodule_search_locations:  # a package: every module in it
         return tuple(sorted(origin.parent.rglob("*.py")))
     return (origin,)
-
-
-@cache
-def git_commit() -> str | None:
-    """The commit of the gff2rdf checkout the code runs from, or None (an installed wheel, no
-    git, uncommitted changes are not seen: the code versions are)."""
-    try:
-        run = subprocess.run(["git", "-C", str(PACKAGE), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return run.stdout.strip() or None if run.returncode == 0 else None

@@ -57,14 +57,13 @@ import os
 import re
 import secrets
 import socket
-import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .._version import __version__
+from .._version import __version__, git_commit
 from ..terms import literal, typed
 from ..vocab import DCAT, DCTERMS, G2R, PAV, PROV, RDF_TYPE, VOID, XSD
 
@@ -169,19 +168,6 @@ def recorded_source(source: str, cwd: str | None = None) -> str:
                            parts.query, ""))
     return recorded_path(source, cwd)
 
-
-_PACKAGE = Path(__file__).resolve().parents[1]
-
-
-def git_commit() -> str | None:
-    """The commit of the gff2rdf checkout the code runs from, or None (an installed wheel, no
-    git)."""
-    try:
-        run = subprocess.run(["git", "-C", str(_PACKAGE), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return (run.stdout.strip() or None) if run.returncode == 0 else None
 
 
 def build_iri(genome: str, build_id: str) -> str:

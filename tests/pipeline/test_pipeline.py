@@ -25,6 +25,7 @@ pytest.importorskip("dagster", reason="the pipeline extra is not installed (make
 
 import yaml
 
+from gff2rdf._version import git_commit
 from gff2rdf.cli.commands import main
 from gff2rdf.pipeline import versions
 from gff2rdf.pipeline.layout import open_instance
@@ -376,4 +377,4 @@ def test_an_edit_of_the_emitter_makes_rdf_and_downstream_stale_and_a_comment_doe
         assert genome.reasons["rdf"] == [f"code version {before['rdf']} -> {after['rdf']}"]
         assert genome.reasons["genome_graph"] == ["rdf is stale"]
         assert genome.current == ["gff3_source", "gff3_report"]
-    assert versions.git_commit() is None or len(versions.git_commit() or "") == 40
+    assert git_commit() is None or len(git_commit() or "") == 40

@@ -13,9 +13,10 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
+from gff2rdf._version import git_commit
 from gff2rdf.cli.commands import main
 from gff2rdf.query.canned import get_query
-from gff2rdf.store.metadata import RunProvenance, git_commit, recorded_path, retire_update
+from gff2rdf.store.metadata import RunProvenance, recorded_path, retire_update
 from gff2rdf.store.store import GenomeStore
 from tests.conftest import DATA
 
