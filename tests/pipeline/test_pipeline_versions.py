@@ -1,0 +1,147 @@
+"""The CLI planner and dagster's own staleness (what the UI shows) agree on what is stale.
+
+dagster calls an asset stale for a reason of its own (a new code version, an input with a new
+data version) and does not pass it on downstream; the planner also marks what is downstream.
+So the planner's ``stale_itself`` must equal ``dagster_stale``, and its selection must be that
+set with everything downstream of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DATA
+from tests.pipeline.test_pipeline import ENTRIES, TOMATO, make_world, run
+
+pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
+
+from gff2rdf.pipeline import versions
+from gff2rdf.pipeline.definitions import build_definitions
+from gff2rdf.pipeline.layout import open_instance
+from gff2rdf.pipeline.observe import SOURCE_ASSET, latest_observation
+from gff2rdf.pipeline.plan import dagster_stale
+from gff2rdf.pipeline.runner import PipelineRun
+from gff2rdf.pipeline.versions import ASSETS, UPSTREAM
+
+
+def downstream_closure(assets: list[str]) -> list[str]:
+    found = set(assets)
+    for asset in ASSETS:  # upstream first
+        if any(up in found for up in UPSTREAM[asset]):
+            found.add(asset)
+    return [a for a in ASSETS if a in found]
+
+
+def both_views(root: Path) -> tuple[Any, list[str]]:
+    """The planner's plan of the tomato genome version (a dry run) and dagster's stale set."""
+    planned = run(root, dry_run=True)
+    (genome,) = planned.genomes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        defs = build_definitions(root / "catalogue.yaml", root / "store")
+    instance = open_instance(root / "store-pipeline" / "dagster")
+    try:
+        return genome, dagster_stale(defs, instance, TOMATO)
+    finally:
+        instance.dispose()
+
+
+def direct(genome: Any) -> list[str]:
+    inherited = {f"{up} is stale" for up in ASSETS}
+    return [a for a in genome.stale if set(genome.reasons[a]) - inherited]
+
+
+@pytest.fixture
+def tomato(tmp_path: Path) -> tuple[Path, PipelineRun]:
+    root = make_world(tmp_path / "tomato", TOMATO)
+    return root, run(root)
+
+
+def test_an_edited_source_is_stale_in_the_planner_and_in_dagster(
+        tomato: tuple[Path, PipelineRun]) -> None:
+    root, first = tomato
+    assert first.ok, first.summary()
+    genome, stale = both_views(root)
+    assert genome.stale == [] and stale == []
+    instance = open_instance(root / "store-pipeline" / "dagster")
+    try:  # the run observed the source: its sha256 is gff3_file's data version
+        observed = latest_observation(instance, TOMATO)
+    finally:
+        instance.dispose()
+    source = root / ENTRIES[TOMATO]["source"]
+    assert observed is not None and observed.startswith("sha256:")
+
+    with open(source, "a", encoding="utf-8") as out:
+        out.write("# one more comment line\n")
+    genome, stale = both_views(root)
+    assert genome.stale == list(ASSETS)
+    assert direct(genome) == ["gff3_source"] == stale
+    assert downstream_closure(stale) == genome.stale
+
+    done = run(root)  # materialising makes both views current again
+    assert done.ok and done.genomes[0].materialised == list(ASSETS)
+    genome, stale = both_views(root)
+    assert genome.stale == [] and stale == []
+
+
+def test_an_edit_of_the_emitter_is_stale_in_the_planner_and_in_dagster(
+        tomato: tuple[Path, PipelineRun], monkeypatch: pytest.MonkeyPatch) -> None:
+    root, _ = tomato
+    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
+    real = versions.module_text
+    monkeypatch.setattr(versions, "module_text", lambda path: real(path) + (
+        "\nANSWER = 42\n" if path == emit else ""))
+    versions._files_of.cache_clear()
+    genome, stale = both_views(root)
+    assert direct(genome) == ["rdf"] == stale
+    assert genome.stale == ["rdf", "genome_graph"] == downstream_closure(stale)
+
+
+def test_a_new_upload_of_a_url_source_is_stale_in_the_planner_and_in_dagster(
+        tmp_path: Path) -> None:
+    """A remote change is seen by observing ``gff3_file`` (a HEAD request: the remote's
+    Last-Modified date here), without downloading it."""
+    served = tmp_path / "served"
+    served.mkdir()
+    remote = served / "tomato.gff3"
+    shutil.copy(DATA / "tomato_ITAG2.3_test.gff3", remote)
+    os.utime(remote, (1_700_000_000, 1_700_000_000))
+    handler = functools.partial(_QuietHandler, directory=str(served))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/tomato.gff3"
+        root = make_world(tmp_path / "remote", TOMATO, **{"ITAG2.3": {"source": url}})
+        first = run(root)
+        assert first.ok, first.summary()
+        genome, stale = both_views(root)
+        assert genome.stale == [] and stale == []
+
+        with open(remote, "a", encoding="utf-8") as out:  # a new upload
+            out.write("# one more comment line\n")
+        os.utime(remote, (1_700_000_100, 1_700_000_100))
+        genome, stale = both_views(root)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert direct(genome) == ["gff3_source"] == stale
+    assert genome.stale == list(ASSETS)
+    assert genome.reasons["gff3_source"] == [
+        f"{SOURCE_ASSET} has a new data version (last-modified:Tue, 14 Nov 2023 22:13:20 GMT "
+        "-> last-modified:Tue, 14 Nov 2023 22:15:00 GMT)"]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
