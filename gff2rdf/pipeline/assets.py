@@ -62,6 +62,7 @@ from ..errors import Gff2RdfError, ProblemLog, StoreLockedError
 from ..shacl.shapes import short
 from ..shacl.validate import check_gff3, gff3_report_data, validate_rdf
 from ..store.inputs import sha256_file
+from .automation import CONDITION
 from .catalogue import Catalogue, Genome, load_catalogue
 from .genometools import gt_verdict
 from .layout import Layout
@@ -138,6 +139,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
                  ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     """The four assets and two checks, for these partitions and code versions."""
     common: dict[str, Any] = {"partitions_def": partitions, "group_name": GROUP}
+    built: dict[str, Any] = {**common, "automation_condition": CONDITION}
 
     def gff3_file(context: Any) -> dg.DataVersionsByPartition:
         pipeline: PipelineResource = context.resources.pipeline
@@ -160,7 +162,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
     @dg.asset(name="gff3_source", deps=[source_file], code_version=versions["gff3_source"],
               kinds={"gff3"},
               description="The genome version's GFF3 file: read in place, or downloaded and "
-              "checked against the catalogue's sha256. Data version: its sha256.", **common)
+              "checked against the catalogue's sha256. Data version: its sha256.", **built)
     def gff3_source(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         with _as_failure():
@@ -181,7 +183,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
 
     @dg.asset(name="gff3_report", deps=[gff3_source], code_version=versions["gff3_report"],
               kinds={"json"}, description="GFF3 structure checks of the source (gff2rdf "
-              "validate): every problem with file:line, counted by kind.", **common)
+              "validate): every problem with file:line, counted by kind.", **built)
     def gff3_report(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         started = time.perf_counter()
@@ -229,7 +231,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
 
     @dg.asset(name="rdf", deps=[gff3_source], code_version=versions["rdf"], kinds={"rdf"},
               description="The genome version as N-Triples (gff2rdf convert), with its dataset "
-              "description. Data version: the file's sha256.", **common)
+              "description. Data version: the file's sha256.", **built)
     def rdf(context: AssetExecutionContext,
             pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         from ..conversion.api import convert
@@ -293,7 +295,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
     @dg.asset(name="genome_graph", deps=[rdf], code_version=versions["genome_graph"],
               kinds={"oxigraph"}, pool=STORE_POOL,
               description="The genome version in the Oxigraph store (gff2rdf load of the "
-              "validated RDF file): a new build graph made current in one step.", **common)
+              "validated RDF file): a new build graph made current in one step.", **built)
     def genome_graph(context: AssetExecutionContext,
                      pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         rdf_file = pipeline.layout().rdf_path(context.partition_key)

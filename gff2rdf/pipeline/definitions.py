@@ -34,6 +34,7 @@ import dagster as dg
 from .. import settings
 from ..errors import Gff2RdfError
 from .assets import PipelineResource, build_assets
+from .automation import build_automation
 from .catalogue import CatalogueError, load_catalogue
 from .layout import Layout, setting
 from .versions import code_versions
@@ -70,7 +71,9 @@ def build_definitions(catalogue: str | Path, store: str | Path,
                                     pipeline_dir=str(layout.pipeline_dir),
                                     base_iri=settings.get("base-iri"))
         extra = {"executor": executor} if executor is not None else {}
-        return dg.Definitions(assets=assets, asset_checks=checks, jobs=[job],
+        observe_job, sensor, nightly = build_automation(partitions, path, layout)
+        return dg.Definitions(assets=assets, asset_checks=checks, jobs=[job, observe_job],
+                              sensors=[sensor], schedules=[nightly],
                               resources={"pipeline": resource}, **extra)
 
 

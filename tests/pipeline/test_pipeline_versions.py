@@ -145,3 +145,58 @@ def test_a_new_upload_of_a_url_source_is_stale_in_the_planner_and_in_dagster(
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
+
+
+# dagster's own evaluate_automation_conditions uses a beta parameter of its own
+@pytest.mark.filterwarnings("ignore::dagster_shared.utils.warnings.BetaWarning")
+def test_automation_rebuilds_a_changed_source_and_a_new_catalogue_entry(
+        tomato: tuple[Path, PipelineRun]) -> None:
+    """Declarative automation, evaluated tick by tick with dagster's test utilities (no
+    daemon): nothing to do when nothing changed; the sensor's observation of an edited source
+    requests that genome version's four assets; so does a new catalogue entry."""
+    import dagster as dg
+    import yaml
+
+    from gff2rdf.pipeline.automation import SENSOR
+    from tests.pipeline.test_pipeline import ARAPORT
+
+    root, _ = tomato
+
+    def requested(result: Any) -> dict[str, list[str]]:
+        return {a: sorted(result.get_requested_partitions(dg.AssetKey(a))) for a in ASSETS
+                if result.get_requested_partitions(dg.AssetKey(a))}
+
+    def definitions() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return build_definitions(root / "catalogue.yaml", root / "store")
+
+    defs = definitions()
+    instance = open_instance(root / "store-pipeline" / "dagster")
+    try:
+        sensor = defs.resolve_sensor_def(SENSOR)
+        tick = dg.evaluate_automation_conditions(defs, instance)
+        assert tick.total_requested == 0
+        assert "no local source changed" in str(sensor(dg.build_sensor_context(instance)))
+
+        with open(root / ENTRIES[TOMATO]["source"], "a", encoding="utf-8") as out:
+            out.write("# one more comment line\n")
+        assert dg.evaluate_automation_conditions(defs, instance, cursor=tick.cursor
+                                                 ).total_requested == 0  # not observed yet
+        assert TOMATO in str(sensor(dg.build_sensor_context(instance)))
+        tick = dg.evaluate_automation_conditions(defs, instance, cursor=tick.cursor)
+        assert requested(tick) == {asset: [TOMATO] for asset in ASSETS}
+
+        catalogue = yaml.safe_load((root / "catalogue.yaml").read_text())
+        shutil.copy(DATA / Path(ENTRIES[ARAPORT]["source"]).name, root / "data")
+        catalogue["genomes"].append(ENTRIES[ARAPORT])
+        (root / "catalogue.yaml").write_text(yaml.safe_dump(catalogue, sort_keys=False))
+        defs = definitions()  # the UI reloads the definitions
+        assert ARAPORT in str(defs.resolve_sensor_def(SENSOR)(dg.build_sensor_context(instance)))
+        tick = dg.evaluate_automation_conditions(defs, instance, cursor=tick.cursor)
+        assert requested(tick) == {asset: [ARAPORT] for asset in ASSETS}
+        nightly = defs.resolve_schedule_def("nightly_remote_sources")
+        assert nightly.cron_schedule == "0 3 * * *"
+        assert list(nightly(dg.build_schedule_context(instance))) == []  # no URL sources
+    finally:
+        instance.dispose()
