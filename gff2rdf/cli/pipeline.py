@@ -25,7 +25,7 @@ from ..pipeline.layout import Layout, open_instance, setting
 from ..settings import env_name
 from .options import CONTEXT, handle_errors, store_option
 
-# deferred: the imports inside functions load pyoxigraph only when the call needs them,
+# deferred: the imports inside functions load pyoxigraph and dagster only when the call needs them,
 # to keep this module's import (and start-up) light
 
 __all__ = ["pipeline"]
@@ -167,11 +167,16 @@ def pipeline_ui(catalogue: str | None, store_dir: str, pipeline_dir: str | None,
             --store ./gff2rdf-store --port 3000
     """
     require_extra()
+    from ..pipeline.automation import sync_partitions
 
     path = os.path.abspath(_catalogue(catalogue))
-    load_catalogue(path)  # a mistake is reported here, not as a code location error
+    keys = load_catalogue(path).keys  # a mistake is reported here, not as a code location error
     layout = Layout.for_store(store_dir, pipeline_dir, dagster_home)
-    open_instance(layout.dagster_home).dispose()
+    instance = open_instance(layout.dagster_home)
+    try:  # the UI's partitions are the instance's; the local_sources sensor keeps them in step
+        sync_partitions(instance, keys)
+    finally:
+        instance.dispose()
     env = dict(os.environ, DAGSTER_HOME=str(layout.dagster_home))
     env[env_name("catalogue")] = path
     env[env_name("store")] = str(layout.store)

@@ -2,8 +2,12 @@
 
 ::
 
-    gff3_source ──> gff3_report   (+ check gff3_valid)
-         └────────> rdf           (+ check shacl, blocking) ──> genome_graph
+    gff3_file ··> gff3_source ──> gff3_report   (+ check gff3_valid, gt_valid)
+                       └────────> rdf           (+ check shacl, blocking) ──> genome_graph
+
+``gff3_file`` is observed, not built: its data version is the source's sha256, or a remote's
+ETag or Last-Modified date (``gff2rdf.pipeline.observe``), so dagster's own staleness, and the
+UI, see an edited or re-uploaded source as the CLI planner does.
 
 Each asset calls the same library function as the CLI (``check_gff3``, ``convert``,
 ``validate_rdf``, ``GenomeStore.load``), writes its file into the pipeline directory
@@ -24,7 +28,8 @@ partitioned asset checks are a preview feature; ``build_definitions`` silences i
     ...     assets, checks = build_assets(partitions, code_versions("0.3.0"))
     >>> for asset in assets:
     ...     print(asset.key.to_user_string(), [k.to_user_string() for k in asset.dependency_keys])
-    gff3_source []
+    gff3_file []
+    gff3_source ['gff3_file']
     gff3_report ['gff3_source']
     rdf ['gff3_source']
     genome_graph ['rdf']
@@ -41,6 +46,7 @@ partitioned asset checks are a preview feature; ``build_definitions`` silences i
 import json
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -57,9 +63,11 @@ from ..errors import Gff2RdfError, ProblemLog, StoreLockedError
 from ..shacl.shapes import short
 from ..shacl.validate import check_gff3, gff3_report_data, validate_rdf
 from ..store.inputs import sha256_file
+from .automation import CONDITION
 from .catalogue import Catalogue, Genome, load_catalogue
 from .genometools import gt_verdict
 from .layout import Layout
+from .observe import SOURCE_ASSET, latest_observation, observe
 from .plan import PROVENANCE, conversion_options, fingerprint
 from .provenance import run_provenance
 from .sources import current_source, materialise_source
@@ -132,10 +140,30 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
                  ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     """The four assets and two checks, for these partitions and code versions."""
     common: dict[str, Any] = {"partitions_def": partitions, "group_name": GROUP}
+    built: dict[str, Any] = {**common, "automation_condition": CONDITION}
 
-    @dg.asset(name="gff3_source", code_version=versions["gff3_source"], kinds={"gff3"},
+    def gff3_file(context: Any) -> dg.DataVersionsByPartition:
+        pipeline: PipelineResource = context.resources.pipeline
+        keys = [context.partition_key] if context.has_partition_key \
+            else partitions.get_partition_keys(dynamic_partitions_store=context.instance)
+        with _as_failure():
+            return dg.DataVersionsByPartition({
+                key: dg.DataVersion(observe(pipeline.genome(key), pipeline.layout()))
+                for key in keys})
+
+    with warnings.catch_warnings():  # observable source assets are "beta" in dagster 1.13
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        observed = dg.observable_source_asset(
+            name=SOURCE_ASSET, required_resource_keys={"pipeline"}, **common,
+            description="The GFF3 file as it stands, observed without downloading it. Data "
+            "version: the local file's sha256, or the remote's ETag (else Last-Modified).",
+        )(gff3_file)
+    source_file = _as_assets_definition(observed)
+
+    @dg.asset(name="gff3_source", deps=[source_file], code_version=versions["gff3_source"],
+              kinds={"gff3"},
               description="The genome version's GFF3 file: read in place, or downloaded and "
-              "checked against the catalogue's sha256. Data version: its sha256.", **common)
+              "checked against the catalogue's sha256. Data version: its sha256.", **built)
     def gff3_source(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         with _as_failure():
@@ -147,13 +175,16 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             "seconds": round(found.seconds, 3), "catalogue entry": genome.where(),
             **_provenance(versions, "gff3_source"),
         }
+        observed = latest_observation(context.instance, context.partition_key)
+        if observed:  # what the planner compares with later observations, as dagster does
+            metadata[f"{PROVENANCE}input/{SOURCE_ASSET}"] = observed
         if found.url:
             metadata["url"] = dg.MetadataValue.url(found.url)
         return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(found.sha256))
 
     @dg.asset(name="gff3_report", deps=[gff3_source], code_version=versions["gff3_report"],
               kinds={"json"}, description="GFF3 structure checks of the source (gff2rdf "
-              "validate): every problem with file:line, counted by kind.", **common)
+              "validate): every problem with file:line, counted by kind.", **built)
     def gff3_report(context: AssetExecutionContext,
                     pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         started = time.perf_counter()
@@ -201,7 +232,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
 
     @dg.asset(name="rdf", deps=[gff3_source], code_version=versions["rdf"], kinds={"rdf"},
               description="The genome version as N-Triples (gff2rdf convert), with its dataset "
-              "description. Data version: the file's sha256.", **common)
+              "description. Data version: the file's sha256.", **built)
     def rdf(context: AssetExecutionContext,
             pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         from ..conversion.api import convert
@@ -265,7 +296,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
     @dg.asset(name="genome_graph", deps=[rdf], code_version=versions["genome_graph"],
               kinds={"oxigraph"}, pool=STORE_POOL,
               description="The genome version in the Oxigraph store (gff2rdf load of the "
-              "validated RDF file): a new build graph made current in one step.", **common)
+              "validated RDF file): a new build graph made current in one step.", **built)
     def genome_graph(context: AssetExecutionContext,
                      pipeline: PipelineResource) -> dg.MaterializeResult[Any]:
         rdf_file = pipeline.layout().rdf_path(context.partition_key)
@@ -288,7 +319,22 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             },
             data_version=dg.DataVersion(result.build))
 
-    return [gff3_source, gff3_report, rdf, genome_graph], [gff3_valid, gt_valid, shacl]
+    return [source_file, gff3_source, gff3_report, rdf, genome_graph], \
+        [gff3_valid, gt_valid, shacl]
+
+
+def _as_assets_definition(source: dg.SourceAsset) -> dg.AssetsDefinition:
+    """The observable source asset as the assets definition dagster makes of it anyway, made
+    once here: dagster 1.13 does it through a deprecated property of its own, and would warn
+    each time it builds an asset graph."""
+    from dagster._core.definitions.external_asset import (  # the conversion dagster uses
+        create_external_asset_from_source_asset,
+    )
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Property `OpDefinition.version`",
+                                category=DeprecationWarning)
+        return create_external_asset_from_source_asset(source)
 
 
 def _source(pipeline: PipelineResource, key: str, current: Any) -> Any:

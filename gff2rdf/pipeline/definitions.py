@@ -34,6 +34,7 @@ import dagster as dg
 from .. import settings
 from ..errors import Gff2RdfError
 from .assets import PipelineResource, build_assets
+from .automation import PARTITIONS, build_automation
 from .catalogue import CatalogueError, load_catalogue
 from .layout import Layout, setting
 from .versions import code_versions
@@ -42,16 +43,20 @@ __all__ = ["JOB", "build_definitions", "defs", "genomes_job", "load_executor",
            "reconstructable_job"]
 
 JOB = "genomes"
-PARTITIONS = "genome_versions"
 
 
 def build_definitions(catalogue: str | Path, store: str | Path,
                       pipeline_dir: str | Path | None = None, *, executor: Any = None,
-                      schema_version: str | None = None) -> dg.Definitions:
-    """Assets, checks, the ``genomes`` job and the pipeline resource for a catalogue.
+                      schema_version: str | None = None,
+                      dynamic: bool = False) -> dg.Definitions:
+    """Assets, checks, the ``genomes`` job, the automation (``gff2rdf.pipeline.automation``)
+    and the pipeline resource for a catalogue.
 
     ``executor`` replaces dagster's default (multiprocess, or in-process for
-    ``execute_in_process``), e.g. ``dagster_k8s.k8s_job_executor`` on a cluster.
+    ``execute_in_process``), e.g. ``dagster_k8s.k8s_job_executor`` on a cluster. ``dynamic``
+    keeps the partitions in the dagster instance, where the ``local_sources`` sensor keeps them
+    in step with the catalogue (the UI, whose definitions are loaded once); by default they are
+    the catalogue's keys.
     """
     path = Path(catalogue).absolute()
     parsed = load_catalogue(path)
@@ -61,7 +66,9 @@ def build_definitions(catalogue: str | Path, store: str | Path,
         # Partitioned asset checks are a dagster "preview" feature (pinned: dagster 1.13.x)
         warnings.simplefilter("ignore", dg.PreviewWarning)
         warnings.simplefilter("ignore", dg.BetaWarning)
-        partitions = dg.StaticPartitionsDefinition(parsed.keys)
+        partitions: dg.PartitionsDefinition = (
+            dg.DynamicPartitionsDefinition(name=PARTITIONS) if dynamic
+            else dg.StaticPartitionsDefinition(parsed.keys))
         assets, checks = build_assets(partitions, versions)
         job = dg.define_asset_job(
             JOB, selection=dg.AssetSelection.assets(*assets),
@@ -70,7 +77,9 @@ def build_definitions(catalogue: str | Path, store: str | Path,
                                     pipeline_dir=str(layout.pipeline_dir),
                                     base_iri=settings.get("base-iri"))
         extra = {"executor": executor} if executor is not None else {}
-        return dg.Definitions(assets=assets, asset_checks=checks, jobs=[job],
+        observe_job, sensor, nightly = build_automation(partitions, path, layout)
+        return dg.Definitions(assets=assets, asset_checks=checks, jobs=[job, observe_job],
+                              sensors=[sensor], schedules=[nightly],
                               resources={"pipeline": resource}, **extra)
 
 
@@ -91,13 +100,14 @@ def reconstructable_job(catalogue: str | Path, store: str | Path,
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """For the dagster UI: the catalogue and store from the environment (see the module doc)."""
+    """For the dagster UI: the catalogue and store from the environment (see the module doc),
+    with partitions that the ``local_sources`` sensor keeps in step with the catalogue."""
     catalogue = setting("catalogue")
     if not catalogue:
         raise CatalogueError("set GFF2RDF_CATALOGUE to a genome catalogue (YAML); gff2rdf "
                              "pipeline ui does it for you")
     return build_definitions(catalogue, settings.get("store"), setting("pipeline-dir") or None,
-                             executor=load_executor(setting("pipeline-executor")))
+                             executor=load_executor(setting("pipeline-executor")), dynamic=True)
 
 
 def load_executor(spec: str) -> Any:

@@ -54,6 +54,7 @@ stale``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,11 +65,12 @@ from ..rdf.genome import GenomeVersion
 from ..store.inputs import sha256_file
 from .catalogue import Genome
 from .layout import Layout
+from .observe import SOURCE_ASSET, latest_observation, local_version, observe, record_observation
 from .sources import current_source
 from .versions import ASSETS, UPSTREAM
 
 __all__ = ["CheckRecord", "GenomePlan", "Recorded", "Records", "conversion_options",
-           "fingerprint", "plan_genome"]
+           "dagster_stale", "fingerprint", "plan_genome"]
 
 PROVENANCE = "provenance/"
 
@@ -131,6 +133,15 @@ class Records:
         metadata = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
         return CheckRecord(evaluation.passed, metadata, found.run_id)
 
+    def observed(self, key: str) -> str | None:
+        """The data version of the latest observation of the partition's ``gff3_file``."""
+        return latest_observation(self.instance, key)
+
+    def observe(self, key: str, version: str) -> bool:
+        """Record that the partition's ``gff3_file`` has this data version (when it is news),
+        so that dagster's staleness, and the UI, see what the planner saw."""
+        return record_observation(self.instance, key, version)
+
     def failed_since(self, asset: str, key: str, after: float) -> tuple[str, str] | None:
         """The run id and recorded fingerprint of the newest failure of ``asset``'s step for
         this partition after ``after`` (a timestamp), if any."""
@@ -167,6 +178,13 @@ class GenomePlan:
     def selection(self) -> list[str]:
         return [a for a in ASSETS if a in self.stale]
 
+    @property
+    def stale_itself(self) -> list[str]:
+        """The stale assets that are stale for a reason of their own, not only because an
+        upstream asset is: what dagster's staleness (``dagster_stale``) calls stale."""
+        inherited = {f"{up} is stale" for up in ASSETS}
+        return [a for a in self.selection if set(self.stale[a]) - inherited]
+
 
 def fingerprint(code_version: str, inputs: Mapping[str, str | None], *extra: str) -> str:
     """The code version and input data versions an asset runs with, as one text (a failed
@@ -200,6 +218,10 @@ def plan_genome(genome: Genome, layout: Layout, records: Records, versions: Mapp
     except Gff2RdfError as exc:
         plan.error = str(exc)
         return plan
+    if genome.is_url:  # observed first, so that what follows compares with the remote now
+        _observe_remote(genome, layout, records)
+    elif source is not None:
+        records.observe(genome.key, local_version(source.sha256))
     now: dict[str, str | None] = {}  # data versions of the current assets
     key = genome.key
     for asset in ASSETS:
@@ -236,6 +258,14 @@ def plan_genome(genome: Genome, layout: Layout, records: Records, versions: Mapp
     return plan
 
 
+def _observe_remote(genome: Genome, layout: Layout, records: Records) -> None:
+    """Observe a URL (a HEAD request), so that dagster records which observation a download
+    was built from and sees a new upload as the planner does; a remote that cannot be reached
+    leaves the latest observation as it is (the download, if one is due, reports it)."""
+    with contextlib.suppress(Gff2RdfError):
+        records.observe(genome.key, observe(genome, layout))
+
+
 def _own_reasons(asset: str, record: Recorded, genome: Genome, layout: Layout,
                  records: Records, source: Any, shapes_version: str,
                  store_builds: Mapping[str, str] | None, graph: str,
@@ -252,6 +282,11 @@ def _own_reasons(asset: str, record: Recorded, genome: Genome, layout: Layout,
         if source.sha256 != record.data_version:
             return [f"source changed (sha256 {_short(record.data_version)} -> "
                     f"{_short(source.sha256)})"]
+        # dagster's own test: gff3_file was observed with another version than the one this
+        # materialisation was built from (a remote's new ETag, seen by the nightly schedule)
+        built_from, observed = record.provenance(f"input/{SOURCE_ASSET}"), records.observed(key)
+        if built_from and observed and built_from != observed:
+            return [f"{SOURCE_ASSET} has a new data version ({built_from} -> {observed})"]
         return []
     if asset == "gff3_report":
         path = layout.report_path(key)
@@ -307,3 +342,24 @@ def _held_back(asset: str, record: Recorded | None, plan: GenomePlan, records: R
     if asset == "genome_graph" and ("rdf" in plan.blocked):
         return "blocked: its RDF file failed"
     return None
+
+
+def dagster_stale(defs: Any, instance: Any, key: str) -> list[str]:
+    """The assets of partition ``key`` that dagster itself calls stale (what the UI shows),
+    upstream first. dagster does not pass staleness on downstream, so this is the planner's
+    ``stale_itself`` when the two agree, not its ``selection``."""
+    from dagster import AssetKey
+    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
+    from dagster._core.definitions.data_version import (  # no public API for this yet
+        CachingStaleStatusResolver,
+        StaleStatus,
+    )
+    from dagster._core.definitions.temporal_context import TemporalContext
+    from dagster._time import get_current_datetime
+
+    graph = defs.resolve_asset_graph()
+    view = AssetGraphView(temporal_context=TemporalContext(effective_dt=get_current_datetime(),
+                                                           last_event_id=None),
+                          instance=instance, asset_graph=graph)
+    resolver = CachingStaleStatusResolver(instance, graph, view)
+    return [a for a in ASSETS if resolver.get_status(AssetKey(a), key) == StaleStatus.STALE]

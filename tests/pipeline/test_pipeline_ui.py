@@ -25,8 +25,10 @@ from tests.conftest import ROOT
 
 pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
 
+from gff2rdf.pipeline.catalogue import load_catalogue
+
 DEADLINE = 90.0  # dagster dev took about 6 s on an idle 2-core machine; CI may be busy
-QUERY = "{ assetNodes { assetKey { path } } }"
+QUERY = "{ assetNodes { assetKey { path } partitionKeys } }"
 
 
 def free_port() -> int:
@@ -35,7 +37,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def asset_keys(port: int) -> set[str]:
+def asset_keys(port: int) -> dict[str, list[str]]:
+    """The UI's assets and the partition keys of each."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": QUERY}).encode(),
         headers={"Content-Type": "application/json"})
@@ -43,7 +46,7 @@ def asset_keys(port: int) -> set[str]:
     with opener.open(request, timeout=10) as response:
         data = json.loads(response.read())
     nodes = (data.get("data") or {}).get("assetNodes") or []
-    return {"/".join(n["assetKey"]["path"]) for n in nodes}
+    return {"/".join(n["assetKey"]["path"]): n.get("partitionKeys") or [] for n in nodes}
 
 
 def tree(pid: int) -> set[int]:
@@ -83,15 +86,15 @@ def test_the_dagster_ui_answers_on_loopback_with_the_catalogue_and_stops_whole(
          "--store", str(tmp_path / "store"), "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         cwd=tmp_path)
-    keys: set[str] = set()
+    keys: dict[str, list[str]] = {}
     try:
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline and process.poll() is None:
             try:
                 keys = asset_keys(port)
             except OSError:
-                keys = set()
-            if {"gff3_source", "rdf", "genome_graph"} <= keys:
+                keys = {}
+            if {"gff3_source", "rdf", "genome_graph"} <= set(keys):
                 break
             time.sleep(1.0)
         started = tree(process.pid)
@@ -109,6 +112,9 @@ def test_the_dagster_ui_answers_on_loopback_with_the_catalogue_and_stops_whole(
         process.wait(timeout=30)
         log.close()
     output = (tmp_path / "ui.log").read_text(errors="replace")
-    assert keys == {"gff3_source", "gff3_report", "rdf", "genome_graph"}, output[-3000:]
+    assert set(keys) == {"gff3_file", "gff3_source", "gff3_report", "rdf", "genome_graph"}, \
+        output[-3000:]
+    # the UI's partitions are in the instance, set from the catalogue as pipeline ui starts
+    assert sorted(keys["rdf"]) == sorted(load_catalogue(ROOT / "examples" / "catalogue.yaml").keys)
     assert f"http://127.0.0.1:{port}/" in output
     assert (tmp_path / "store-pipeline" / "dagster" / "dagster.yaml").is_file()
