@@ -298,19 +298,47 @@ def _source(pipeline: PipelineResource, key: str, current: Any) -> Any:
 
 
 def _load(pipeline: PipelineResource, rdf_file: Path) -> Any:
-    """Load into the store, waiting up to ``lock_wait`` seconds while another process holds it
-    (another partition's load, or a server: the message names it)."""
+    """Load into the store, one load of this pipeline at a time (``_writer``), waiting up to
+    ``lock_wait`` seconds in all while another process holds it (another partition's load, or a
+    server: the message names it)."""
     from ..store.store import GenomeStore
 
     deadline = time.monotonic() + pipeline.lock_wait
-    while True:
+    with _writer(pipeline.layout().store_lock(), deadline):
+        while True:
+            try:
+                with GenomeStore.open(pipeline.store) as store:
+                    return store.load(rdf_file)
+            except StoreLockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(1.0)
+
+
+@contextmanager
+def _writer(lock: Path, deadline: float) -> Iterator[None]:
+    """This pipeline's genome_graph steps write the store one at a time: each holds an
+    exclusive ``flock`` on ``lock`` while it loads, and the next one starts as soon as it is
+    released (the store's own lock is only tried once a second). Raises StoreLockedError at
+    ``deadline``."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"another load of this pipeline has held {lock} for longer than "
+                        "lock_wait seconds") from None
+                time.sleep(0.05)
         try:
-            with GenomeStore.open(pipeline.store) as store:
-                return store.load(rdf_file)
-        except StoreLockedError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(1.0)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _rules_table(counts: Counter[tuple[str, str, str]]) -> str:

@@ -10,6 +10,7 @@ By default everything lives in one directory next to the store, ``{store}-pipeli
             gff3-report.json            the GFF3 check report
             genome.nt                   the RDF file
             shacl-report.ttl            the SHACL validation report
+        store.lock                      held by the load that is writing the store
 
 so runs are remembered between invocations, and deleting the two directories starts afresh.
 ``--pipeline-dir`` and ``--dagster-home`` (or their environment variables) move them.
@@ -97,14 +98,25 @@ class Layout:
     def shacl_path(self, key: str) -> Path:
         return self.genome_dir(key) / "shacl-report.ttl"
 
+    def store_lock(self) -> Path:
+        """Held by the genome_graph step that is writing the store (one at a time)."""
+        return self.pipeline_dir / "store.lock"
+
+
+# What dagster logs outside a run's own loggers (a multiprocess step worker's start, ...):
+# INFO and above (its default, DEBUG, printed a line for every step process of every run)
+LOG_LEVEL = {"python_logs": {"python_log_level": "INFO"}}
+
 
 def open_instance(dagster_home: str | Path) -> DagsterInstance:
-    """The persistent dagster instance in ``dagster_home`` (made, with telemetry off, if new)."""
+    """The persistent dagster instance in ``dagster_home`` (made, with telemetry off, if new),
+    logging at INFO outside runs (``LOG_LEVEL``; step processes inherit it)."""
     from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
 
     home = Path(dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(INSTANCE_YAML, encoding="utf-8")
-    return DagsterInstance.from_config(str(home))
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=LOG_LEVEL))
