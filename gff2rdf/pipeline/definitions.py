@@ -25,7 +25,6 @@ stale assets, against the persistent instance (``gff2rdf.pipeline.runner`` has a
 
 from __future__ import annotations
 
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ __all__ = ["JOB", "build_definitions", "defs", "genomes_job", "load_executor",
            "reconstructable_job"]
 
 JOB = "genomes"
-_BUILDING = threading.Lock()
 PARTITIONS = "genome_versions"
 
 
@@ -77,12 +75,8 @@ def build_definitions(catalogue: str | Path, store: str | Path,
 
 
 def genomes_job(catalogue: str, store: str, pipeline_dir: str) -> dg.JobDefinition:
-    """The ``genomes`` job, rebuilt from paths: the target of ``reconstructable_job``. One
-    thread at a time: the runner starts several multiprocess runs side by side, and building
-    is not thread-safe (Python 3.11's ast.parse of the code versions fails with "AST
-    constructor recursion depth mismatch" on two threads; warnings.catch_warnings)."""
-    with _BUILDING:
-        return build_definitions(catalogue, store, pipeline_dir).resolve_job_def(JOB)
+    """The ``genomes`` job, rebuilt from paths: the target of ``reconstructable_job``."""
+    return build_definitions(catalogue, store, pipeline_dir).resolve_job_def(JOB)
 
 
 def reconstructable_job(catalogue: str | Path, store: str | Path,
