@@ -238,10 +238,11 @@ def _execute_side_by_side(work: list[tuple[GenomePlan, GenomeRun]], recon: Any,
     """multiprocess: one dagster run per genome version, up to ``max_concurrent`` (default:
     one per core) at once, each orchestrated by a process of its own with an equal share of
     the step processes; the store is written by one load at a time (``assets._load``).
-    Before, the runs went one after another: the three example genome versions took 61-63 s,
-    as their steps spend 2-4 s each starting a process and rebuilding the job, and about 0.1 s
-    working. Processes, not threads: dagster configures Python's logging (``dictConfig``) as
-    each run starts, which deadlocked against another run's thread logging an event."""
+    Before, the runs went one after another, their steps spending 2-4 s each starting a
+    process and rebuilding the job and about 0.1 s working: the three example genome versions
+    took 72.9-73.4 s on 2 busy cores, 43.1-58.6 s side by side (2 runs each, alternated).
+    Processes, not threads: dagster configures Python's logging (``dictConfig``) as each run
+    starts, which deadlocked against another run's thread logging an event."""
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
