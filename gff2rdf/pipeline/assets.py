@@ -348,8 +348,9 @@ def _source(pipeline: PipelineResource, key: str, current: Any) -> Any:
 
 def _load(pipeline: PipelineResource, rdf_file: Path, provenance: Any = None) -> Any:
     """Load into the store with the run's ``provenance``, waiting up to ``lock_wait`` seconds
-    while another process holds it (another partition's load, or a server: the message names
-    it)."""
+    while another process holds it (the load of a genome version running side by side, or a
+    server: the message names it). The store's lock is tried every 0.1 s, so loads side by
+    side follow each other closely (it was once a second)."""
     from ..store.store import GenomeStore
 
     deadline = time.monotonic() + pipeline.lock_wait
@@ -360,7 +361,7 @@ def _load(pipeline: PipelineResource, rdf_file: Path, provenance: Any = None) ->
         except StoreLockedError:
             if time.monotonic() >= deadline:
                 raise
-            time.sleep(1.0)
+            time.sleep(0.1)
 
 
 def _rules_table(counts: Counter[tuple[str, str, str]]) -> str:

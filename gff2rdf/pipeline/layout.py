@@ -98,13 +98,20 @@ class Layout:
         return self.genome_dir(key) / "shacl-report.ttl"
 
 
+# What dagster logs outside a run's own loggers (a multiprocess step worker's start, ...):
+# INFO and above (its default, DEBUG, printed a line for every step process of every run)
+LOG_LEVEL = {"python_logs": {"python_log_level": "INFO"}}
+
+
 def open_instance(dagster_home: str | Path) -> DagsterInstance:
-    """The persistent dagster instance in ``dagster_home`` (made, with telemetry off, if new)."""
+    """The persistent dagster instance in ``dagster_home`` (made, with telemetry off, if new),
+    logging at INFO outside runs (``LOG_LEVEL``; step processes inherit it)."""
     from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef  # no public way to override a setting
 
     home = Path(dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(INSTANCE_YAML, encoding="utf-8")
-    return DagsterInstance.from_config(str(home))
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=LOG_LEVEL))

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ __all__ = ["EXECUTORS", "GenomeRun", "PipelineRun", "run_pipeline"]
 
 EXECUTORS = ("in_process", "multiprocess")
 PRELOAD = ("dagster", "gff2rdf.pipeline.definitions", "gff2rdf.conversion.api",
-           "gff2rdf.shacl.validate", "gff2rdf.store.store")
+           "gff2rdf.shacl.validate", "gff2rdf.store.store", "gff2rdf.pipeline.warm")
 # dagster's console logs only what is critical: each failure is in the summary, with the
 # grouped problem report of a GFF3 file with errors (not 110 lines of dagster's stack trace)
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -224,6 +224,7 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
     recon = (reconstructable_job(catalogue, layout.store, layout.pipeline_dir)
              if executor == "multiprocess" else None)
     try:
+        work: list[tuple[GenomePlan, GenomeRun]] = []
         for genome in genomes:
             plan = plan_genome(genome, layout, records, versions, shapes, builds, base_iri,
                                force)
@@ -231,8 +232,13 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
                                 blocked=dict(plan.blocked), reasons=dict(plan.stale),
                                 error=plan.error)
             if plan.selection and not dry_run and plan.error is None:
-                _execute(plan, outcome, job, recon, instance, max_concurrent)
+                work.append((plan, outcome))
             result.genomes.append(outcome)
+        if recon is None:
+            for plan, outcome in work:
+                _execute(plan, outcome, job, None, instance, max_concurrent)
+        else:
+            _execute_side_by_side(work, recon, layout.dagster_home, max_concurrent)
     finally:
         instance.dispose()
     listed = {GenomeVersion(g.species, g.assembly, g.annotation, g.taxon, base_iri).iri
@@ -241,6 +247,47 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
                                     dry_run=dry_run, notes=result.notes)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _execute_side_by_side(work: list[tuple[GenomePlan, GenomeRun]], recon: Any,
+                          dagster_home: Path, max_concurrent: int | None) -> None:
+    """multiprocess: one dagster run per genome version, up to ``max_concurrent`` (default:
+    one per core) at once, each orchestrated by a process of its own with an equal share of
+    the step processes; the store is written by one load at a time (``assets._load``).
+    Before, the runs went one after another, their steps spending 2-4 s each starting a
+    process and rebuilding the job and about 0.1 s working: the three example genome versions
+    took 72.9-73.4 s on 2 busy cores, 43.1-58.6 s side by side (2 runs each, alternated).
+    Processes, not threads: dagster configures Python's logging (``dictConfig``) as each run
+    starts, which deadlocked against another run's thread logging an event."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not work:
+        return
+    budget = max_concurrent or os.cpu_count() or 1
+    side_by_side = min(len(work), budget)
+    steps = max(1, budget // side_by_side)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    with ProcessPoolExecutor(side_by_side, mp_context=context) as pool:
+        futures = [pool.submit(_execute_apart, plan, outcome, recon, str(dagster_home), steps)
+                   for plan, outcome in work]
+        for (_, outcome), future in zip(work, futures, strict=True):
+            done = future.result()  # a copy: the outcome came back pickled
+            for name in fields(GenomeRun):
+                setattr(outcome, name.name, getattr(done, name.name))
+
+
+def _execute_apart(plan: GenomePlan, outcome: GenomeRun, recon: Any, dagster_home: str,
+                   steps: int) -> GenomeRun:
+    """One genome version's multiprocess run, in a process of the pool above."""
+    instance = open_instance(dagster_home)
+    try:
+        _execute(plan, outcome, None, recon, instance, steps)
+    finally:
+        instance.dispose()
+    return outcome
 
 
 def _store_builds(store: Path, notes: list[str]) -> dict[str, str] | None:
