@@ -38,7 +38,9 @@ def chain(iri: str, row: dict[str, str]) -> list[tuple[str, str]]:
     lines.append(("source", part(("", "source"), ("sha256", "source_sha256"))))
     lines.append(("input", part(("", "input"), ("format", "input_format"),
                                 ("sha256", "input_sha256"))))
-    lines.append(("versions", part(("code", "code_version"), ("schema", "schema_version"),
+    lines.append(("versions", part(("code", "code_version"),
+                                   ("pipeline code", "asset_code_version"),
+                                   ("schema", "schema_version"),
                                    ("shapes", "shapes_version"))))
     return lines
 

@@ -68,7 +68,7 @@ from .catalogue import Catalogue, Genome, load_catalogue
 from .genometools import gt_verdict
 from .layout import Layout
 from .observe import SOURCE_ASSET, latest_observation, observe
-from .plan import PROVENANCE, conversion_options, fingerprint
+from .plan import PROVENANCE, Records, conversion_options, fingerprint
 from .provenance import run_provenance
 from .sources import current_source, materialise_source
 
@@ -134,6 +134,12 @@ def _provenance(versions: Mapping[str, str], asset: str, **inputs: str) -> dict[
         out["git commit"] = commit
     out.update({f"{PROVENANCE}input/{name}": value for name, value in inputs.items()})
     return out
+
+
+def _built_with(context: AssetExecutionContext, asset: str) -> str:
+    """The code version that ``asset``'s latest materialisation of this partition ran with."""
+    record = Records(context.instance).latest(asset, context.partition_key)
+    return (record.code_version or "") if record is not None else ""
 
 
 def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str]
@@ -304,7 +310,8 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             sha256 = sha256_file(rdf_file)
             genome = pipeline.genome(context.partition_key)
             result = _load(pipeline, rdf_file,
-                           run_provenance(context.run.run_id, genome, context.instance))
+                           run_provenance(context.run.run_id, genome, context.instance,
+                                          _built_with(context, "rdf")))
         context.log.info(result.summary())
         return dg.MaterializeResult(
             metadata={

@@ -1,10 +1,10 @@
 """Declarative automation: with the dagster daemon running, what is needed gets materialised.
 
 * Each built asset has the automation condition ``CONDITION`` (dagster's ``eager`` condition,
-  or a new code version): a genome version that is missing (a new catalogue entry, once the
-  definitions are reloaded) or whose input has a new data version is materialised by dagster's
-  automation sensor, one asset after the other, without a manual run.
-* The ``local_sources`` sensor (every minute) observes the local source files of the catalogue
+  or a new code version): a genome version that is missing (a new catalogue entry) or whose
+  input has a new data version is materialised by the ``automation_conditions`` sensor, one
+  asset after the other, without a manual run.
+* The ``local_sources`` sensor (every 30 s) observes the local source files of the catalogue
   (sha256, as the CLI planner does), and a URL never observed yet (a new entry), and records an
   observation of ``gff3_file`` when one changed, which makes ``gff3_source`` of that genome
   version stale and so, by its condition, requested with everything downstream.
@@ -16,8 +16,9 @@
   URL sources with a HEAD request: a new upload (ETag or Last-Modified) is then picked up the
   same way. Both read the catalogue each time, so an edited entry counts at once.
 
-The daemon runs with ``gff2rdf pipeline ui`` (``dagster dev``); turn the sensors on in the UI
-("Automation"), or set them running in the deployment.
+The daemon runs with ``gff2rdf pipeline ui`` (``dagster dev``); the two sensors,
+``automation_conditions`` (every 30 s) and ``local_sources``, run as soon as it does (they can
+be stopped under "Automation" in the UI); the schedule is off until turned on there.
 """
 
 from __future__ import annotations
@@ -31,14 +32,44 @@ from ..errors import Gff2RdfError
 from .catalogue import load_catalogue
 from .layout import Layout
 from .observe import SOURCE_ASSET, latest_observation, observe, record_observation
+from .plan import Records
 
-__all__ = ["CONDITION", "NIGHTLY", "OBSERVE_JOB", "PARTITIONS", "SENSOR", "build_automation",
-           "sync_partitions"]
+__all__ = ["AUTOMATION", "CONDITION", "NIGHTLY", "OBSERVE_JOB", "PARTITIONS", "SENSOR",
+           "build_automation", "sync_partitions"]
 
-CONDITION = dg.AutomationCondition.eager() | (dg.AutomationCondition.code_version_changed()
-                                              & ~dg.AutomationCondition.in_progress())
+
+
+class BuiltWithOtherCode(dg.AutomationCondition):  # type: ignore[type-arg]
+    """True for the partitions whose latest materialisation was made with another code version
+    than the asset's now. dagster's own ``code_version_changed`` is true only when the code
+    version changes between two ticks, so an edit made while the daemon was down (or before the
+    UI started) was never picked up (seen: the UI showed rdf stale, "has a new code version",
+    and its ticks requested nothing)."""
+
+    @property
+    def name(self) -> str:
+        return "built_with_other_code"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:  # type: ignore[type-arg]
+        current = context.asset_graph.get(context.key).code_version
+        records = Records(context.asset_graph_view.instance)
+        asset = context.key.to_user_string()
+        outdated = []
+        for key in context.candidate_subset.expensively_compute_partition_keys():
+            record = records.latest(asset, key)
+            if record is not None and record.code_version != current:
+                outdated.append(key)
+        return dg.AutomationResult(
+            context, context.candidate_subset.compute_intersection_with_partition_keys(
+                set(outdated)))
+
+
+CONDITION = dg.AutomationCondition.eager() | (
+    BuiltWithOtherCode() & ~dg.AutomationCondition.in_progress()
+    & ~dg.AutomationCondition.any_deps_in_progress())
 OBSERVE_JOB = "observe_sources"
 SENSOR = "local_sources"
+AUTOMATION = "automation_conditions"
 NIGHTLY = "nightly_remote_sources"
 PARTITIONS = "genome_versions"  # the dynamic partitions of the UI's definitions
 
@@ -57,14 +88,23 @@ def sync_partitions(instance: Any, keys: list[str]) -> tuple[list[str], list[str
 
 
 def build_automation(partitions: dg.PartitionsDefinition, catalogue: Path, layout: Layout
-                     ) -> tuple[dg.UnresolvedAssetJobDefinition, dg.SensorDefinition,
+                     ) -> tuple[dg.UnresolvedAssetJobDefinition, list[dg.SensorDefinition],
                                 dg.ScheduleDefinition]:
-    """The observation job, the local-source sensor and the nightly schedule of a catalogue."""
+    """The observation job, the sensors (``local_sources`` and the one that evaluates the
+    assets' conditions, both running as soon as the daemon runs) and the nightly schedule."""
     job = dg.define_asset_job(
         OBSERVE_JOB, selection=dg.AssetSelection.assets(SOURCE_ASSET),
         description="Observe a genome version's source (sha256, or a remote's ETag).")
 
-    @dg.sensor(name=SENSOR, minimum_interval_seconds=60,
+    conditions = dg.AutomationConditionSensorDefinition(
+        AUTOMATION, target=dg.AssetSelection.all(), minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        use_user_code_server=True,  # BuiltWithOtherCode is ours: evaluated where the code is
+        description="Evaluates the assets' automation conditions: requests what is missing or "
+        "stale.")
+
+    @dg.sensor(name=SENSOR, minimum_interval_seconds=30,
+               default_status=dg.DefaultSensorStatus.RUNNING,
                description="Observes the local source files of the catalogue; a changed one "
                "makes its genome version's assets stale, and automation rebuilds them.")
     def local_sources(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -98,4 +138,4 @@ def build_automation(partitions: dg.PartitionsDefinition, catalogue: Path, layou
                 for genome in load_catalogue(catalogue).genomes
                 if genome.is_url and genome.key in keys]
 
-    return job, local_sources, nightly
+    return job, [conditions, local_sources], nightly

@@ -77,9 +77,9 @@ def build_definitions(catalogue: str | Path, store: str | Path,
                                     pipeline_dir=str(layout.pipeline_dir),
                                     base_iri=settings.get("base-iri"))
         extra = {"executor": executor} if executor is not None else {}
-        observe_job, sensor, nightly = build_automation(partitions, path, layout)
+        observe_job, sensors, nightly = build_automation(partitions, path, layout)
         return dg.Definitions(assets=assets, asset_checks=checks, jobs=[job, observe_job],
-                              sensors=[sensor], schedules=[nightly],
+                              sensors=sensors, schedules=[nightly],
                               resources={"pipeline": resource}, **extra)
 
 

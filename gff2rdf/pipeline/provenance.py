@@ -18,9 +18,11 @@ from .catalogue import Genome
 __all__ = ["run_provenance"]
 
 
-def run_provenance(run_id: str, genome: Genome, instance: Any = None) -> RunProvenance:
-    """The provenance of a load by the dagster run ``run_id`` of ``genome``'s partition; the
-    run's start time comes from ``instance`` (a ``DagsterInstance``) when given."""
+def run_provenance(run_id: str, genome: Genome, instance: Any = None,
+                   code_version: str = "") -> RunProvenance:
+    """The provenance of a load by the dagster run ``run_id`` of ``genome``'s partition, whose
+    RDF file the ``rdf`` asset made with ``code_version``; the run's start time comes from
+    ``instance`` (a ``DagsterInstance``) when given."""
     started = ""
     record = instance.get_run_record_by_id(run_id) if instance is not None else None
     if record is not None and record.start_time:
@@ -28,4 +30,4 @@ def run_provenance(run_id: str, genome: Genome, instance: Any = None) -> RunProv
             "%Y-%m-%dT%H:%M:%SZ")
     return RunProvenance(run_id=run_id, run_started=started, catalogue=genome.catalogue,
                          catalogue_entry=f"genomes[{genome.index}] ({genome.title}), line "
-                         f"{genome.line}", source=genome.source)
+                         f"{genome.line}", source=genome.source, asset_code_version=code_version)

@@ -22,7 +22,8 @@ the metadata graph ``M = {BASE}meta``; its data live in a build graph
     <B/input> a prov:Entity ; dcterms:title "file name" ; g2r:path "data/file.gff3" ; ...
     # what the caller passes as RunProvenance (the pipeline: its dagster run and catalogue entry)
     <B/run> a prov:Activity, g2r:PipelineRun ; g2r:runId "1c0f..." ; prov:startedAtTime ... ;
-        g2r:catalogue "examples/catalogue.yaml" ; g2r:catalogueEntry "genomes[2] ... line 12" .
+        g2r:catalogue "examples/catalogue.yaml" ; g2r:catalogueEntry "genomes[2] ... line 12" ;
+        g2r:assetCodeVersion "0.1.0+code.7c2580b6d6b8+schema.0.1.0" .      # of the rdf asset
     <B/source> a prov:Entity ; g2r:location "data/ITAG2.3.gff3" (or its URL) ;
         g2r:sourceSha256 ... .                                # and <B/input> prov:wasDerivedFrom it
     # written by gff2rdf pipeline run for a genome version its catalogue no longer lists
@@ -202,6 +203,7 @@ class RunProvenance:
     catalogue_entry: str = ""  # genomes[2] (Solanum lycopersicum SL2.40 ITAG2.3), line 12
     source: str = ""  # the GFF3 the loaded file was made from: a path or an http(s) URL
     source_sha256: str = ""
+    asset_code_version: str = ""  # the pipeline's code version of rdf, which made the file
 
     def __post_init__(self) -> None:
         if not self.run_id.strip():
@@ -222,6 +224,8 @@ class RunProvenance:
             rows.append((run, _iri(G2R + "catalogue"), literal(recorded_path(self.catalogue))))
         if self.catalogue_entry:
             rows.append((run, _iri(G2R + "catalogueEntry"), literal(self.catalogue_entry)))
+        if self.asset_code_version:
+            rows.append((run, _iri(G2R + "assetCodeVersion"), literal(self.asset_code_version)))
         if self.source:
             rows += [(input_node, _iri(PROV + "wasDerivedFrom"), source),
                      (activity, _iri(PROV + "used"), source),

@@ -17,6 +17,7 @@ pytest.importorskip("dagster", reason="the pipeline extra is not installed (make
 import yaml
 
 from gff2rdf.cli.commands import main
+from gff2rdf.pipeline import versions
 from gff2rdf.store.store import GenomeStore
 from tests.pipeline.test_pipeline import ARAPORT, ENTRIES, TAIR, by_key, make_world, run
 
@@ -57,6 +58,8 @@ def test_trace_orphan_and_prune(tmp_path: Path) -> None:
     assert row["catalogue_entry"] == f"genomes[1] (Arabidopsis thaliana TAIR10 TAIR10), line {line}"
     assert row["source"] == "tair10_chr5_mikado.gff3"
     assert row["input_format"] == "nt" and row["genome"] == TAIR
+    # the code state that made the file, finer than the gff2rdf version
+    assert row["asset_code_version"] == versions.code_versions()["rdf"]
 
     # TAIR10 leaves the catalogue: reported as orphaned and marked retired, not dropped
     catalogue(root, ARAPORT)

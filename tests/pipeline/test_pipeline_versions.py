@@ -106,6 +106,48 @@ def test_an_edit_of_the_emitter_is_stale_in_the_planner_and_in_dagster(
     assert genome.stale == ["rdf", "genome_graph"] == downstream_closure(stale)
 
 
+@pytest.mark.filterwarnings("ignore::dagster_shared.utils.warnings.BetaWarning")
+def test_automation_rebuilds_what_an_emitter_edit_made_stale_from_its_first_tick(
+        tomato: tuple[Path, PipelineRun], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code was edited before the daemon started: the first tick already requests the
+    asset built with the old code (rdf), not the others; once rdf is rebuilt, the next tick
+    requests what is downstream (genome_graph); once that is rebuilt, nothing."""
+    import dagster as dg
+
+    from gff2rdf.pipeline.definitions import JOB
+
+    root, _ = tomato
+    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
+    real = versions.module_text
+    monkeypatch.setattr(versions, "module_text", lambda path: real(path) + (
+        "\nANSWER = 42\n" if path == emit else ""))
+    versions._files_of.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        defs = build_definitions(root / "catalogue.yaml", root / "store")
+    instance = open_instance(root / "store-pipeline" / "dagster")
+
+    def requested(tick: Any) -> dict[str, list[str]]:
+        return {a: sorted(tick.get_requested_partitions(dg.AssetKey(a))) for a in ASSETS
+                if tick.get_requested_partitions(dg.AssetKey(a))}
+
+    try:
+        tick = dg.evaluate_automation_conditions(defs, instance)
+        assert requested(tick) == {"rdf": [TOMATO]}
+        job = defs.resolve_job_def(JOB)
+        assert job.execute_in_process(instance=instance, partition_key=TOMATO,
+                                      asset_selection=[dg.AssetKey("rdf")]).success
+        tick = dg.evaluate_automation_conditions(defs, instance, cursor=tick.cursor)
+        assert requested(tick) == {"genome_graph": [TOMATO]}
+        assert job.execute_in_process(instance=instance, partition_key=TOMATO,
+                                      asset_selection=[dg.AssetKey("genome_graph")]).success
+        tick = dg.evaluate_automation_conditions(defs, instance, cursor=tick.cursor)
+        assert tick.total_requested == 0
+    finally:
+        instance.dispose()
+    assert run(root, dry_run=True).genomes[0].stale == []  # the planner agrees
+
+
 def test_a_new_upload_of_a_url_source_is_stale_in_the_planner_and_in_dagster(
         tmp_path: Path) -> None:
     """A remote change is seen by observing ``gff3_file`` (a HEAD request: the remote's

@@ -28,7 +28,8 @@ RUN = RunProvenance(run_id="0f1e2d3c-aaaa-bbbb-cccc-000011112222",
                     run_started="2025-01-02T03:04:05Z",
                     catalogue="/srv/private/pipelines/catalogue.yaml",
                     catalogue_entry="genomes[1] (Arabidopsis thaliana TAIR10 mikado), line 7",
-                    source="https://ann:secret@example.org/data/mikado.gff3?v=2")
+                    source="https://ann:secret@example.org/data/mikado.gff3?v=2",
+                    asset_code_version="0.1.0+code.7c2580b6d6b8+schema.0.1.0")
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -90,6 +91,7 @@ def test_a_pipeline_load_records_its_run_catalogue_entry_and_source(tmp_path: Pa
         assert row["run_started"] == "2025-01-02T03:04:05Z"
         assert row["catalogue"] == "catalogue.yaml"  # outside the cwd: its name, not the path
         assert row["catalogue_entry"] == RUN.catalogue_entry
+        assert row["asset_code_version"] == RUN.asset_code_version
         assert row["source"] == "https://example.org/data/mikado.gff3?v=2"  # no user:password
         assert row["source_sha256"] == store.entry(GENOME).source_sha256  # type: ignore[union-attr]
         dumped = bytes(store.store.dump(format=ox.RdfFormat.N_QUADS))
@@ -105,6 +107,7 @@ def test_a_pipeline_load_records_its_run_catalogue_entry_and_source(tmp_path: Pa
     assert lines["run"] == f"dagster run {RUN.run_id}, started 2025-01-02T03:04:05Z"
     assert lines["catalogue"] == f"catalogue.yaml, entry {RUN.catalogue_entry}"
     assert lines["source"].startswith("https://example.org/data/mikado.gff3?v=2, sha256 ")
+    assert f"pipeline code {RUN.asset_code_version}, schema " in lines["versions"]
 
 
 def test_a_run_provenance_needs_a_run_id() -> None:
