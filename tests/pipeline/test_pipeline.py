@@ -12,7 +12,7 @@ import http.server
 import json
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -358,19 +358,23 @@ def test_lenient_must_be_true_or_false(tmp_path: Path) -> None:
         load_catalogue(path)
 
 
+MODULE_TEXT = versions.module_text
+
+
+def edit_emitter(monkeypatch: pytest.MonkeyPatch, extra: str = "\nANSWER = 42\n") -> None:
+    """Make the pipeline's code versions see gff2rdf/rdf/emit.py with ``extra`` appended."""
+    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
+    monkeypatch.setattr(versions, "module_text", lambda path: MODULE_TEXT(path) + (
+        extra if path == emit else ""))
+
+
 def test_an_edit_of_the_emitter_makes_rdf_and_downstream_stale_and_a_comment_does_not(
         world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Code versions come from the code that builds each asset, not from a version string."""
     before = versions.code_versions()
-    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
-    real = versions.module_text
-
-    def edited(extra: str) -> Callable[[Path], str]:
-        return lambda path: real(path) + (extra if path == emit else "")
-
-    monkeypatch.setattr(versions, "module_text", edited("\n# a comment\n"))
+    edit_emitter(monkeypatch, "\n# a comment\n")
     assert versions.code_versions() == before
-    monkeypatch.setattr(versions, "module_text", edited("\nANSWER = 42\n"))
+    edit_emitter(monkeypatch)
     after = versions.code_versions()
     assert [a for a in versions.ASSETS if after[a] != before[a]] == ["rdf"]
     for genome in run(world, dry_run=True).genomes:

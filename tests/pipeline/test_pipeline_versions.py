@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATA
-from tests.pipeline.test_pipeline import ENTRIES, TOMATO, make_world, run
+from tests.pipeline.test_pipeline import ENTRIES, TOMATO, edit_emitter, make_world, run
 
 pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
 
-from gff2rdf.pipeline import versions
 from gff2rdf.pipeline.definitions import build_definitions
 from gff2rdf.pipeline.layout import open_instance
 from gff2rdf.pipeline.observe import SOURCE_ASSET, latest_observation
@@ -96,11 +95,7 @@ def test_an_edited_source_is_stale_in_the_planner_and_in_dagster(
 def test_an_edit_of_the_emitter_is_stale_in_the_planner_and_in_dagster(
         tomato: tuple[Path, PipelineRun], monkeypatch: pytest.MonkeyPatch) -> None:
     root, _ = tomato
-    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
-    real = versions.module_text
-    monkeypatch.setattr(versions, "module_text", lambda path: real(path) + (
-        "\nANSWER = 42\n" if path == emit else ""))
-    versions._files_of.cache_clear()
+    edit_emitter(monkeypatch)
     genome, stale = both_views(root)
     assert direct(genome) == ["rdf"] == stale
     assert genome.stale == ["rdf", "genome_graph"] == downstream_closure(stale)
@@ -117,11 +112,7 @@ def test_automation_rebuilds_what_an_emitter_edit_made_stale_from_its_first_tick
     from gff2rdf.pipeline.definitions import JOB
 
     root, _ = tomato
-    emit = Path(versions.__file__).parents[1] / "rdf" / "emit.py"
-    real = versions.module_text
-    monkeypatch.setattr(versions, "module_text", lambda path: real(path) + (
-        "\nANSWER = 42\n" if path == emit else ""))
-    versions._files_of.cache_clear()
+    edit_emitter(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         defs = build_definitions(root / "catalogue.yaml", root / "store")
