@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from gff2rdf.conversion.api import ConvertResult, convert
 from gff2rdf.errors import Gff3Error
+from gff2rdf.files.interrupts import keep_signal_handlers
 from tests.markers import mark
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
@@ -37,6 +39,20 @@ class Converted:
     nt: Path
     result: ConvertResult
     lenient: bool
+
+
+# A test run started in the background (``.ci/run &``) has SIGINT ignored; dagster's in-process
+# execution then sets SIGTERM to that too, and the servers tests start afterwards inherit it
+# and do not stop on terminate(). Ctrl-C's own handler is not inherited by a child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_as_they_were() -> Iterator[None]:
+    """Each test leaves SIGINT, SIGTERM and SIGHUP as it found them (dagster does not)."""
+    with keep_signal_handlers():
+        yield
 
 
 @pytest.fixture(scope="session")

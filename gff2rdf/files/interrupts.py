@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["STOP_SIGNALS", "Terminated", "stop_signals_interrupt"]
+__all__ = ["STOP_SIGNALS", "Terminated", "keep_signal_handlers", "stop_signals_interrupt"]
 
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -77,3 +77,23 @@ def _cleaning_up() -> bool:
             return True
         exc = exc.__context__
     return False
+
+
+@contextlib.contextmanager
+def keep_signal_handlers() -> Iterator[None]:
+    """Put back, on the way out, the handlers of SIGINT, SIGTERM and SIGHUP as they were: for
+    library code that changes them and does not restore them all. dagster's in-process
+    execution sets SIGTERM to whatever SIGINT is when it is done; in a process started in the
+    background (``nohup ... &``: SIGINT ignored) that is SIG_IGN, so the process could no
+    longer be stopped with SIGTERM, and every process it started afterwards inherited the
+    ignored SIGTERM (seen: a test's ``oxigraph serve`` did not stop on ``terminate()``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, *STOP_SIGNALS)
+    previous = {each: signal.getsignal(each) for each in signals}
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():  # None: installed outside Python
+            signal.signal(each, signal.SIG_DFL if handler is None else handler)

@@ -42,6 +42,7 @@ from typing import Any
 
 from .. import settings
 from ..errors import Gff2RdfError, StoreError
+from ..files.interrupts import keep_signal_handlers
 from ..rdf.genome import GenomeVersion
 from . import versions as _versions
 from .catalogue import CatalogueError, Genome, load_catalogue
@@ -200,6 +201,15 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
     doc. Then report the genome versions of the store that the catalogue no longer lists
     (``gff2rdf.pipeline.retired``), and drop them with ``prune``. Raises ``CatalogueError``
     for a bad catalogue; per-genome failures are in the result."""
+    with keep_signal_handlers():  # dagster leaves SIGTERM as SIGINT is (ignored under nohup)
+        return _run_pipeline(catalogue, store, pipeline_dir, dagster_home, select, force,
+                             executor, max_concurrent, dry_run, prune)
+
+
+def _run_pipeline(catalogue: str | Path, store: str | Path, pipeline_dir: str | Path | None,
+                  dagster_home: str | Path | None, select: tuple[str, ...] | list[str],
+                  force: bool, executor: str, max_concurrent: int | None, dry_run: bool,
+                  prune: bool) -> PipelineRun:
     started = time.perf_counter()
     if executor not in EXECUTORS:
         raise Gff2RdfError(f"unknown executor {executor!r}; expected one of "

@@ -382,3 +382,20 @@ def test_an_edit_of_the_emitter_makes_rdf_and_downstream_stale_and_a_comment_doe
         assert genome.reasons["genome_graph"] == ["rdf is stale"]
         assert genome.current == ["gff3_source", "gff3_report"]
     assert git_commit() is None or len(git_commit() or "") == 40
+
+
+def test_a_run_leaves_the_signal_handlers_as_it_found_them(world: Path) -> None:
+    """Started in the background (nohup ... &), a process has SIGINT ignored; dagster's
+    in-process execution then set SIGTERM to SIG_IGN for good, so the run could no longer be
+    stopped with SIGTERM and the processes it started later ignored it too."""
+    import signal
+
+    sigint, sigterm = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = run(world, select=(TAIR,), force=True)
+        assert by_key(result)[TAIR].materialised == ASSETS  # dagster did execute in process
+        assert signal.getsignal(signal.SIGTERM) is sigterm
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, sigint)
