@@ -8,9 +8,9 @@ Each query runs with several parameter sets and the rows must be equal as multis
 queries' ORDER BY leaves ties in engine order).
 
 Not yet here, because Virtuoso evaluates them differently (issue 19, item 2; rewriting them
-must keep the embedded store's answers and speed): ``gene`` (its zero-or-one paths from a bound
-feature, ``?f dcterms:identifier? ?x``, make Virtuoso enumerate every node: no answer in
-minutes), ``nearest-genes`` without a bin index (no answer within 20 s; the issue reports
+must keep the embedded store's answers and speed): ``gene`` (no answer within 30 s; its
+zero-or-one paths alone answer in 20 ms, the cause is not isolated yet), ``nearest-genes``
+without a bin index (no answer within 20 s; the issue reports
 forward-strand genes missing; its index plan, tested here, agrees once Virtuoso's
 MaxQueryCostEstimationTime is 0, else it is refused by a wrong estimate), ``genes-by-term``
 (no rows on Virtuoso: zero-or-one and ``*`` paths with IF/BIND),
