@@ -202,10 +202,11 @@ class Endpoint:
             detail = " ".join(response.text[:300].split())
             hint = ""
             challenge = response.headers.get("www-authenticate", "").split(" ", 1)[0].lower()
-            if response.status_code == 401 and challenge in ("basic", "digest"):
+            if response.status_code == 401 and self.auth is not None:
+                hint = " (the credentials were refused)"
+            elif response.status_code == 401 and challenge in ("basic", "digest"):
                 hint = (" (this server wants credentials: --auth-file FILE or "
-                        f"{CREDENTIALS_ENV}, one line user:password)" if self.auth is None
-                        else " (the credentials were refused)")
+                        f"{CREDENTIALS_ENV}, one line user:password)")
             raise EndpointError(f"{method} {url}: HTTP {response.status_code} "
                                 f"{response.reason_phrase}{hint}"
                                 + (f": {detail}" if detail else ""))
