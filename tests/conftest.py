@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 from gff2rdf.conversion.api import ConvertResult, convert
 from gff2rdf.errors import Gff3Error
 from tests.markers import mark
+from tests.virtuoso import VirtuosoServer, virtuoso_binaries
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = ROOT / "tests" / "data"
@@ -84,3 +85,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The ``slow``, ``browser`` and ``pipeline`` markers (tests/markers.py)."""
     for item in items:
         mark(item)
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoServer]:
+    """A Virtuoso 7 server of the session's own (tests/virtuoso.py), stopped at the end."""
+    if virtuoso_binaries() is None:
+        pytest.skip("Virtuoso is not installed: virtuoso-t and isql-vt come with the Debian "
+                    "package virtuoso-opensource (make test-deps)")
+    server = VirtuosoServer.start(tmp_path_factory.mktemp("virtuoso"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ import click
 from .. import settings
 from ..errors import Gff3Error
 from ..formats import OUTPUT_FORMATS
+from ..settings import env_name
 from .options import (
     check_options,
     genome_options,
@@ -37,6 +38,14 @@ from .options import (
               help="Its SPARQL update endpoint (default: guessed for Oxigraph and Fuseki).")
 @click.option("--no-update", is_flag=True,
               help="The endpoint has no update endpoint: PUT the genome's graph directly.")
+@click.option("--auth-file", type=click.Path(exists=True, dir_okay=False),
+              help="With --endpoint: a file holding one line 'user:password' for HTTP "
+              f"authentication; or the environment variable {env_name('endpoint-credentials')} "
+              f"[env {env_name('endpoint-auth-file')}].")
+@click.option("--auth-scheme", type=click.Choice(["auto", "basic", "digest"]),
+              help="basic, digest, or auto: what the server's challenge asks for "
+              f"(Virtuoso's /sparql-graph-crud-auth: digest) [env {env_name('endpoint-auth')}; "
+              "default auto].")
 @genome_options
 @check_options
 @jobs_option
@@ -47,7 +56,8 @@ from .options import (
 @click.option("--silent", is_flag=True, help="No progress bar, warnings or summary.")
 @handle_errors
 def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str | None,
-         update_endpoint: str | None, no_update: bool, species: str | None, taxon: str | None,
+         update_endpoint: str | None, no_update: bool, auth_file: str | None,
+         auth_scheme: str | None, species: str | None, taxon: str | None,
          assembly: str | None, annotation: str | None, base_iri: str, lenient: bool,
          strict: bool, window: int, jobs: str, force: bool, index: bool,
          silent: bool) -> None:
@@ -60,6 +70,10 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
     does nothing and says so; otherwise the genome version is rebuilt and the reasons are
     given. Readers see the old build or the new one, never a mix; a killed load leaves the old
     build in place. One process at a time uses a store.
+
+    With --endpoint, the same builds go to a SPARQL 1.1 server over its Graph Store Protocol
+    (Oxigraph, Fuseki, Virtuoso: --endpoint http://HOST:8890/sparql-graph-crud-auth with
+    --auth-file); its bin index is not built there.
 
     Example:
 
@@ -75,11 +89,15 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
     with progress_bar(source, silent, "converting") as progress:
         try:
             if endpoint:
+                from ..store.endpoint import Credentials
                 from ..store.remote import Endpoint, load_remote
 
-                target = Endpoint.for_url(endpoint, query_endpoint, update_endpoint,
-                                          direct=no_update)
-                result = load_remote(target, source, progress=progress, **options)
+                credentials = Credentials.find(auth_file or settings.get("endpoint-auth-file"))
+                auth = credentials.auth(auth_scheme or settings.get("endpoint-auth")) \
+                    if credentials else None
+                with Endpoint.for_url(endpoint, query_endpoint, update_endpoint,
+                                      direct=no_update, auth=auth) as target:
+                    result = load_remote(target, source, progress=progress, **options)
             else:
                 from ..store.store import GenomeStore
 

@@ -1,8 +1,8 @@
 """Loading into a remote SPARQL 1.1 server over the Graph Store HTTP Protocol (``--endpoint``).
 
 The same builds, pointer and metadata as the embedded store (``gff2rdf.store.store``), over HTTP
-with
-urllib:
+(``gff2rdf.store.endpoint``: timeouts, authentication, bodies in pieces); tested on the Oxigraph
+server and on Virtuoso 7.2:
 
 * With an **update endpoint** (the usual case; Oxigraph's ``/update``, Fuseki's ``/ds/update``):
   the build's N-Triples (data, then the converter's description) are ``PUT`` into a new graph
@@ -60,18 +60,13 @@ Python), then the same file again:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -81,6 +76,7 @@ from ..errors import EndpointError, InputError
 from ..formats import ox_format
 from ..mapping.schema import Mapping, compile_mapping
 from ..rdf.genome import DEFAULT_BASE
+from .endpoint import Endpoint
 from .inputs import (
     LoadPlan,
     change_reasons,
@@ -102,103 +98,6 @@ from .metadata import (
 )
 
 __all__ = ["Endpoint", "load_remote"]
-
-NTRIPLES = "application/n-triples"
-
-
-class _Slice:
-    """The first ``length`` bytes of a binary file, as a request body."""
-
-    def __init__(self, stream: IO[bytes], length: int) -> None:
-        self._stream = stream
-        self._left = length
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size < 0 else min(size, self._left)
-        data = self._stream.read(size)
-        self._left -= len(data)
-        return data
-
-
-@dataclass
-class Endpoint:
-    """A Graph Store Protocol URL and, when the server has them, its query and update URLs."""
-
-    store_url: str
-    query_url: str | None = None
-    update_url: str | None = None
-    timeout: float = 600.0
-
-    @classmethod
-    def for_url(cls, url: str, query_url: str | None = None, update_url: str | None = None,
-                direct: bool = False) -> Endpoint:
-        """Guess the query and update URLs of well-known layouts: Oxigraph (``/store``,
-        ``/query``, ``/update``) and Fuseki (``/ds/data``, ``/ds/query``, ``/ds/update``)."""
-        stem, _, last = url.rstrip("/").rpartition("/")
-        if last in ("store", "data"):
-            query_url = query_url or f"{stem}/query"
-            update_url = update_url or f"{stem}/update"
-        return cls(url, query_url, None if direct else update_url)
-
-    # -- HTTP --------------------------------------------------------------------------------
-
-    def _request(self, method: str, url: str, body: Any = None,
-                 headers: dict[str, str] | None = None) -> bytes:
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace").strip()
-            raise EndpointError(f"{method} {url}: HTTP {exc.code} {exc.reason}"
-                                + (f": {detail}" if detail else "")) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise EndpointError(f"{method} {url}: cannot reach the server: {reason}") from exc
-
-    def _graph_url(self, graph: str) -> str:
-        sep = "&" if "?" in self.store_url else "?"
-        return f"{self.store_url}{sep}graph={urllib.parse.quote(graph, safe='')}"
-
-    def select(self, query: str) -> list[dict[str, str]]:
-        if not self.query_url:
-            raise EndpointError("no query endpoint (--query-endpoint)")
-        data = self._request("POST", self.query_url, query.encode("utf-8"), {
-            "Content-Type": "application/sparql-query",
-            "Accept": "application/sparql-results+json"})
-        try:
-            doc = json.loads(data)
-            return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            # Oxigraph appends an error to a 200 response when it fails while streaming
-            raise EndpointError(f"{self.query_url}: not a SPARQL JSON result: "
-                                f"{data[-300:].decode('utf-8', 'replace')}") from exc
-
-    def update(self, text: str) -> None:
-        if not self.update_url:
-            raise EndpointError("no update endpoint (--update-endpoint)")
-        self._request("POST", self.update_url, text.encode("utf-8"),
-                      {"Content-Type": "application/sparql-update"})
-
-    def put_graph(self, graph: str, path: str | Path, length: int | None = None,
-                  content_type: str = NTRIPLES) -> None:
-        """Replace a graph with the first ``length`` bytes (default: all) of a file."""
-        size = os.path.getsize(path) if length is None else length
-        with open(path, "rb") as body:
-            self._request("PUT", self._graph_url(graph), _Slice(body, size), {
-                "Content-Type": content_type, "Content-Length": str(size)})
-
-    def get_graph(self, graph: str) -> bytes:
-        """A graph as N-Triples; empty when the server does not have it."""
-        try:
-            return self._request("GET", self._graph_url(graph), None, {"Accept": NTRIPLES})
-        except EndpointError as exc:
-            if "HTTP 404" in str(exc):
-                return b""
-            raise
-
 
 def _ntriples(plan: LoadPlan, work: Path, mapping: Mapping, convert_options: dict[str, Any],
               progress: Callable[[int], None] | None) -> Path:
@@ -310,13 +209,21 @@ def load_remote(
 def _drop_old_builds(endpoint: Endpoint, genome: str, build: str, previous: str | None) -> None:
     old = {previous} if previous and previous != build else set()
     if endpoint.query_url:  # also builds of earlier loads that failed before their flip
-        rows = endpoint.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} "
+        rows = endpoint.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {_any_graph(endpoint)} }} "
                                f"FILTER(STRSTARTS(STR(?g), \"{genome}/build/\")) }}")
         current = {r["b"] for r in endpoint.select(
             f"SELECT ?b WHERE {{ GRAPH ?m {{ <{genome}> <{CURRENT_BUILD}> ?b }} }}")}
         old |= {r["g"] for r in rows} - current - {build}
     for graph in sorted(old):
         endpoint.update(f"DROP SILENT GRAPH <{graph}>")
+
+
+def _any_graph(endpoint: Endpoint) -> str:
+    """The pattern inside ``GRAPH ?g { }`` that lists the named graphs: nothing, where the
+    server binds ``?g`` to each graph for an empty pattern (SPARQL 1.1, Oxigraph, Fuseki);
+    ``?s ?p ?o`` where it gives one row with ``?g`` unbound instead (Virtuoso 7.2)."""
+    rows = endpoint.select("SELECT ?g WHERE { GRAPH ?g { } } LIMIT 1")
+    return "?s ?p ?o" if rows and "g" not in rows[0] else ""
 
 
 def _load_direct(endpoint: Endpoint, info: BuildInfo, nt: Path) -> None:

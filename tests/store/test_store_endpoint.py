@@ -133,3 +133,20 @@ def test_cli_load_endpoint_and_errors(server: tuple[str, Path, int]) -> None:
     bad = Endpoint.for_url(f"http://127.0.0.1:{_free_port()}/store")
     with pytest.raises(EndpointError, match="cannot reach the server"):
         load_remote(bad, MIKADO)
+
+
+def test_a_server_that_never_answers_fails_fast_and_says_so() -> None:
+    """Virtuoso's answer to POST application/sparql-query: it takes the connection and the
+    request, then says nothing. The client gives up at its timeout with that message."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        endpoint = Endpoint.for_url(f"http://127.0.0.1:{port}/store")
+        endpoint.timeout = 1.0
+        started = time.monotonic()
+        with endpoint, pytest.raises(EndpointError) as caught:
+            endpoint.select("ASK {}")
+        assert time.monotonic() - started < 10
+        assert str(caught.value) == (f"POST http://127.0.0.1:{port}/query: the server took the "
+                                     "connection but did not answer within 1 s")
