@@ -18,6 +18,11 @@ server and on Virtuoso 7.2:
   work unchanged. The two requests are not one transaction, and two writers can overwrite each
   other's metadata: use this mode for a single loading pipeline only.
 
+``RemoteStore(endpoint)`` lists, finds and drops genome versions on the server with the same
+queries as the embedded store (``gff2rdf.store.listing``): ``gff2rdf graphs --endpoint`` and
+``gff2rdf drop --endpoint``. Dropping removes the metadata and pointer in one update, then the
+build graph and any leftover build of the genome version with ``DROP SILENT GRAPH``.
+
 With a query endpoint, a load whose input, options, code and schema versions match the current
 build is a no-op, as in the embedded store; without one, every load rebuilds.
 
@@ -76,6 +81,7 @@ from ..errors import EndpointError, InputError
 from ..formats import ox_format
 from ..mapping.schema import Mapping, compile_mapping
 from ..rdf.genome import DEFAULT_BASE
+from .binindex import INDEX_SUFFIX
 from .endpoint import Endpoint
 from .inputs import (
     LoadPlan,
@@ -84,6 +90,7 @@ from .inputs import (
     plan_load,
     unchanged_reason,
 )
+from .listing import Listing
 from .metadata import (
     CURRENT_BUILD,
     PREFIXES,
@@ -92,12 +99,37 @@ from .metadata import (
     LoadResult,
     build_iri,
     flip_update,
-    listing_query,
     new_build_id,
     now,
 )
 
-__all__ = ["Endpoint", "load_remote"]
+__all__ = ["Endpoint", "RemoteStore", "load_remote"]
+
+
+class RemoteStore(Listing):
+    """The genome versions of a SPARQL 1.1 server, as the embedded store lists them."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    @property
+    def where(self) -> str:
+        return self.endpoint.query_url or self.endpoint.store_url
+
+    def select(self, query: str) -> list[dict[str, str]]:
+        return self.endpoint.select(query)
+
+    def update(self, update: str) -> None:
+        self.endpoint.update(update)
+
+    def drop(self, spec: str) -> GenomeEntry:
+        """Remove a genome version: its metadata and pointer in one update, then its build
+        graph (and bin index, if one was copied there) and any leftover build."""
+        entry = self.unlist(spec)
+        for graph in (entry.build, entry.build + INDEX_SUFFIX):
+            self.update(f"DROP SILENT GRAPH <{graph}>")
+        _drop_old_builds(self.endpoint, entry.genome, entry.build, None)
+        return entry
 
 def _ntriples(plan: LoadPlan, work: Path, mapping: Mapping, convert_options: dict[str, Any],
               progress: Callable[[int], None] | None) -> Path:
@@ -166,8 +198,7 @@ def load_remote(
     genome = plan.genome
     entry = None
     if endpoint.query_url:
-        rows = endpoint.select(listing_query(genome))
-        entry = GenomeEntry.from_row(rows[0]) if rows else None
+        entry = RemoteStore(endpoint).entry(genome)
         reasons = change_reasons(entry, plan)
     else:
         reasons = ["no query endpoint to tell whether it is current"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -150,3 +151,42 @@ def test_a_server_that_never_answers_fails_fast_and_says_so() -> None:
         assert time.monotonic() - started < 10
         assert str(caught.value) == (f"POST http://127.0.0.1:{port}/query: the server took the "
                                      "connection but did not answer within 1 s")
+
+
+def graphs_and_drop_on(url: str, *credentials: str, annotation: str) -> str:
+    """gff2rdf load, graphs and drop with --endpoint URL: graphs lists the genome version as
+    the embedded store would (current, triples, source), drop removes its pointer and metadata
+    and leaves the others alone. Returns the dropped build, whose graph the caller checks."""
+    path = f"arabidopsis_thaliana/TAIR10/{annotation}"
+    runner = CliRunner()
+    for name, source in (("", MIKADO), ("-other", ENSEMBL)):
+        loaded = runner.invoke(main, ["load", str(source), "--endpoint", url, *credentials,
+                                      "--annotation", annotation + name, "--species",
+                                      "Arabidopsis thaliana", "--assembly", "TAIR10"])
+        assert loaded.exit_code == 0, loaded.stderr
+    listed = runner.invoke(main, ["graphs", "--endpoint", url, *credentials, "--json"])
+    assert listed.exit_code == 0, listed.stderr
+    entries = {e["path"]: e for e in json.loads(listed.stdout)}
+    assert {path, path + "-other"} <= set(entries)
+    assert entries[path]["current"] and entries[path]["triples"] == 2575
+    assert entries[path]["source"] == MIKADO.name
+    table = runner.invoke(main, ["graphs", "--endpoint", url, *credentials])
+    assert f"{path}  " in table.stdout and "current" in table.stdout
+    build = entries[path]["build"]
+    dropped = runner.invoke(main, ["drop", path, "--endpoint", url, *credentials])
+    assert dropped.exit_code == 0, dropped.stderr
+    assert f"dropped {path} (2,575 triples)" in dropped.stderr
+    after = json.loads(runner.invoke(main, ["graphs", "--endpoint", url, *credentials,
+                                            "--json"]).stdout)
+    assert path not in {e["path"] for e in after} and path + "-other" in {e["path"] for e in after}
+    again = runner.invoke(main, ["drop", path, "--endpoint", url, *credentials])
+    assert again.exit_code != 0 and f"no genome version {path!r}" in again.stderr
+    return str(build)
+
+
+def test_graphs_and_drop_on_an_endpoint(server: tuple[str, Path, int]) -> None:
+    url, _, _ = server
+    build = graphs_and_drop_on(f"{url}/store", annotation="listed")
+    left = graphs(Endpoint.for_url(f"{url}/store"))
+    assert build not in left and not any("/TAIR10/listed/" in g for g in left), left
+    assert any("/TAIR10/listed-other/build/" in g for g in left)

@@ -16,6 +16,7 @@ from gff2rdf.store.endpoint import Credentials
 from gff2rdf.store.metadata import G2R
 from gff2rdf.store.remote import Endpoint, load_remote
 from tests.conftest import DATA
+from tests.store.test_store_endpoint import graphs_and_drop_on
 from tests.virtuoso import VirtuosoServer
 
 MIKADO = DATA / "tair10_chr5_mikado.gff3"
@@ -136,3 +137,13 @@ def test_wrong_credentials_are_refused_with_a_clear_message(
             pytest.raises(EndpointError, match=r"HTTP 401 Unauthorized \(the credentials were "
                                                r"refused\)"):
         load_remote(endpoint, MIKADO, annotation="wrong", **KW)  # type: ignore[arg-type]
+
+
+def test_graphs_and_drop_on_virtuoso(virtuoso: VirtuosoServer, tmp_path: Path) -> None:
+    secret = tmp_path / "credentials"
+    secret.write_text(f"{virtuoso.user}:{virtuoso.password}\n")
+    build = graphs_and_drop_on(f"{virtuoso.url}/sparql-graph-crud-auth", "--auth-file",
+                               str(secret), annotation="listed")
+    with _endpoint(virtuoso) as endpoint:
+        left = _graphs(endpoint, f"{GENOMES}/listed/")
+    assert build not in left and left == {META}, left
