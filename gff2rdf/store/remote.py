@@ -122,6 +122,18 @@ class RemoteStore(Listing):
     def update(self, update: str) -> None:
         self.endpoint.update(update)
 
+    def replace_graphs(self, graphs: dict[str, str]) -> None:
+        """Replace each graph with its N-Triples text over the Graph Store Protocol, one graph
+        after the other, each in pieces of the endpoint's ``piece_bytes``."""
+        work = Path(tempfile.mkdtemp(prefix="gff2rdf-graphs-"))
+        try:
+            for iri, text in graphs.items():
+                path = work / "graph.nt"
+                path.write_text(text, encoding="utf-8")
+                self.endpoint.put_graph(iri, path)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def drop(self, spec: str) -> GenomeEntry:
         """Remove a genome version: its metadata and pointer in one update, then its build
         graph (and bin index, if one was copied there) and any leftover build."""

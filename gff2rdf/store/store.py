@@ -275,6 +275,14 @@ class GenomeStore(Listing):
     def where(self) -> str:
         return str(self.path)
 
+    def replace_graphs(self, graphs: dict[str, str]) -> None:
+        """Replace each graph with its N-Triples text, all in one update (readers see the old
+        graphs or the new ones), then flush."""
+        drops = "".join(f"DROP SILENT GRAPH <{iri}> ;\n" for iri in graphs)
+        inserts = "\n".join(f"GRAPH <{iri}> {{\n{text}}}" for iri, text in graphs.items())
+        self.update(f"{drops}INSERT DATA {{ {inserts} }}")
+        self.flush()
+
     def flush(self) -> None:
         self.guarded("flush", self.store.flush)
 

@@ -190,3 +190,44 @@ def test_graphs_and_drop_on_an_endpoint(server: tuple[str, Path, int]) -> None:
     left = graphs(Endpoint.for_url(f"{url}/store"))
     assert build not in left and not any("/TAIR10/listed/" in g for g in left), left
     assert any("/TAIR10/listed-other/build/" in g for g in left)
+
+
+def test_an_ontology_on_an_endpoint_gives_the_same_closure_as_in_the_store(
+        server: tuple[str, Path, int], tmp_path: Path) -> None:
+    """gff2rdf ontology load/list --endpoint: genes-by-term on the server finds what it finds
+    in the embedded store, descendants of the term included (the closure graph is there)."""
+    from collections import Counter
+
+    from gff2rdf.obo.load import load_ontology
+    from gff2rdf.query.canned import get_query
+    from tests.conftest import shared
+
+    slim = shared("ontologies", "goslim_plant.obo")
+    tomato = DATA / "tomato_ITAG2.3_test.gff3"
+    kw = dict(species="Solanum lycopersicum", taxon="4081", assembly="SL2.40",
+              annotation="ITAG2.3")
+    params = {"genome": "solanum_lycopersicum/SL2.40/ITAG2.3", "term": "GO:0003676"}
+    with GenomeStore.open(tmp_path / "store") as store:
+        store.load(tomato, **kw)
+        load_ontology(store, slim)
+        local = get_query("genes-by-term").run(store, params).values()
+    assert local
+
+    url, _, _ = server
+    runner = CliRunner()
+    loaded = runner.invoke(main, ["load", str(tomato), "--endpoint", f"{url}/store",
+                                  *(f"--{k}={v}" for k, v in kw.items())])
+    assert loaded.exit_code == 0, loaded.stderr
+    before = get_query("genes-by-term").run(f"{url}/query", params).values()
+    result = runner.invoke(main, ["ontology", "load", str(slim), "--endpoint", f"{url}/store"])
+    assert result.exit_code == 0, result.stderr
+    listed = runner.invoke(main, ["ontology", "list", "--endpoint", f"{url}/store"])
+    assert "http://purl.obolibrary.org/obo/go/subsets/goslim_plant.owl" in listed.stdout, \
+        listed.stdout
+    served = get_query("genes-by-term").run(f"{url}/query", params).values()
+
+    def rows(found: list[dict[str, str]]) -> Counter[tuple[tuple[str, str], ...]]:
+        return Counter(tuple(sorted(r.items())) for r in found)
+
+    assert rows(served) == rows(local)
+    assert len(served) > len(before)  # the closure finds the descendants' genes too

@@ -147,3 +147,31 @@ def test_graphs_and_drop_on_virtuoso(virtuoso: VirtuosoServer, tmp_path: Path) -
     with _endpoint(virtuoso) as endpoint:
         left = _graphs(endpoint, f"{GENOMES}/listed/")
     assert build not in left and left == {META}, left
+
+
+def test_ontology_load_and_list_on_virtuoso(virtuoso: VirtuosoServer, tmp_path: Path) -> None:
+    """The ontology and its closure graph go in through the authenticated Graph Store; the
+    list then counts the same classes as the embedded store's."""
+    from gff2rdf.obo.load import list_ontologies, load_ontology
+    from gff2rdf.store.store import GenomeStore
+    from tests.conftest import shared
+
+    slim = shared("ontologies", "goslim_plant.obo")
+    with GenomeStore.open(tmp_path / "store") as store:
+        expected = load_ontology(store, slim)
+        (info,) = list_ontologies(store)
+    secret = tmp_path / "credentials"
+    secret.write_text(f"{virtuoso.user}:{virtuoso.password}\n")
+    url = f"{virtuoso.url}/sparql-graph-crud-auth"
+    result = CliRunner().invoke(main, ["ontology", "load", str(slim), "--endpoint", url,
+                                       "--auth-file", str(secret)])
+    assert result.exit_code == 0, result.stderr
+    listed = CliRunner().invoke(main, ["ontology", "list", "--endpoint", url,
+                                       "--auth-file", str(secret)])
+    assert listed.exit_code == 0, listed.stderr
+    version = f" ({info.version})" if info.version else ""
+    assert listed.stdout == f"{info.iri}{version}: {info.classes:,} classes\n" and info.classes
+    with _endpoint(virtuoso) as endpoint:
+        rows = endpoint.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{expected.closure}> "
+                               "{ ?s ?p ?o } }")
+    assert int(rows[0]["n"]) == expected.closure_triples > 100
