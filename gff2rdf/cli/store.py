@@ -38,8 +38,8 @@ from .options import (
 @jobs_option
 @click.option("--force", is_flag=True, help="Rebuild even when the genome version is current.")
 @click.option("--index/--no-index", default=True, show_default=True,
-              help="Build the bin index of the new build in the store (fast region and "
-              "nearest-genes queries; about a third more load time).")
+              help="Build the bin index of the new build, in the store or on the endpoint "
+              "(fast region and nearest-genes queries; about a third more load time).")
 @click.option("--silent", is_flag=True, help="No progress bar, warnings or summary.")
 @handle_errors
 def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str | None,
@@ -60,7 +60,7 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
 
     With --endpoint, the same builds go to a SPARQL 1.1 server over its Graph Store Protocol
     (Oxigraph, Fuseki, Virtuoso: --endpoint http://HOST:8890/sparql-graph-crud-auth with
-    --auth-file); its bin index is not built there.
+    --auth-file), with their bin index (computed here from an in-memory copy of the build).
 
     Example:
 
@@ -80,7 +80,8 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
 
                 with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
                                    auth_scheme, direct=no_update) as target:
-                    result = load_remote(target, source, progress=progress, **options)
+                    result = load_remote(target, source, progress=progress, index=index,
+                                         **options)
             else:
                 from ..store.store import GenomeStore
 

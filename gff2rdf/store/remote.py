@@ -81,7 +81,7 @@ from ..errors import EndpointError, InputError
 from ..formats import ox_format
 from ..mapping.schema import Mapping, compile_mapping
 from ..rdf.genome import DEFAULT_BASE
-from .binindex import INDEX_SUFFIX
+from .binindex import index_graph, index_ntriples
 from .endpoint import Endpoint
 from .inputs import (
     LoadPlan,
@@ -99,6 +99,7 @@ from .metadata import (
     LoadResult,
     build_iri,
     flip_update,
+    genome_path,
     new_build_id,
     now,
 )
@@ -138,7 +139,7 @@ class RemoteStore(Listing):
         """Remove a genome version: its metadata and pointer in one update, then its build
         graph (and bin index, if one was copied there) and any leftover build."""
         entry = self.unlist(spec)
-        for graph in (entry.build, entry.build + INDEX_SUFFIX):
+        for graph in (entry.build, index_graph(entry.build)):
             self.update(f"DROP SILENT GRAPH <{graph}>")
         _drop_old_builds(self.endpoint, entry.genome, entry.build, None)
         return entry
@@ -201,8 +202,11 @@ def load_remote(
     force: bool = False,
     progress: Callable[[int], None] | None = None,
     jobs: int = 1,
+    index: bool = True,
 ) -> LoadResult:
-    """Load a GFF3 or RDF file into a remote server as the current build of its genome version."""
+    """Load a GFF3 or RDF file into a remote server as the current build of its genome version,
+    with its bin index (``index``, not without an update endpoint), which is computed here from
+    an in-memory copy of the build (``binindex.index_ntriples``) and PUT before the flip."""
     started, clock = now(), time.perf_counter()
     mapping = mapping or compile_mapping()
     plan = plan_load(source, mapping, species, taxon, assembly, annotation, base_iri, lenient,
@@ -232,10 +236,15 @@ def load_remote(
         else:
             endpoint.put_graph(build, nt)
             try:
+                if index:
+                    bins = work / "bins.nt"
+                    index_ntriples(nt, build, genome_path(genome), bins)
+                    endpoint.put_graph(index_graph(build), bins)
                 endpoint.update(flip_update(info))
             except BaseException:
-                with contextlib.suppress(EndpointError):  # else the next load drops it
-                    endpoint.update(f"DROP SILENT GRAPH <{build}>")
+                with contextlib.suppress(EndpointError):  # else the next load drops them
+                    endpoint.update(f"DROP SILENT GRAPH <{build}> ; "
+                                    f"DROP SILENT GRAPH <{index_graph(build)}>")
                 raise
             _drop_old_builds(endpoint, genome, build, previous)
     finally:
@@ -250,13 +259,14 @@ def load_remote(
 
 
 def _drop_old_builds(endpoint: Endpoint, genome: str, build: str, previous: str | None) -> None:
-    old = {previous} if previous and previous != build else set()
+    old = {previous, index_graph(previous)} if previous and previous != build else set()
     if endpoint.query_url:  # also builds of earlier loads that failed before their flip
         rows = endpoint.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {_any_graph(endpoint)} }} "
                                f"FILTER(STRSTARTS(STR(?g), \"{genome}/build/\")) }}")
         current = {r["b"] for r in endpoint.select(
             f"SELECT ?b WHERE {{ GRAPH ?m {{ <{genome}> <{CURRENT_BUILD}> ?b }} }}")}
-        old |= {r["g"] for r in rows} - current - {build}
+        keep = {g for b in (*current, build) for g in (b, index_graph(b))}
+        old |= {r["g"] for r in rows} - keep
     for graph in sorted(old):
         endpoint.update(f"DROP SILENT GRAPH <{graph}>")
 

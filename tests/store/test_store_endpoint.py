@@ -96,7 +96,8 @@ def test_load_through_the_graph_store_protocol(server: tuple[str, Path, int]) ->
     second = load_remote(endpoint, ENSEMBL, annotation="remote", **KW)  # type: ignore[arg-type]
     assert second.status == "rebuilt" and second.reasons[0].startswith("source changed")
     assert pointer_count(endpoint, GENOME) == second.triples != first.triples
-    assert graphs(endpoint) == {META, second.build}  # the old build is gone
+    # the old build and its index are gone; the new build has its bin index
+    assert graphs(endpoint) == {META, second.build, second.build + "/bins"}
     # the description moved out of the build into the metadata graph
     rows = endpoint.select(f"SELECT ?v WHERE {{ GRAPH <{META}> {{ <{GENOME}> "
                            f"<{G2R}codeVersion> ?v }} }}")
@@ -231,3 +232,31 @@ def test_an_ontology_on_an_endpoint_gives_the_same_closure_as_in_the_store(
 
     assert rows(served) == rows(local)
     assert len(served) > len(before)  # the closure finds the descendants' genes too
+
+
+def test_region_queries_on_an_endpoint_use_the_bin_index_loaded_with_the_build(
+        server: tuple[str, Path, int], tmp_path: Path) -> None:
+    """load --endpoint puts the build's bin index on the server before the flip: region and
+    nearest-genes run their index plan there and give the embedded store's rows."""
+    from collections import Counter
+
+    from gff2rdf.query.canned import get_query
+
+    url, _, _ = server
+    kw = dict(species="Arabidopsis thaliana", assembly="TAIR10", annotation="bins")
+    with GenomeStore.open(tmp_path / "store") as store:
+        store.load(MIKADO, **kw)  # type: ignore[arg-type]
+    loaded = load_remote(Endpoint.for_url(f"{url}/store"), MIKADO, **kw)  # type: ignore[arg-type]
+    assert loaded.status == "loaded"
+    genome = "arabidopsis_thaliana/TAIR10/bins"
+    cases = [("region", {"genome": genome, "seqid": "Chr5", "start": "26575000",
+                         "end": "26590000"}),
+             ("nearest-genes", {"genome": genome, "seqid": "Chr5", "position": "26600000",
+                                "n": "3"})]
+    for name, params in cases:
+        query = get_query(name)
+        assert query.explain(f"{url}/query", params).indexed  # the index plan
+        with GenomeStore.open(tmp_path / "store", create=False, collect=False) as store:
+            local = query.run(store, params).values()
+        served = query.run(f"{url}/query", params).values()
+        assert local and Counter(map(str, served)) == Counter(map(str, local)), name
