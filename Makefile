@@ -61,13 +61,16 @@ browser-deps: install
 
 # For the GenomeTools oracle (tests/gff3/test_conformance.py runs `gt gff3validator` on every file of
 # ../shared/data and is skipped with the reason without it) and for rapper, an RDF parser
-# independent of gff2rdf's: Debian's genometools and raptor2-utils.
+# independent of gff2rdf's: Debian's genometools and raptor2-utils. For the tests of Virtuoso as an
+# external store (tests/virtuoso.py starts its own on free loopback ports): virtuoso-opensource.
 test-deps:
-	@if command -v gt >/dev/null && command -v rapper >/dev/null; then \
-		echo "gt and rapper are installed"; \
+	@if command -v gt >/dev/null && command -v rapper >/dev/null \
+			&& command -v virtuoso-t >/dev/null && command -v isql-vt >/dev/null; then \
+		echo "gt, rapper, virtuoso-t and isql-vt are installed"; \
 	else \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq genometools raptor2-utils; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq genometools raptor2-utils \
+			virtuoso-opensource; \
 	fi
 
 lint: install

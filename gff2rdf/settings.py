@@ -41,6 +41,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Size of the pieces in which load bulk-loads a genome version (and its bin index): "
             "it bounds the loader's memory (1.7 GB at 512M for a 1 M-line genome, 2 GB in one "
             "piece); 0: one piece, whose store needs no gff2rdf optimize for fast scans."),
+    Setting("endpoint-auth-file", "",
+            "File holding one line 'user:password' with which load --endpoint authenticates "
+            "(else the environment variable GFF2RDF_ENDPOINT_CREDENTIALS, else none); "
+            "credentials are never taken from the command line."),
+    Setting("endpoint-auth", "auto",
+            "HTTP authentication scheme of load --endpoint: basic, digest, or auto (what the "
+            "server's challenge asks for)."),
     Setting("window", "50000",
             "Lines after which a feature with no new lines is considered complete; lines of "
             "one feature further apart than this are an error."),

@@ -16,6 +16,7 @@ from gff2rdf.conversion.api import ConvertResult, convert
 from gff2rdf.errors import Gff3Error
 from gff2rdf.files.interrupts import keep_signal_handlers
 from tests.markers import mark
+from tests.virtuoso import VirtuosoServer, virtuoso_binaries
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = ROOT / "tests" / "data"
@@ -100,3 +101,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The ``slow``, ``browser`` and ``pipeline`` markers (tests/markers.py)."""
     for item in items:
         mark(item)
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoServer]:
+    """A Virtuoso 7 server of the session's own (tests/virtuoso.py), stopped at the end."""
+    if virtuoso_binaries() is None:
+        pytest.skip("Virtuoso is not installed: virtuoso-t and isql-vt come with the Debian "
+                    "package virtuoso-opensource (make test-deps)")
+    server = VirtuosoServer.start(tmp_path_factory.mktemp("virtuoso"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -17,6 +17,8 @@ __all__ = ["SLOW", "mark"]
 SLOW: dict[str, str | set[str]] = {
     "conversion.test_corpus": "*",
     "export.test_export_roundtrip": "*",
+    "query.test_engines": "*",  # starts Virtuoso (about 13 s) and an Oxigraph server
+    "store.test_store_virtuoso": "*",
     "conversion.test_chunks": {
         "test_chunked_equals_whole_on_real_files",
     },

@@ -109,6 +109,44 @@ def store_option(func: F) -> F:
         help=f"Directory of the Oxigraph store [env {env_name('store')}].")(func)
 
 
+def endpoint_options(func: F) -> F:
+    """``--endpoint URL`` and what goes with it (query and update URLs, credentials): a SPARQL
+    1.1 server instead of the embedded store, for load, graphs and drop."""
+    options = [
+        click.option("--endpoint", metavar="URL",
+                     help="A SPARQL 1.1 Graph Store Protocol endpoint instead of the store, "
+                     "e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+                     "http://HOST:8890/sparql-graph-crud-auth (Virtuoso, with --auth-file)."),
+        click.option("--query-endpoint", metavar="URL",
+                     help="Its SPARQL query endpoint (default: guessed for Oxigraph, Fuseki "
+                     "and Virtuoso)."),
+        click.option("--update-endpoint", metavar="URL",
+                     help="Its SPARQL update endpoint (default: guessed likewise)."),
+        click.option("--auth-file", type=click.Path(exists=True, dir_okay=False),
+                     help="With --endpoint: a file holding one line 'user:password' for HTTP "
+                     "authentication; or the environment variable "
+                     f"{env_name('endpoint-credentials')} [env {env_name('endpoint-auth-file')}]."),
+        click.option("--auth-scheme", type=click.Choice(["auto", "basic", "digest"]),
+                     help="basic, digest, or auto: what the server's challenge asks for "
+                     f"(Virtuoso's /sparql-graph-crud-auth: digest) [env "
+                     f"{env_name('endpoint-auth')}; default auto]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def open_endpoint(endpoint: str, query_endpoint: str | None, update_endpoint: str | None,
+                  auth_file: str | None, auth_scheme: str | None, direct: bool = False) -> Any:
+    """The ``gff2rdf.store.endpoint.Endpoint`` that ``endpoint_options`` describe, with the
+    credentials of ``--auth-file`` or the environment (never the command line)."""
+    from ..store.endpoint import Credentials, Endpoint
+
+    credentials = Credentials.find(auth_file or get("endpoint-auth-file"))
+    auth = credentials.auth(auth_scheme or get("endpoint-auth")) if credentials else None
+    return Endpoint.for_url(endpoint, query_endpoint, update_endpoint, direct=direct, auth=auth)
+
+
 @contextlib.contextmanager
 def progress_bar(source: str, silent: bool, label: str, *, smallest: int = 8 << 20,
                   again: str = "") -> Iterator[Callable[[int], None]]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .options import (
-    handle_errors,
-    store_option,
-)
+from .options import endpoint_options, handle_errors, open_endpoint, store_option
 
 # deferred: the imports inside functions load multiprocessing, pyoxigraph, yaml
 # only when the call needs them, to keep this module's import (and start-up) light
@@ -132,12 +129,16 @@ def ontology() -> None:
 @ontology.command("load")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @store_option
+@endpoint_options
 @click.option("--format", "fmt", type=click.Choice(["obo", "owl", "ttl", "nt"]),
               help="Input format (default: from the extension).")
 @click.option("--graph", metavar="IRI",
               help="Graph IRI (default: the ontology's own IRI).")
 @handle_errors
-def ontology_load(source: str, store_dir: str, fmt: str | None, graph: str | None) -> None:
+def ontology_load(source: str, store_dir: str, endpoint: str | None,
+                  query_endpoint: str | None, update_endpoint: str | None,
+                  auth_file: str | None, auth_scheme: str | None, fmt: str | None,
+                  graph: str | None) -> None:
     """Load an ontology (OBO, OWL, Turtle) into the graph named by its IRI.
 
     A closure graph is written with it (is_a closure as rdfs:subClassOf, part_of closure), so
@@ -148,17 +149,28 @@ def ontology_load(source: str, store_dir: str, fmt: str | None, graph: str | Non
         gff2rdf ontology load go-plant-slim.obo --store ./gff2rdf-store
     """
     from ..obo.load import load_ontology
-    from ..store.store import GenomeStore
 
-    with GenomeStore.open(store_dir, collect=False) as store:
-        result = load_ontology(store, source, fmt=fmt, graph=graph)
+    if endpoint:
+        from ..store.remote import RemoteStore
+
+        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
+                           auth_scheme) as target:
+            result = load_ontology(RemoteStore(target), source, fmt=fmt, graph=graph)
+    else:
+        from ..store.store import GenomeStore
+
+        with GenomeStore.open(store_dir, collect=False) as store:
+            result = load_ontology(store, source, fmt=fmt, graph=graph)
     click.echo(result.summary(), err=True)
 
 
 @ontology.command("list")
 @store_option
+@endpoint_options
 @handle_errors
-def ontology_list(store_dir: str) -> None:
+def ontology_list(store_dir: str, endpoint: str | None, query_endpoint: str | None,
+                  update_endpoint: str | None, auth_file: str | None,
+                  auth_scheme: str | None) -> None:
     """List the ontologies loaded in a store.
 
     Example:
@@ -166,9 +178,18 @@ def ontology_list(store_dir: str) -> None:
         gff2rdf ontology list --store ./gff2rdf-store
     """
     from ..obo.load import list_ontologies
-    from ..store.store import GenomeStore
 
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        for info in list_ontologies(store):
-            version = f" ({info.version})" if info.version else ""
-            click.echo(f"{info.iri}{version}: {info.classes:,} classes")
+    if endpoint:
+        from ..store.remote import RemoteStore
+
+        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
+                           auth_scheme) as target:
+            found = list_ontologies(RemoteStore(target))
+    else:
+        from ..store.store import GenomeStore
+
+        with GenomeStore.open(store_dir, create=False, collect=False) as store:
+            found = list_ontologies(store)
+    for info in found:
+        version = f" ({info.version})" if info.version else ""
+        click.echo(f"{info.iri}{version}: {info.classes:,} classes")

@@ -13,9 +13,11 @@ from ..errors import Gff3Error
 from ..formats import OUTPUT_FORMATS
 from .options import (
     check_options,
+    endpoint_options,
     genome_options,
     handle_errors,
     jobs_option,
+    open_endpoint,
     progress_bar,
     report_warnings,
     store_option,
@@ -28,13 +30,7 @@ from .options import (
 @click.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @store_option
-@click.option("--endpoint", metavar="URL",
-              help="Load into this SPARQL 1.1 Graph Store Protocol endpoint instead of the "
-              "store, e.g. http://127.0.0.1:7878/store.")
-@click.option("--query-endpoint", metavar="URL",
-              help="Its SPARQL query endpoint (default: guessed for Oxigraph and Fuseki).")
-@click.option("--update-endpoint", metavar="URL",
-              help="Its SPARQL update endpoint (default: guessed for Oxigraph and Fuseki).")
+@endpoint_options
 @click.option("--no-update", is_flag=True,
               help="The endpoint has no update endpoint: PUT the genome's graph directly.")
 @genome_options
@@ -42,12 +38,13 @@ from .options import (
 @jobs_option
 @click.option("--force", is_flag=True, help="Rebuild even when the genome version is current.")
 @click.option("--index/--no-index", default=True, show_default=True,
-              help="Build the bin index of the new build in the store (fast region and "
-              "nearest-genes queries; about a third more load time).")
+              help="Build the bin index of the new build, in the store or on the endpoint "
+              "(fast region and nearest-genes queries; about a third more load time).")
 @click.option("--silent", is_flag=True, help="No progress bar, warnings or summary.")
 @handle_errors
 def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str | None,
-         update_endpoint: str | None, no_update: bool, species: str | None, taxon: str | None,
+         update_endpoint: str | None, no_update: bool, auth_file: str | None,
+         auth_scheme: str | None, species: str | None, taxon: str | None,
          assembly: str | None, annotation: str | None, base_iri: str, lenient: bool,
          strict: bool, window: int, jobs: str, force: bool, index: bool,
          silent: bool) -> None:
@@ -60,6 +57,10 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
     does nothing and says so; otherwise the genome version is rebuilt and the reasons are
     given. Readers see the old build or the new one, never a mix; a killed load leaves the old
     build in place. One process at a time uses a store.
+
+    With --endpoint, the same builds go to a SPARQL 1.1 server over its Graph Store Protocol
+    (Oxigraph, Fuseki, Virtuoso: --endpoint http://HOST:8890/sparql-graph-crud-auth with
+    --auth-file), with their bin index (computed here from an in-memory copy of the build).
 
     Example:
 
@@ -75,11 +76,12 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
     with progress_bar(source, silent, "converting") as progress:
         try:
             if endpoint:
-                from ..store.remote import Endpoint, load_remote
+                from ..store.remote import load_remote
 
-                target = Endpoint.for_url(endpoint, query_endpoint, update_endpoint,
-                                          direct=no_update)
-                result = load_remote(target, source, progress=progress, **options)
+                with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
+                                   auth_scheme, direct=no_update) as target:
+                    result = load_remote(target, source, progress=progress, index=index,
+                                         **options)
             else:
                 from ..store.store import GenomeStore
 
@@ -105,14 +107,18 @@ def load(source: str, store_dir: str, endpoint: str | None, query_endpoint: str 
 
 @click.command()
 @store_option
+@endpoint_options
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout instead of a table.")
 @handle_errors
-def graphs(store_dir: str, as_json: bool) -> None:
+def graphs(store_dir: str, endpoint: str | None, query_endpoint: str | None,
+           update_endpoint: str | None, auth_file: str | None, auth_scheme: str | None,
+           as_json: bool) -> None:
     """List the genome versions in a store and whether each is current.
 
     Current means made by the installed code and schema versions; the provenance (source file
     and sha256, versions, load time, triple count) is listed too. A genome version that the
-    catalogue of the last gff2rdf pipeline run no longer listed is marked retired.
+    catalogue of the last gff2rdf pipeline run no longer listed is marked retired. With
+    --endpoint, the genome versions that gff2rdf load --endpoint put on that server.
 
     Example:
 
@@ -120,11 +126,19 @@ def graphs(store_dir: str, as_json: bool) -> None:
     """
     import json
 
-    from ..store.store import GenomeStore
+    garbage: list[str] = []
+    if endpoint:
+        from ..store.remote import RemoteStore
 
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        entries = store.genomes()
-        garbage = store.garbage()
+        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
+                           auth_scheme) as target:
+            entries = RemoteStore(target).genomes()
+    else:
+        from ..store.store import GenomeStore
+
+        with GenomeStore.open(store_dir, create=False, collect=False) as store:
+            entries = store.genomes()
+            garbage = store.garbage()
     if as_json:
         click.echo(json.dumps([e.to_json() for e in entries], indent=2))
         return
@@ -169,21 +183,30 @@ def optimize(store_dir: str) -> None:
 @click.command()
 @click.argument("genome")
 @store_option
+@endpoint_options
 @handle_errors
-def drop(genome: str, store_dir: str) -> None:
+def drop(genome: str, store_dir: str, endpoint: str | None, query_endpoint: str | None,
+         update_endpoint: str | None, auth_file: str | None, auth_scheme: str | None) -> None:
     """Remove a genome version from a store.
 
     GENOME is its IRI, or species/assembly/annotation as graphs lists it; its metadata and
-    pointer go in one step, then its build graph.
+    pointer go in one step, then its build graph. With --endpoint, from that server.
 
     Example:
 
         gff2rdf drop arabidopsis_thaliana/TAIR10/Araport11 --store ./gff2rdf-store
     """
-    from ..store.store import GenomeStore
+    if endpoint:
+        from ..store.remote import RemoteStore
 
-    with GenomeStore.open(store_dir, create=False, collect=False) as store:
-        entry = store.drop(genome)
+        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
+                           auth_scheme) as target:
+            entry = RemoteStore(target).drop(genome)
+    else:
+        from ..store.store import GenomeStore
+
+        with GenomeStore.open(store_dir, create=False, collect=False) as store:
+            entry = store.drop(genome)
     click.echo(f"dropped {entry.path} ({entry.triples:,} triples)", err=True)
 
 

@@ -12,7 +12,9 @@ queries work locally and against Ubergraph:
   ``#part_of`` such as SO's), when ``x part_of y`` follows from the asserted ``is_a`` and
   ``part_of`` links: ``x is_a* a``, ``a part_of b``, ``b (is_a | part_of)* y``.
 
-Both graphs are written by one SPARQL UPDATE, so readers see the old ontology or the new one.
+In the embedded store both graphs are written by one SPARQL UPDATE, so readers see the old
+ontology or the new one; on a SPARQL server (``--endpoint``) each graph is replaced by the Graph
+Store Protocol in bounded pieces, the closure after the ontology.
 
 Example: a three-term ontology in which a leaf tip is part of a leaf, and a leaf is an organ;
 the closure says that the leaf tip is part of the organ too:
@@ -70,6 +72,7 @@ from ..vocab import G2R, OBO, OWL, PROV, RDF, RDFS
 from .parse import OboDocument
 
 if TYPE_CHECKING:
+    from ..store.remote import RemoteStore
     from ..store.store import GenomeStore
 
 __all__ = ["CLOSURE_BASE", "OntologyInfo", "OntologyLoadResult", "closure_graph",
@@ -233,9 +236,10 @@ def _ntriples(triples: Iterable[ox.Triple | ox.Quad]) -> str:
     return "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
 
 
-def load_ontology(store: GenomeStore, path: str | Path, *, fmt: str | None = None,
+def load_ontology(store: GenomeStore | RemoteStore, path: str | Path, *, fmt: str | None = None,
                   graph: str | None = None) -> OntologyLoadResult:
-    """Load an ontology file into ``store`` (a ``GenomeStore``) in the graph of its IRI.
+    """Load an ontology file into ``store`` (the embedded store, or a SPARQL server's
+    ``RemoteStore``) in the graph of its IRI; both graphs are written by ``replace_graphs``.
 
     ``graph`` overrides the graph IRI (for a file without, or with several, ``owl:Ontology``).
     Loading the same ontology again replaces its graph and its closure graph.
@@ -262,16 +266,12 @@ def load_ontology(store: GenomeStore, path: str | Path, *, fmt: str | None = Non
     closure_text = "".join(f"<{s}> <{p}> <{o}> .\n" for s, p, o in closure)
     about = (f"<{closure_iri}> <{RDF}type> <{G2R}OntologyClosure> .\n"
              f"<{closure_iri}> <{PROV}wasDerivedFrom> <{target}> .\n")
-    update = (f"DROP SILENT GRAPH <{target}> ;\nDROP SILENT GRAPH <{closure_iri}> ;\n"
-              f"INSERT DATA {{ GRAPH <{target}> {{\n{data}}}\n"
-              f"GRAPH <{closure_iri}> {{\n{about}{closure_text}}} }}")
-    store.update(update)
-    store.flush()
+    store.replace_graphs({target: data, closure_iri: about + closure_text})
     return OntologyLoadResult(path, iri, target, closure_iri, version, classes, triples,
                               len(closure) + 2, time.perf_counter() - started, skipped)
 
 
-def list_ontologies(store: GenomeStore) -> list[OntologyInfo]:
+def list_ontologies(store: GenomeStore | RemoteStore) -> list[OntologyInfo]:
     """The ontologies loaded by ``load_ontology``: graph, version, class count."""
     query = (f"SELECT ?g (SAMPLE(?v) AS ?version) (COUNT(DISTINCT ?c) AS ?classes) WHERE {{ "
              f"GRAPH ?cl {{ ?cl a <{G2R}OntologyClosure> ; <{PROV}wasDerivedFrom> ?g }} "

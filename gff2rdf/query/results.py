@@ -23,12 +23,11 @@ import csv
 import io
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pyoxigraph as ox
 
 from ..errors import QueryError
@@ -100,17 +99,23 @@ def run_on_endpoint(url: str, sparql: str, name: str = "query",
     started = time.perf_counter()
     timeout = float(get("query-timeout")) if timeout is None else timeout
     body = urllib.parse.urlencode({"query": sparql}).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Accept": _ACCEPT, "Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:_MAX_ERROR].decode("utf-8", "replace").strip()
-        raise QueryError(f"{name}: {url} answered {exc.code} {exc.reason}: {detail}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise QueryError(f"{name}: cannot reach {url}: {reason}") from exc
+    headers = {"Accept": _ACCEPT, "Content-Type": "application/x-www-form-urlencoded"}
+    try:  # a connection within 5 s; the answer within the query timeout
+        response = httpx.post(url, content=body, headers=headers, trust_env=False,
+                              timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
+    except httpx.ConnectTimeout as exc:
+        raise QueryError(f"{name}: cannot reach {url}: no connection within "
+                         f"{min(timeout, 5.0):g} s") from exc
+    except httpx.TimeoutException as exc:
+        raise QueryError(f"{name}: {url} took the query but did not answer within "
+                         f"{timeout:g} s (the query-timeout setting)") from exc
+    except httpx.HTTPError as exc:
+        raise QueryError(f"{name}: cannot reach {url}: {exc}") from exc
+    if response.status_code >= 400:
+        detail = response.text[:_MAX_ERROR].strip()
+        raise QueryError(f"{name}: {url} answered {response.status_code} "
+                         f"{response.reason_phrase}: {detail}")
+    data = response.content
     try:
         solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
     except (SyntaxError, ValueError) as exc:

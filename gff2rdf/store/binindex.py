@@ -97,7 +97,8 @@ class IndexedStore(Protocol):
 
 
 __all__ = ["GENE_ROOTS", "LEVELS", "IndexResult", "bin_iri", "bin_of", "build_index",
-           "gene_classes", "has_index", "index_graph", "stale_indexes", "write_index"]
+           "gene_classes", "has_index", "index_graph", "index_ntriples", "stale_indexes",
+           "write_index"]
 
 LEVELS = (14, 17, 20, 23, 26, 29, 32)
 TOP_LEVEL = 64  # the one bin for what no level holds
@@ -198,19 +199,21 @@ _LOCATED = f"""SELECT ?f ?ref ?seqid ?bp ?ep ?strand WHERE {{ GRAPH <%s> {{
 }} }}"""
 
 
-def _genes(store: IndexedStore, build: str) -> set[str]:
+def _genes(data: ox.Store, build: str) -> set[str]:
     classes = " ".join(f"<{c}>" for c in sorted(gene_classes()))
-    return {r["f"] for r in store.select(
+    return {row["f"].value for row in data.query(  # type: ignore[union-attr]
         f"SELECT DISTINCT ?f WHERE {{ GRAPH <{build}> {{ VALUES ?t {{ {classes} }} ?f a ?t }} }}")}
 
 
-def _index_lines(store: IndexedStore, build: str, graph: str, path: str,
-                 counts: dict[str, int]) -> Iterator[str]:
+def _index_lines(data: ox.Store, build: str, graph: str, path: str,
+                 counts: dict[str, int], quads: bool = True) -> Iterator[str]:
+    """The index as N-Quads lines in ``graph`` (or N-Triples lines without ``quads``)."""
     g = f"<{graph}>"
-    genes = _genes(store, build)
+    eol = f" {g} .\n" if quads else " .\n"
+    genes = _genes(data, build)
     bins: set[tuple[str, str, int, int]] = set()
     features = indexed_genes = 0
-    for row in store.store.query(_LOCATED % build):  # type: ignore[union-attr]
+    for row in data.query(_LOCATED % build):  # type: ignore[union-attr]
         feature, ref, seqid = row["f"].value, row["ref"].value, row["seqid"].value
         begin, end = int(row["bp"].value), int(row["ep"].value)
         strand_node = row["strand"]
@@ -221,28 +224,27 @@ def _index_lines(store: IndexedStore, build: str, graph: str, path: str,
         node = f"<{bin_iri(graph, seqid, level, number)}>"
         f = f"<{feature}>"
         features += 1
-        yield (f"{f} <{G2R}inBin> {node} {g} .\n"
-               f"{f} <{G2R}start> {integer(start)} {g} .\n"
-               f"{f} <{G2R}end> {integer(stop)} {g} .\n"
-               f"{f} <{G2R}strand> {literal(strand)} {g} .\n")
+        yield (f"{f} <{G2R}inBin> {node}{eol}"
+               f"{f} <{G2R}start> {integer(start)}{eol}"
+               f"{f} <{G2R}end> {integer(stop)}{eol}"
+               f"{f} <{G2R}strand> {literal(strand)}{eol}")
         if feature in genes:
             indexed_genes += 1
-            yield f"{f} <{G2R}geneInBin> {node} {g} .\n"
+            yield f"{f} <{G2R}geneInBin> {node}{eol}"
     for ref, seqid, level, number in sorted(bins):
         first, last = bin_range(level, number)
         node = f"<{bin_iri(graph, seqid, level, number)}>"
-        yield (f"{node} <{G2R}onSequence> <{ref}> {g} .\n"
-               f"{node} <{G2R}binKey> {literal(f'{path} {seqid} {level} {number}')} {g} .\n"
-               f"{node} <{G2R}binSequence> {literal(f'{path} {seqid}')} {g} .\n"
-               f"{node} <{G2R}binStart> {integer(first)} {g} .\n"
-               f"{node} <{G2R}binEnd> {integer(last)} {g} .\n")
+        yield (f"{node} <{G2R}onSequence> <{ref}>{eol}"
+               f"{node} <{G2R}binKey> {literal(f'{path} {seqid} {level} {number}')}{eol}"
+               f"{node} <{G2R}binSequence> {literal(f'{path} {seqid}')}{eol}"
+               f"{node} <{G2R}binStart> {integer(first)}{eol}"
+               f"{node} <{G2R}binEnd> {integer(last)}{eol}")
     levels = " ".join(str(level) for level in (*LEVELS, TOP_LEVEL))
-    yield (f"{g} <{RDF_TYPE}> <{G2R}BinIndex> {g} .\n"
-           f"{g} <{G2R}indexOf> <{build}> {g} .\n"
-           f"{g} <{G2R}binLevels> {literal(levels)} {g} .\n"
-           f"{g} <{G2R}codeVersion> {literal(code_version())} {g} .\n"
-           f"{g} <{DCTERMS}created> \"{now()}\"^^<{XSD_DATETIME}> "
-           f"{g} .\n")
+    yield (f"{g} <{RDF_TYPE}> <{G2R}BinIndex>{eol}"
+           f"{g} <{G2R}indexOf> <{build}>{eol}"
+           f"{g} <{G2R}binLevels> {literal(levels)}{eol}"
+           f"{g} <{G2R}codeVersion> {literal(code_version())}{eol}"
+           f"{g} <{DCTERMS}created> \"{now()}\"^^<{XSD_DATETIME}>{eol}")
     counts.update(features=features, genes=indexed_genes, bins=len(bins))
 
 
@@ -274,6 +276,20 @@ def build_index(store: IndexedStore, genome: str) -> IndexResult:
                        time.perf_counter() - started)
 
 
+def index_ntriples(nt: Path, build: str, path: str, out: Path) -> dict[str, int]:
+    """Write to ``out``, as N-Triples, the bin index of the build graph ``build`` whose triples
+    are the N-Triples file ``nt`` (of the genome version whose path is ``path``), for a server
+    that gets the index over the Graph Store Protocol (``gff2rdf.store.remote``); the build is
+    read into an in-memory store for it. Returns the counts of features, genes and bins."""
+    data = ox.Store()
+    data.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(build))
+    counts: dict[str, int] = {}
+    with open(out, "w", encoding="utf-8") as handle:
+        for lines in _index_lines(data, build, index_graph(build), path, counts, quads=False):
+            handle.write(lines)
+    return counts
+
+
 def write_index(store: IndexedStore, build: str, path: str, atomic: bool = True
                 ) -> dict[str, int]:
     """Bulk-load the bin index of the build graph ``build`` (of the genome version whose path
@@ -290,7 +306,7 @@ def write_index(store: IndexedStore, build: str, path: str, atomic: bool = True
     fd, tmp = tempfile.mkstemp(prefix="bins-", suffix=".nq", dir=tmp_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for lines in _index_lines(store, build, graph, path, counts):
+            for lines in _index_lines(store.store, build, graph, path, counts):
                 out.write(lines)
         store.bulk_load_nquads(Path(tmp), atomic=atomic)
         store.flush()

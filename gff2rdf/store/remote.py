@@ -1,8 +1,8 @@
 """Loading into a remote SPARQL 1.1 server over the Graph Store HTTP Protocol (``--endpoint``).
 
 The same builds, pointer and metadata as the embedded store (``gff2rdf.store.store``), over HTTP
-with
-urllib:
+(``gff2rdf.store.endpoint``: timeouts, authentication, bodies in pieces); tested on the Oxigraph
+server and on Virtuoso 7.2:
 
 * With an **update endpoint** (the usual case; Oxigraph's ``/update``, Fuseki's ``/ds/update``):
   the build's N-Triples (data, then the converter's description) are ``PUT`` into a new graph
@@ -17,6 +17,11 @@ urllib:
   ``<genome> g2r:currentBuild <genome>`` added, and written back (``PUT``), so pointer queries
   work unchanged. The two requests are not one transaction, and two writers can overwrite each
   other's metadata: use this mode for a single loading pipeline only.
+
+``RemoteStore(endpoint)`` lists, finds and drops genome versions on the server with the same
+queries as the embedded store (``gff2rdf.store.listing``): ``gff2rdf graphs --endpoint`` and
+``gff2rdf drop --endpoint``. Dropping removes the metadata and pointer in one update, then the
+build graph and any leftover build of the genome version with ``DROP SILENT GRAPH``.
 
 With a query endpoint, a load whose input, options, code and schema versions match the current
 build is a no-op, as in the embedded store; without one, every load rebuilds.
@@ -60,18 +65,13 @@ Python), then the same file again:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -81,6 +81,8 @@ from ..errors import EndpointError, InputError
 from ..formats import ox_format
 from ..mapping.schema import Mapping, compile_mapping
 from ..rdf.genome import DEFAULT_BASE
+from .binindex import index_graph, index_ntriples
+from .endpoint import Endpoint
 from .inputs import (
     LoadPlan,
     change_reasons,
@@ -88,6 +90,7 @@ from .inputs import (
     plan_load,
     unchanged_reason,
 )
+from .listing import Listing
 from .metadata import (
     CURRENT_BUILD,
     PREFIXES,
@@ -96,109 +99,50 @@ from .metadata import (
     LoadResult,
     build_iri,
     flip_update,
-    listing_query,
+    genome_path,
     new_build_id,
     now,
 )
 
-__all__ = ["Endpoint", "load_remote"]
-
-NTRIPLES = "application/n-triples"
+__all__ = ["Endpoint", "RemoteStore", "load_remote"]
 
 
-class _Slice:
-    """The first ``length`` bytes of a binary file, as a request body."""
+class RemoteStore(Listing):
+    """The genome versions of a SPARQL 1.1 server, as the embedded store lists them."""
 
-    def __init__(self, stream: IO[bytes], length: int) -> None:
-        self._stream = stream
-        self._left = length
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
 
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size < 0 else min(size, self._left)
-        data = self._stream.read(size)
-        self._left -= len(data)
-        return data
-
-
-@dataclass
-class Endpoint:
-    """A Graph Store Protocol URL and, when the server has them, its query and update URLs."""
-
-    store_url: str
-    query_url: str | None = None
-    update_url: str | None = None
-    timeout: float = 600.0
-
-    @classmethod
-    def for_url(cls, url: str, query_url: str | None = None, update_url: str | None = None,
-                direct: bool = False) -> Endpoint:
-        """Guess the query and update URLs of well-known layouts: Oxigraph (``/store``,
-        ``/query``, ``/update``) and Fuseki (``/ds/data``, ``/ds/query``, ``/ds/update``)."""
-        stem, _, last = url.rstrip("/").rpartition("/")
-        if last in ("store", "data"):
-            query_url = query_url or f"{stem}/query"
-            update_url = update_url or f"{stem}/update"
-        return cls(url, query_url, None if direct else update_url)
-
-    # -- HTTP --------------------------------------------------------------------------------
-
-    def _request(self, method: str, url: str, body: Any = None,
-                 headers: dict[str, str] | None = None) -> bytes:
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace").strip()
-            raise EndpointError(f"{method} {url}: HTTP {exc.code} {exc.reason}"
-                                + (f": {detail}" if detail else "")) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise EndpointError(f"{method} {url}: cannot reach the server: {reason}") from exc
-
-    def _graph_url(self, graph: str) -> str:
-        sep = "&" if "?" in self.store_url else "?"
-        return f"{self.store_url}{sep}graph={urllib.parse.quote(graph, safe='')}"
+    @property
+    def where(self) -> str:
+        return self.endpoint.query_url or self.endpoint.store_url
 
     def select(self, query: str) -> list[dict[str, str]]:
-        if not self.query_url:
-            raise EndpointError("no query endpoint (--query-endpoint)")
-        data = self._request("POST", self.query_url, query.encode("utf-8"), {
-            "Content-Type": "application/sparql-query",
-            "Accept": "application/sparql-results+json"})
+        return self.endpoint.select(query)
+
+    def update(self, update: str) -> None:
+        self.endpoint.update(update)
+
+    def replace_graphs(self, graphs: dict[str, str]) -> None:
+        """Replace each graph with its N-Triples text over the Graph Store Protocol, one graph
+        after the other, each in pieces of the endpoint's ``piece_bytes``."""
+        work = Path(tempfile.mkdtemp(prefix="gff2rdf-graphs-"))
         try:
-            doc = json.loads(data)
-            return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            # Oxigraph appends an error to a 200 response when it fails while streaming
-            raise EndpointError(f"{self.query_url}: not a SPARQL JSON result: "
-                                f"{data[-300:].decode('utf-8', 'replace')}") from exc
+            for iri, text in graphs.items():
+                path = work / "graph.nt"
+                path.write_text(text, encoding="utf-8")
+                self.endpoint.put_graph(iri, path)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
-    def update(self, text: str) -> None:
-        if not self.update_url:
-            raise EndpointError("no update endpoint (--update-endpoint)")
-        self._request("POST", self.update_url, text.encode("utf-8"),
-                      {"Content-Type": "application/sparql-update"})
-
-    def put_graph(self, graph: str, path: str | Path, length: int | None = None,
-                  content_type: str = NTRIPLES) -> None:
-        """Replace a graph with the first ``length`` bytes (default: all) of a file."""
-        size = os.path.getsize(path) if length is None else length
-        with open(path, "rb") as body:
-            self._request("PUT", self._graph_url(graph), _Slice(body, size), {
-                "Content-Type": content_type, "Content-Length": str(size)})
-
-    def get_graph(self, graph: str) -> bytes:
-        """A graph as N-Triples; empty when the server does not have it."""
-        try:
-            return self._request("GET", self._graph_url(graph), None, {"Accept": NTRIPLES})
-        except EndpointError as exc:
-            if "HTTP 404" in str(exc):
-                return b""
-            raise
-
+    def drop(self, spec: str) -> GenomeEntry:
+        """Remove a genome version: its metadata and pointer in one update, then its build
+        graph (and bin index, if one was copied there) and any leftover build."""
+        entry = self.unlist(spec)
+        for graph in (entry.build, index_graph(entry.build)):
+            self.update(f"DROP SILENT GRAPH <{graph}>")
+        _drop_old_builds(self.endpoint, entry.genome, entry.build, None)
+        return entry
 
 def _ntriples(plan: LoadPlan, work: Path, mapping: Mapping, convert_options: dict[str, Any],
               progress: Callable[[int], None] | None) -> Path:
@@ -258,8 +202,11 @@ def load_remote(
     force: bool = False,
     progress: Callable[[int], None] | None = None,
     jobs: int = 1,
+    index: bool = True,
 ) -> LoadResult:
-    """Load a GFF3 or RDF file into a remote server as the current build of its genome version."""
+    """Load a GFF3 or RDF file into a remote server as the current build of its genome version,
+    with its bin index (``index``, not without an update endpoint), which is computed here from
+    an in-memory copy of the build (``binindex.index_ntriples``) and PUT before the flip."""
     started, clock = now(), time.perf_counter()
     mapping = mapping or compile_mapping()
     plan = plan_load(source, mapping, species, taxon, assembly, annotation, base_iri, lenient,
@@ -267,8 +214,7 @@ def load_remote(
     genome = plan.genome
     entry = None
     if endpoint.query_url:
-        rows = endpoint.select(listing_query(genome))
-        entry = GenomeEntry.from_row(rows[0]) if rows else None
+        entry = RemoteStore(endpoint).entry(genome)
         reasons = change_reasons(entry, plan)
     else:
         reasons = ["no query endpoint to tell whether it is current"]
@@ -290,10 +236,15 @@ def load_remote(
         else:
             endpoint.put_graph(build, nt)
             try:
+                if index:
+                    bins = work / "bins.nt"
+                    index_ntriples(nt, build, genome_path(genome), bins)
+                    endpoint.put_graph(index_graph(build), bins)
                 endpoint.update(flip_update(info))
             except BaseException:
-                with contextlib.suppress(EndpointError):  # else the next load drops it
-                    endpoint.update(f"DROP SILENT GRAPH <{build}>")
+                with contextlib.suppress(EndpointError):  # else the next load drops them
+                    endpoint.update(f"DROP SILENT GRAPH <{build}> ; "
+                                    f"DROP SILENT GRAPH <{index_graph(build)}>")
                 raise
             _drop_old_builds(endpoint, genome, build, previous)
     finally:
@@ -308,15 +259,24 @@ def load_remote(
 
 
 def _drop_old_builds(endpoint: Endpoint, genome: str, build: str, previous: str | None) -> None:
-    old = {previous} if previous and previous != build else set()
+    old = {previous, index_graph(previous)} if previous and previous != build else set()
     if endpoint.query_url:  # also builds of earlier loads that failed before their flip
-        rows = endpoint.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} "
+        rows = endpoint.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {_any_graph(endpoint)} }} "
                                f"FILTER(STRSTARTS(STR(?g), \"{genome}/build/\")) }}")
         current = {r["b"] for r in endpoint.select(
             f"SELECT ?b WHERE {{ GRAPH ?m {{ <{genome}> <{CURRENT_BUILD}> ?b }} }}")}
-        old |= {r["g"] for r in rows} - current - {build}
+        keep = {g for b in (*current, build) for g in (b, index_graph(b))}
+        old |= {r["g"] for r in rows} - keep
     for graph in sorted(old):
         endpoint.update(f"DROP SILENT GRAPH <{graph}>")
+
+
+def _any_graph(endpoint: Endpoint) -> str:
+    """The pattern inside ``GRAPH ?g { }`` that lists the named graphs: nothing, where the
+    server binds ``?g`` to each graph for an empty pattern (SPARQL 1.1, Oxigraph, Fuseki);
+    ``?s ?p ?o`` where it gives one row with ``?g`` unbound instead (Virtuoso 7.2)."""
+    rows = endpoint.select("SELECT ?g WHERE { GRAPH ?g { } } LIMIT 1")
+    return "?s ?p ?o" if rows and "g" not in rows[0] else ""
 
 
 def _load_direct(endpoint: Endpoint, info: BuildInfo, nt: Path) -> None:

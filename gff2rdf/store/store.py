@@ -64,7 +64,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
-from urllib.parse import unquote
 
 import pyoxigraph as ox
 
@@ -79,6 +78,7 @@ from ..settings import get
 from ..settings import size as parse_size
 from .binindex import INDEX_SUFFIX, write_index
 from .inputs import change_reasons, open_binary, plan_load, unchanged_reason
+from .listing import Listing
 from .lock import LOCK_NAME, TMP_DIR, StoreLock, holder_of
 from .metadata import (
     BUILD_GRAPH,
@@ -89,14 +89,10 @@ from .metadata import (
     LoadResult,
     RunProvenance,
     build_iri,
-    code_version,
-    drop_update,
     flip_update,
     genome_path,
-    listing_query,
     new_build_id,
     now,
-    staleness,
 )
 
 __all__ = ["DumpResult", "GenomeStore", "LoadResult", "RunProvenance", "current_graph"]
@@ -174,7 +170,7 @@ def _rows(solutions: Any) -> list[dict[str, str]]:
     return rows
 
 
-class GenomeStore:
+class GenomeStore(Listing):
     """An open Oxigraph store directory, held by this process until ``close()``."""
 
     def __init__(self, path: Path, store: ox.Store, lock: StoreLock) -> None:
@@ -275,6 +271,18 @@ class GenomeStore:
         except OSError as exc:
             raise StoreError(f"{self.path}: update failed: {exc}") from exc
 
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def replace_graphs(self, graphs: dict[str, str]) -> None:
+        """Replace each graph with its N-Triples text, all in one update (readers see the old
+        graphs or the new ones), then flush."""
+        drops = "".join(f"DROP SILENT GRAPH <{iri}> ;\n" for iri in graphs)
+        inserts = "\n".join(f"GRAPH <{iri}> {{\n{text}}}" for iri, text in graphs.items())
+        self.update(f"{drops}INSERT DATA {{ {inserts} }}")
+        self.flush()
+
     def flush(self) -> None:
         self.guarded("flush", self.store.flush)
 
@@ -283,40 +291,6 @@ class GenomeStore:
         return int(rows[0]["n"]) if rows else 0
 
     # -- listing -----------------------------------------------------------------------------
-
-    def genomes(self, schema_version: str | None = None) -> list[GenomeEntry]:
-        """Every genome version with its provenance, and whether it is current for the installed
-        code and schema (``schema_version`` stands in for the installed schema's)."""
-        installed = schema_version or compile_mapping().schema_version
-        entries: dict[str, GenomeEntry] = {}
-        for row in self.select(listing_query()):
-            entry = GenomeEntry.from_row(row)
-            if entry.genome in entries:
-                continue
-            entry.stale_reasons = staleness(entry.code_version, entry.schema_version,
-                                            code_version(), installed)
-            entry.current = not entry.stale_reasons
-            entries[entry.genome] = entry
-        return list(entries.values())
-
-    def entry(self, genome: str) -> GenomeEntry | None:
-        rows = self.select(listing_query(genome))
-        return GenomeEntry.from_row(rows[0]) if rows else None
-
-    def resolve(self, spec: str) -> GenomeEntry:
-        """A genome version by its IRI or its ``species/assembly/annotation`` path."""
-        found = self.entry(spec) if "://" in spec else None
-        if found is not None:
-            return found
-        matches = [e for e in self.genomes(schema_version="-")
-                   if spec in (e.path, unquote(e.path), e.genome)]
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise StoreError(f"{spec!r} names {len(matches)} genome versions: "
-                             + ", ".join(e.genome for e in matches) + "; give the IRI")
-        raise StoreError(f"no genome version {spec!r} in {self.path} (gff2rdf graphs lists "
-                         "them)")
 
     def garbage(self) -> list[str]:
         """Build graphs that no ``g2r:currentBuild`` points to, and their bin indexes."""
@@ -355,8 +329,7 @@ class GenomeStore:
 
     def drop(self, spec: str, collect: bool = True) -> GenomeEntry:
         """Remove a genome version: its metadata and pointer in one update, then its graph."""
-        entry = self.resolve(spec)
-        self.update(drop_update(entry.genome, entry.meta))
+        entry = self.unlist(spec)
         self.flush()
         if collect:
             self.collect_garbage()

@@ -28,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from gff2rdf.cli.commands import main
+from gff2rdf.errors import QueryError
 from gff2rdf.obo.load import load_ontology
 from gff2rdf.query.canned import get_query, list_queries
 from gff2rdf.store.store import GenomeStore
@@ -312,3 +313,17 @@ def test_an_unreachable_endpoint_is_an_error_not_a_traceback(store_dir: Path,
         "query", "genome-versions", "--endpoint", f"http://127.0.0.1:{_free_port()}/q"],
         catch_exceptions=False)
     assert result.exit_code == 1 and "Error: genome-versions: cannot reach" in result.stderr
+
+
+def test_an_endpoint_that_takes_the_query_and_never_answers_is_named_so() -> None:
+    """Not 'cannot reach': the server is up (Virtuoso on a query it cannot finish)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+        started = time.monotonic()
+        with pytest.raises(QueryError) as caught:
+            get_query("genome-versions").run(url, {}, timeout=1)
+        assert time.monotonic() - started < 10
+    assert str(caught.value) == (f"genome-versions: {url} took the query but did not answer "
+                                 "within 1 s (the query-timeout setting)")
