@@ -25,6 +25,7 @@ stale assets, against the persistent instance (``gff2rdf.pipeline.runner`` has a
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ import dagster as dg
 
 from .. import settings
 from ..errors import Gff2RdfError
-from .assets import PipelineResource, build_assets
+from .assets import STORE_POOL, PipelineResource, build_assets
 from .automation import PARTITIONS, build_automation
 from .catalogue import CatalogueError, load_catalogue
 from .layout import Layout, setting
@@ -69,7 +70,8 @@ def build_definitions(catalogue: str | Path, store: str | Path,
         partitions: dg.PartitionsDefinition = (
             dg.DynamicPartitionsDefinition(name=PARTITIONS) if dynamic
             else dg.StaticPartitionsDefinition(parsed.keys))
-        assets, checks = build_assets(partitions, versions)
+        assets, checks = build_assets(partitions, versions,
+                                      None if _ignores_pools(executor) else STORE_POOL)
         job = dg.define_asset_job(
             JOB, selection=dg.AssetSelection.assets(*assets),
             description="Build every asset of one genome version (one partition per run).")
@@ -83,19 +85,34 @@ def build_definitions(catalogue: str | Path, store: str | Path,
                               resources={"pipeline": resource}, **extra)
 
 
-def genomes_job(catalogue: str, store: str, pipeline_dir: str) -> dg.JobDefinition:
-    """The ``genomes`` job, rebuilt from paths: the target of ``reconstructable_job``."""
-    return build_definitions(catalogue, store, pipeline_dir).resolve_job_def(JOB)
+def _ignores_pools(executor: Any) -> bool:
+    """dagster-dask's executor: it does not claim pool slots (the store's lock orders the
+    loads), and with dask 2024.12 or later it cannot submit a step of a run that has pools at
+    all: ``Client.submit`` walks its arguments' tuples, the run among them, and dagster
+    forbids iterating the run's ``RunOpConcurrency`` record ("Iteration is not allowed on
+    `@record` RunOpConcurrency", seen with dagster-dask 0.29.27 and distributed 2026.11)."""
+    return getattr(executor, "name", None) == "dask"
+
+
+def genomes_job(catalogue: str, store: str, pipeline_dir: str,
+                executor: str = "") -> dg.JobDefinition:
+    """The ``genomes`` job, rebuilt from paths (and the executor as ``module:attribute``):
+    the target of ``reconstructable_job``."""
+    return build_definitions(catalogue, store, pipeline_dir,
+                             executor=load_executor(executor)).resolve_job_def(JOB)
 
 
 def reconstructable_job(catalogue: str | Path, store: str | Path,
-                        pipeline_dir: str | Path) -> Any:
-    """The ``genomes`` job as dagster can rebuild it in a step process (multiprocess)."""
-    return dg.build_reconstructable_job(
-        __name__, "genomes_job",
-        reconstructable_kwargs={"catalogue": str(Path(catalogue).absolute()),
-                                "store": str(Path(store).absolute()),
-                                "pipeline_dir": str(Path(pipeline_dir).absolute())})
+                        pipeline_dir: str | Path, executor: str = "") -> Any:
+    """The ``genomes`` job as dagster can rebuild it in a step process (multiprocess) or on a
+    dask worker (``executor="dagster_dask:dask_executor"``: the worker checks the run config
+    against the job, so it must have the same executor)."""
+    kwargs = {"catalogue": str(Path(catalogue).absolute()),
+              "store": str(Path(store).absolute()),
+              "pipeline_dir": str(Path(pipeline_dir).absolute())}
+    if executor:
+        kwargs["executor"] = executor
+    return dg.build_reconstructable_job(__name__, "genomes_job", reconstructable_kwargs=kwargs)
 
 
 @dg.definitions
@@ -121,7 +138,10 @@ def load_executor(spec: str) -> Any:
 
     module, _, attribute = spec.partition(":")
     try:
-        found = getattr(import_module(module), attribute or "executor")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = getattr(import_module(module), attribute or "executor")
+        _rewarn(caught)
     except (ImportError, AttributeError) as exc:
         raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r}: cannot load it ({exc}); "
                              "install the executor's package, e.g. pip install dagster-k8s") \
@@ -129,3 +149,23 @@ def load_executor(spec: str) -> Any:
     if not isinstance(found, dg.ExecutorDefinition):
         raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r} is not a dagster executor")
     return found
+
+
+# dagster's integrations are released in step with it (dagster 1.13.N, dagster-dask 0.29.N) and
+# warn on import when the two differ; the newest dagster-dask and dagster-k8s on PyPI are 0.29.27
+# (pinned to dagster 1.13.27) while gff2rdf runs dagster 1.13.28. A patch release apart is
+# expected here; another series (0.28.x) is still reported.
+_SAME_SERIES = re.compile(r"Found version mismatch between `dagster-shared` \((1\.\d+)\.\d+\) "
+                          r"expected library version \((0\.\d+)\.\d+\) and `[\w-]+` "
+                          r"\((0\.\d+)\.\d+\)")
+
+
+def _rewarn(caught: list[warnings.WarningMessage]) -> None:
+    """Warn again what importing an executor's module warned, but a dagster integration a
+    patch release away from dagster (see ``_SAME_SERIES``)."""
+    for warning in caught:
+        same = _SAME_SERIES.match(str(warning.message))
+        if same and same.group(2) == same.group(3):
+            continue
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
