@@ -142,11 +142,9 @@ def _built_with(context: AssetExecutionContext, asset: str) -> str:
     return (record.code_version or "") if record is not None else ""
 
 
-def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str],
-                 pool: str | None = STORE_POOL
+def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str]
                  ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
-    """The four assets and two checks, for these partitions and code versions; the load
-    (``genome_graph``) in the dagster concurrency ``pool`` (none: ``pool=None``)."""
+    """The four assets and two checks, for these partitions and code versions."""
     common: dict[str, Any] = {"partitions_def": partitions, "group_name": GROUP}
     built: dict[str, Any] = {**common, "automation_condition": CONDITION}
 
@@ -302,7 +300,7 @@ def build_assets(partitions: dg.PartitionsDefinition, versions: Mapping[str, str
             })
 
     @dg.asset(name="genome_graph", deps=[rdf], code_version=versions["genome_graph"],
-              kinds={"oxigraph"}, pool=pool,
+              kinds={"oxigraph"}, pool=STORE_POOL,
               description="The genome version in the Oxigraph store (gff2rdf load of the "
               "validated RDF file): a new build graph made current in one step.", **built)
     def genome_graph(context: AssetExecutionContext,

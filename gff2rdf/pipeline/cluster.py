@@ -1,13 +1,15 @@
 """``pipeline run --executor dask``: every step of the genome versions on a dask cluster.
 
 The runner starts one dagster run per genome version, side by side, with dagster-dask's
-executor connected to one scheduler (``cluster: existing: address``): each step (conversion,
-checks, load) is a dask task on whichever worker is free, and the step writes its events to the
-pipeline's dagster instance itself, so the workers must see the pipeline directory (one
-machine, or a shared file system). The scheduler is the one given (``--dask-address``, a
-cluster started elsewhere: ``dask-jobqueue`` on SLURM, ``dask-kubernetes``), or a
-``distributed.LocalCluster`` of worker processes on 127.0.0.1 that lasts as long as the
-pipeline run. The store is written by one load at a time (``assets._load`` waits for its lock).
+executor (``gff2rdf.pipeline.dask_executor``: its task keys carry the run id, so runs side by
+side do not share tasks) connected to one scheduler (``cluster: existing: address``): each
+step (conversion, checks, load) is a dask task on whichever worker is free, and the step writes
+its events to the pipeline's dagster instance itself, so the workers must see the pipeline
+directory (one machine, or a shared file system). The scheduler is the one given
+(``--dask-address``, a cluster started elsewhere: ``dask-jobqueue`` on SLURM,
+``dask-kubernetes``), or a ``distributed.LocalCluster`` of worker processes on 127.0.0.1 that
+lasts as long as the pipeline run. The store is written by one load at a time
+(``assets._load`` waits for its lock).
 
 Start workers with ``--preload gff2rdf.pipeline.cluster`` (the local cluster does): each
 worker then imports dagster-dask and hashes gff2rdf's code versions once as it starts, not in
@@ -33,7 +35,7 @@ from ..errors import Gff2RdfError
 
 __all__ = ["DASK_EXECUTOR", "dask_execution", "dask_scheduler", "dask_setup"]
 
-DASK_EXECUTOR = "dagster_dask:dask_executor"
+DASK_EXECUTOR = "gff2rdf.pipeline.dask_executor:dask_executor"
 CONNECT_TIMEOUT = 20.0  # seconds to reach a scheduler given by address
 INSTALL = "pip install dagster-dask distributed (see docs/pipeline.md, Scaling out)"
 
@@ -84,16 +86,11 @@ def dask_scheduler(address: str | None, workers: int | None,
 
 def dask_setup(worker: Any) -> None:
     """Run by each dask worker started with ``--preload gff2rdf.pipeline.cluster``: import
-    dagster-dask (through ``load_executor``, which knows its version warning) and compute the
-    code versions once, as ``gff2rdf.pipeline.warm`` does for the multiprocess executor.
-    dask then estimates the size of each step's result (a list of dagster events) by walking
-    its tuples, which dagster forbids on its records (``AssetKey``): it falls back to a guess
-    and logs a warning for each of them (37 lines for three genome versions), silenced here."""
-    import logging
-
+    the executor (through ``load_executor``, which knows dagster-dask's version warning), and
+    compute the code versions once, as ``gff2rdf.pipeline.warm`` does for the multiprocess
+    executor."""
     from .definitions import load_executor
     from .versions import code_versions
 
-    logging.getLogger("distributed.sizeof").setLevel(logging.ERROR)
     load_executor(DASK_EXECUTOR)
     code_versions()

@@ -34,7 +34,7 @@ import dagster as dg
 
 from .. import settings
 from ..errors import Gff2RdfError
-from .assets import STORE_POOL, PipelineResource, build_assets
+from .assets import PipelineResource, build_assets
 from .automation import PARTITIONS, build_automation
 from .catalogue import CatalogueError, load_catalogue
 from .layout import Layout, setting
@@ -70,8 +70,7 @@ def build_definitions(catalogue: str | Path, store: str | Path,
         partitions: dg.PartitionsDefinition = (
             dg.DynamicPartitionsDefinition(name=PARTITIONS) if dynamic
             else dg.StaticPartitionsDefinition(parsed.keys))
-        assets, checks = build_assets(partitions, versions,
-                                      None if _ignores_pools(executor) else STORE_POOL)
+        assets, checks = build_assets(partitions, versions)
         job = dg.define_asset_job(
             JOB, selection=dg.AssetSelection.assets(*assets),
             description="Build every asset of one genome version (one partition per run).")
@@ -85,15 +84,6 @@ def build_definitions(catalogue: str | Path, store: str | Path,
                               resources={"pipeline": resource}, **extra)
 
 
-def _ignores_pools(executor: Any) -> bool:
-    """dagster-dask's executor: it does not claim pool slots (the store's lock orders the
-    loads), and with dask 2024.12 or later it cannot submit a step of a run that has pools at
-    all: ``Client.submit`` walks its arguments' tuples, the run among them, and dagster
-    forbids iterating the run's ``RunOpConcurrency`` record ("Iteration is not allowed on
-    `@record` RunOpConcurrency", seen with dagster-dask 0.29.27 and distributed 2026.11)."""
-    return getattr(executor, "name", None) == "dask"
-
-
 def genomes_job(catalogue: str, store: str, pipeline_dir: str,
                 executor: str = "") -> dg.JobDefinition:
     """The ``genomes`` job, rebuilt from paths (and the executor as ``module:attribute``):
@@ -105,7 +95,7 @@ def genomes_job(catalogue: str, store: str, pipeline_dir: str,
 def reconstructable_job(catalogue: str | Path, store: str | Path,
                         pipeline_dir: str | Path, executor: str = "") -> Any:
     """The ``genomes`` job as dagster can rebuild it in a step process (multiprocess) or on a
-    dask worker (``executor="dagster_dask:dask_executor"``: the worker checks the run config
+    dask worker (``executor=cluster.DASK_EXECUTOR``: the worker checks the run config
     against the job, so it must have the same executor)."""
     kwargs = {"catalogue": str(Path(catalogue).absolute()),
               "store": str(Path(store).absolute()),
