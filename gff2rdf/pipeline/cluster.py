@@ -60,7 +60,7 @@ def dask_scheduler(address: str | None, workers: int | None,
                    notes: list[str]) -> Iterator[str]:
     """The address of the scheduler to run on: ``address`` once it answers (a clear error if
     it does not), or that of a local cluster of ``workers`` processes (default: one per core)
-    on 127.0.0.1 with free ports and no dashboard, closed when the block ends."""
+    on 127.0.0.1 with free ports (its HTTP server too), closed when the block ends."""
     require_dask()
     from distributed import Client, LocalCluster
 
@@ -77,7 +77,7 @@ def dask_scheduler(address: str | None, workers: int | None,
         return
     n = workers or os.cpu_count() or 1
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      scheduler_port=0, dashboard_address=None,
+                      scheduler_port=0, dashboard_address="127.0.0.1:0",
                       worker_dashboard_address=None,
                       preload=[__name__]) as cluster:  # type: ignore[no-untyped-call]
         notes.append(f"dask: a local cluster of {n} worker process(es) on 127.0.0.1")

@@ -1,5 +1,7 @@
 """``pipeline run --executor dask``: three genome versions on a two-worker dask cluster that the
-test starts on 127.0.0.1, compared triple for triple with an in-process run."""
+test starts on 127.0.0.1, compared triple for triple with an in-process run; and
+examples/dask-slurm.yaml, checked by dagster (the executor's schema) and by dask-jobqueue (the
+SLURM job script it makes)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ import pytest
 dg = pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
 
 import pyoxigraph as ox  # noqa: E402
+import yaml  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from gff2rdf.errors import Gff2RdfError  # noqa: E402
 from gff2rdf.pipeline import cluster as dask_cluster  # noqa: E402
+from gff2rdf.pipeline.cluster import DASK_EXECUTOR  # noqa: E402
+from gff2rdf.pipeline.definitions import JOB, build_definitions, load_executor  # noqa: E402
 from gff2rdf.pipeline.layout import open_instance  # noqa: E402
 from gff2rdf.pipeline.runner import PipelineRun  # noqa: E402
 from gff2rdf.store.store import GenomeStore  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
 from tests.pipeline.test_pipeline import (  # noqa: E402
     ARAPORT,
     ASSETS,
@@ -30,15 +36,17 @@ from tests.pipeline.test_pipeline import (  # noqa: E402
     run,
 )
 
+CATALOGUE = ROOT / "examples" / "catalogue.yaml"
 STEPS = {"gff3_source", "gff3_report", "rdf", "rdf_shacl", "genome_graph"}
 
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[tuple[str, set[int]]]:
-    """Two worker processes on 127.0.0.1 (free ports, no dashboard): the scheduler's address
+    """Two worker processes on 127.0.0.1 (free ports): the scheduler's address
     and the workers' pids; the cluster is closed after the module."""
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      scheduler_port=0, dashboard_address=None, worker_dashboard_address=None,
+                      scheduler_port=0, dashboard_address="127.0.0.1:0",
+                      worker_dashboard_address=None,
                       preload=["gff2rdf.pipeline.cluster"]) as local, \
             Client(local) as client:
         client.wait_for_workers(2, timeout=120)
@@ -154,3 +162,46 @@ def test_workers_go_only_with_a_local_dask_cluster(tmp_path: Path,
     root = make_world(tmp_path, TOMATO)
     with pytest.raises(Gff2RdfError, match="--workers is the size of the local dask cluster"):
         run(root, **options)
+
+
+SLURM = ROOT / "examples" / "dask-slurm.yaml"
+
+
+def test_the_slurm_run_config_is_valid_for_the_dask_executor(tmp_path: Path) -> None:
+    """examples/dask-slurm.yaml against the genomes job with the dask executor (dagster-dask's
+    config schema) and the pipeline's resources; a mistake in the cluster kind is caught."""
+    config = yaml.safe_load(SLURM.read_text(encoding="utf-8"))
+    job = build_definitions(CATALOGUE, tmp_path / "store",
+                            executor=load_executor(DASK_EXECUTOR)).resolve_job_def(JOB)
+    checked = dg.validate_run_config(job, config)
+    assert set(checked["execution"]["dask"]["cluster"]) == {"slurm"}
+    assert checked["resources"]["pipeline"]["config"]["store"] == "/shared/gff2rdf/store"
+    with pytest.raises(dg.DagsterInvalidConfigError, match="slurmm"):
+        dg.validate_run_config(job, {**config, "execution": {"config": {"cluster": {
+            "slurmm": config["execution"]["config"]["cluster"]["slurm"]}}}})
+
+
+def test_the_slurm_cluster_settings_make_a_job_script() -> None:
+    """dask-jobqueue builds a SLURMCluster from the example's settings and writes its job
+    script, without submitting a job (no workers asked for here; its scheduler listens on
+    127.0.0.1 and is closed)."""
+    from dask_jobqueue import SLURMCluster
+
+    settings = yaml.safe_load(SLURM.read_text(encoding="utf-8"))[
+        "execution"]["config"]["cluster"]["slurm"]
+    assert settings["n_workers"] > 0
+    local = {**settings, "n_workers": 0,
+             "scheduler_options": {**settings["scheduler_options"], "host": "127.0.0.1"}}
+    with SLURMCluster(**local) as cluster:
+        script = cluster.job_script()
+        assert cluster.workers == {}
+    for line in ("#SBATCH -p normal", "#SBATCH -A plant-genomics", "#SBATCH -t 04:00:00",
+                 "#SBATCH --cpus-per-task=4", "#SBATCH --mem=15G",
+                 "source /shared/gff2rdf/venv/bin/activate"):
+        assert line in script, (line, script)
+    worker = next(line for line in script.splitlines() if "dask_worker" in line)
+    assert worker.startswith("/shared/gff2rdf/venv/bin/python -m distributed.cli.dask_worker "
+                             "tcp://127.0.0.1:"), worker
+    for option in ("--nworkers 4", "--nthreads 1", "--memory-limit 3.73GiB",
+                   "--local-directory $TMPDIR", "--preload gff2rdf.pipeline.cluster"):
+        assert option in worker, (option, worker)
