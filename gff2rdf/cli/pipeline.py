@@ -96,12 +96,20 @@ def pipeline() -> None:
 @click.option("--force", is_flag=True,
               help="Materialise every selected asset even when it is current (and retry "
               "failed or blocked ones).")
-@click.option("--executor", type=click.Choice(["in_process", "multiprocess"]),
+@click.option("--executor", type=click.Choice(["in_process", "multiprocess", "dask"]),
               default="in_process", show_default=True,
-              help="Run each genome version's steps in this process, or each step in a "
-              "process of its own.")
+              help="Run each genome version's steps in this process, each step in a "
+              "process of its own, or each step as a task on a dask cluster (the genome "
+              "versions side by side for both).")
 @click.option("--max-concurrent", type=click.IntRange(min=1), metavar="N",
-              help="multiprocess: steps at once (default: one per core).")
+              help="multiprocess: steps at once; dask: genome versions at once (default: one "
+              "per core).")
+@click.option("--dask-address", metavar="ADDR", default=lambda: setting("dask-address") or None,
+              help="dask: the scheduler of a running cluster, e.g. tcp://HOST:8786 (default: "
+              "a local cluster on 127.0.0.1 for this run) "
+              f"[env {env_name('dask-address')}].")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="dask: worker processes of the local cluster (default: one per core).")
 @click.option("--dry-run", is_flag=True, help="Only say what is stale and why.")
 @click.option("--prune", is_flag=True,
               help="Drop the genome versions a pipeline run built that the catalogue no "
@@ -110,8 +118,8 @@ def pipeline() -> None:
 @handle_errors
 def pipeline_run(catalogue: str | None, store_dir: str, pipeline_dir: str | None,
                  dagster_home: str | None, select: tuple[str, ...], force: bool, executor: str,
-                 max_concurrent: int | None, dry_run: bool, prune: bool,
-                 as_json: bool) -> None:
+                 max_concurrent: int | None, dask_address: str | None, workers: int | None,
+                 dry_run: bool, prune: bool, as_json: bool) -> None:
     """Materialise the stale assets of every genome version of a catalogue.
 
     Prints, per genome version, which assets were materialised (and why) and which were left
@@ -131,7 +139,8 @@ def pipeline_run(catalogue: str | None, store_dir: str, pipeline_dir: str | None
 
     result = run_pipeline(_catalogue(catalogue), store_dir, pipeline_dir=pipeline_dir,
                           dagster_home=dagster_home, select=select, force=force,
-                          executor=executor, max_concurrent=max_concurrent, dry_run=dry_run,
+                          executor=executor, max_concurrent=max_concurrent,
+                          dask_address=dask_address, workers=workers, dry_run=dry_run,
                           prune=prune)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))

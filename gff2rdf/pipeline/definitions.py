@@ -25,6 +25,7 @@ stale assets, against the persistent instance (``gff2rdf.pipeline.runner`` has a
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -83,19 +84,25 @@ def build_definitions(catalogue: str | Path, store: str | Path,
                               resources={"pipeline": resource}, **extra)
 
 
-def genomes_job(catalogue: str, store: str, pipeline_dir: str) -> dg.JobDefinition:
-    """The ``genomes`` job, rebuilt from paths: the target of ``reconstructable_job``."""
-    return build_definitions(catalogue, store, pipeline_dir).resolve_job_def(JOB)
+def genomes_job(catalogue: str, store: str, pipeline_dir: str,
+                executor: str = "") -> dg.JobDefinition:
+    """The ``genomes`` job, rebuilt from paths (and the executor as ``module:attribute``):
+    the target of ``reconstructable_job``."""
+    return build_definitions(catalogue, store, pipeline_dir,
+                             executor=load_executor(executor)).resolve_job_def(JOB)
 
 
 def reconstructable_job(catalogue: str | Path, store: str | Path,
-                        pipeline_dir: str | Path) -> Any:
-    """The ``genomes`` job as dagster can rebuild it in a step process (multiprocess)."""
-    return dg.build_reconstructable_job(
-        __name__, "genomes_job",
-        reconstructable_kwargs={"catalogue": str(Path(catalogue).absolute()),
-                                "store": str(Path(store).absolute()),
-                                "pipeline_dir": str(Path(pipeline_dir).absolute())})
+                        pipeline_dir: str | Path, executor: str = "") -> Any:
+    """The ``genomes`` job as dagster can rebuild it in a step process (multiprocess) or on a
+    dask worker (``executor=cluster.DASK_EXECUTOR``: the worker checks the run config
+    against the job, so it must have the same executor)."""
+    kwargs = {"catalogue": str(Path(catalogue).absolute()),
+              "store": str(Path(store).absolute()),
+              "pipeline_dir": str(Path(pipeline_dir).absolute())}
+    if executor:
+        kwargs["executor"] = executor
+    return dg.build_reconstructable_job(__name__, "genomes_job", reconstructable_kwargs=kwargs)
 
 
 @dg.definitions
@@ -121,7 +128,10 @@ def load_executor(spec: str) -> Any:
 
     module, _, attribute = spec.partition(":")
     try:
-        found = getattr(import_module(module), attribute or "executor")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = getattr(import_module(module), attribute or "executor")
+        _rewarn(caught)
     except (ImportError, AttributeError) as exc:
         raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r}: cannot load it ({exc}); "
                              "install the executor's package, e.g. pip install dagster-k8s") \
@@ -129,3 +139,23 @@ def load_executor(spec: str) -> Any:
     if not isinstance(found, dg.ExecutorDefinition):
         raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r} is not a dagster executor")
     return found
+
+
+# dagster's integrations are released in step with it (dagster 1.13.N, dagster-dask 0.29.N) and
+# warn on import when the two differ; the newest dagster-dask and dagster-k8s on PyPI are 0.29.27
+# (pinned to dagster 1.13.27) while gff2rdf runs dagster 1.13.28. A patch release apart is
+# expected here; another series (0.28.x) is still reported.
+_SAME_SERIES = re.compile(r"Found version mismatch between `dagster-shared` \((1\.\d+)\.\d+\) "
+                          r"expected library version \((0\.\d+)\.\d+\) and `[\w-]+` "
+                          r"\((0\.\d+)\.\d+\)")
+
+
+def _rewarn(caught: list[warnings.WarningMessage]) -> None:
+    """Warn again what importing an executor's module warned, but a dagster integration a
+    patch release away from dagster (see ``_SAME_SERIES``)."""
+    for warning in caught:
+        same = _SAME_SERIES.match(str(warning.message))
+        if same and same.group(2) == same.group(3):
+            continue
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)

@@ -49,6 +49,9 @@ PIPELINE_SETTINGS: tuple[Setting, ...] = (
     Setting("pipeline-executor", "",
             "dagster executor of the UI's code location as module:attribute, e.g. "
             "dagster_k8s:k8s_job_executor (default: dagster's multiprocess executor)."),
+    Setting("dask-address", "",
+            "Scheduler of pipeline run --executor dask, e.g. tcp://HOST:8786 (default: a "
+            "local cluster on 127.0.0.1 for the run)."),
 )
 _DEFAULTS = {s.name: s.default for s in PIPELINE_SETTINGS}
 

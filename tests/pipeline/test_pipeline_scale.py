@@ -3,8 +3,7 @@
 examples/dagster-k8s.yaml is validated against the genomes job's config schema. dagster itself
 can check the resources and loggers, and the executor keys that its own multiprocess executor
 shares with the Kubernetes one (max_concurrent, retries, tag_concurrency_limits); the whole file,
-pod settings included, only with dagster-k8s installed (it is not a dependency of gff2rdf; that
-test is skipped without it).
+pod settings included, with dagster-k8s (installed by make install, see pyproject.toml).
 """
 
 from __future__ import annotations
@@ -139,7 +138,7 @@ def test_the_k8s_run_config_passes_what_dagster_itself_can_check(tmp_path: Path)
     job = build_definitions(CATALOGUE, tmp_path / "store").resolve_job_def(JOB)
     checked = dg.validate_run_config(job, {"resources": config["resources"],
                                            "loggers": config["loggers"]})
-    assert checked["resources"]["pipeline"]["config"]["store"] == "/data/gff2rdf-store"
+    assert checked["resources"]["pipeline"]["config"]["store"] == "/store/gff2rdf-store"
     shared = {k: v for k, v in config["execution"]["config"].items()
               if k in SHARED_WITH_MULTIPROCESS}
     assert set(shared) >= {"max_concurrent", "retries"}
@@ -151,13 +150,24 @@ def test_the_k8s_run_config_passes_what_dagster_itself_can_check(tmp_path: Path)
 
 
 def test_the_k8s_run_config_is_valid_for_the_k8s_executor(tmp_path: Path) -> None:
-    pytest.importorskip("dagster_k8s", reason="dagster-k8s is not installed (pip install "
-                        "dagster-k8s); dagster's own checks are in the test above")
+    """The whole file against dagster-k8s' executor schema (make install installs it); the
+    store is on a volume that only the genome_graph step's pod mounts, not the shared one."""
     executor = load_executor("dagster_k8s:k8s_job_executor")
     job = build_definitions(CATALOGUE, tmp_path / "store",
                             executor=executor).resolve_job_def(JOB)
-    checked = dg.validate_run_config(job, k8s_config())
-    assert checked["execution"]["k8s"]["job_namespace"] == "gff2rdf"
+    config = k8s_config()
+    checked = dg.validate_run_config(job, config)["execution"]["k8s"]
+    assert checked["job_namespace"] == "gff2rdf"
+    shared = {m["mount_path"] for m in checked["volume_mounts"]}
+    store = config["resources"]["pipeline"]["config"]["store"]
+    assert not any(store.startswith(path + "/") for path in shared)
+    load = checked["per_step_k8s_config"]["genome_graph"]
+    assert any(store.startswith(m["mount_path"] + "/")
+               for m in load["container_config"]["volume_mounts"])
+    assert {v["name"] for v in load["pod_spec_config"]["volumes"]} == {"gff2rdf-store"}
+    with pytest.raises(dg.DagsterInvalidConfigError, match="job_namespac"):
+        broken = {**config["execution"]["config"], "job_namespac": "x"}
+        dg.validate_run_config(job, {**config, "execution": {"config": broken}})
 
 
 def test_an_executor_that_cannot_be_loaded_is_an_error_naming_the_setting() -> None:
