@@ -13,7 +13,6 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,pipeline]'
-	$(BIN)/python -m pip install --quiet --no-deps 'dagster-dask>=0.29,<0.30' 'dagster-k8s>=0.29,<0.30'
 	touch $(STAMP)
 
 demo: install

@@ -25,7 +25,6 @@ stale assets, against the persistent instance (``gff2rdf.pipeline.runner`` has a
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -128,10 +127,7 @@ def load_executor(spec: str) -> Any:
 
     module, _, attribute = spec.partition(":")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            found = getattr(import_module(module), attribute or "executor")
-        _rewarn(caught)
+        found = getattr(import_module(module), attribute or "executor")
     except (ImportError, AttributeError) as exc:
         raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r}: cannot load it ({exc}); "
                              "install the executor's package, e.g. pip install dagster-k8s") \
@@ -139,23 +135,3 @@ def load_executor(spec: str) -> Any:
     if not isinstance(found, dg.ExecutorDefinition):
         raise Gff2RdfError(f"GFF2RDF_PIPELINE_EXECUTOR={spec!r} is not a dagster executor")
     return found
-
-
-# dagster's integrations are released in step with it (dagster 1.13.N, dagster-dask 0.29.N) and
-# warn on import when the two differ; the newest dagster-dask and dagster-k8s on PyPI are 0.29.27
-# (pinned to dagster 1.13.27) while gff2rdf runs dagster 1.13.28. A patch release apart is
-# expected here; another series (0.28.x) is still reported.
-_SAME_SERIES = re.compile(r"Found version mismatch between `dagster-shared` \((1\.\d+)\.\d+\) "
-                          r"expected library version \((0\.\d+)\.\d+\) and `[\w-]+` "
-                          r"\((0\.\d+)\.\d+\)")
-
-
-def _rewarn(caught: list[warnings.WarningMessage]) -> None:
-    """Warn again what importing an executor's module warned, but a dagster integration a
-    patch release away from dagster (see ``_SAME_SERIES``)."""
-    for warning in caught:
-        same = _SAME_SERIES.match(str(warning.message))
-        if same and same.group(2) == same.group(3):
-            continue
-        warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                               warning.lineno)

@@ -204,16 +204,17 @@ def run_pipeline(catalogue: str | Path, store: str | Path, *,
     doc. ``executor="dask"`` runs the steps on the dask scheduler at ``dask_address``, or on a
     local cluster of ``workers`` processes started for the run. Then report the genome versions
     of the store that the catalogue no longer lists (``gff2rdf.pipeline.retired``), and drop
-    them with ``prune``. Raises ``CatalogueError``
-    for a bad catalogue; per-genome failures are in the result."""
+    them with ``prune``. Raises ``CatalogueError`` for a bad catalogue; per-genome failures
+    are in the result."""
     with keep_signal_handlers():  # dagster leaves SIGTERM as SIGINT is (ignored under nohup)
         return _run_pipeline(catalogue, store, pipeline_dir, dagster_home, select, force,
-                             executor, max_concurrent, dry_run, prune)
+                             executor, max_concurrent, dask_address, workers, dry_run, prune)
 
 
 def _run_pipeline(catalogue: str | Path, store: str | Path, pipeline_dir: str | Path | None,
                   dagster_home: str | Path | None, select: tuple[str, ...] | list[str],
-                  force: bool, executor: str, max_concurrent: int | None, dry_run: bool,
+                  force: bool, executor: str, max_concurrent: int | None,
+                  dask_address: str | None, workers: int | None, dry_run: bool,
                   prune: bool) -> PipelineRun:
     started = time.perf_counter()
     if executor not in EXECUTORS:
