@@ -24,7 +24,11 @@ embedded store's answers and speed): ``nearest-genes``
 without a bin index (no answer within 20 s; the issue reports
 forward-strand genes missing; its index plan, tested here, agrees once Virtuoso's
 MaxQueryCostEstimationTime is 0, else it is refused by a wrong estimate), ``genes-by-term``
-(no rows on Virtuoso: zero-or-one and ``*`` paths with IF/BIND),
+(no rows on Virtuoso with goslim_plant loaded, e.g. GO:0003676 on ITAG2.3, 2 rows elsewhere;
+its pieces agree on their own: the term-or-descendant UNION joined to up:classifiedWith, and
+the ``*`` path from the annotated feature; projecting the zero-or-one paths' ends from a
+sub-query, as ``gene`` does, still gives no rows, so the cause is in the remaining filters,
+``FILTER EXISTS { ?gene a ?gene_class }`` with the classes' VALUES, or the IF/BIND),
 ``version-diff`` (Virtuoso refuses its transitive path: "neither end of it is bound"), and the
 federated ``uniprot-go`` and ``genes-by-term-ubergraph``.
 """
