@@ -187,7 +187,7 @@ def test_schema_version_bump_marks_graphs_stale_and_rebuilds(
         assert states == {"arabidopsis_thaliana/TAIR10/mikado": True,
                           "arabidopsis_thaliana/TAIR10/Ensembl40": False}
     # the CLI asks the installed schema: make the bumped one the installed one
-    monkeypatch.setattr("gff2rdf.store.store.compile_mapping", lambda *a: bumped)
+    monkeypatch.setattr("gff2rdf.store.listing.compile_mapping", lambda *a: bumped)
     code, out, _ = run("graphs", "--store", str(two_versions))
     assert code == 0
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
@@ -201,7 +201,7 @@ def test_schema_version_bump_marks_graphs_stale_and_rebuilds(
 
 
 def test_code_version_bump_rebuilds(two_versions: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("gff2rdf.store.inputs", "gff2rdf.store.store"):
+    for module in ("gff2rdf.store.inputs", "gff2rdf.store.listing"):
         monkeypatch.setattr(f"{module}.code_version", lambda: "0.9.0")
     with GenomeStore.open(two_versions) as store:
         assert [e.stale_reasons for e in store.genomes()] == [["code version 0.1.0 -> 0.9.0"]] * 2
