@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.servers import free_port
 
 __all__ = ["VirtuosoServer", "virtuoso_binaries"]
 
@@ -77,12 +78,6 @@ def virtuoso_binaries() -> tuple[str, str] | None:
     return (server, isql) if server and isql else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class VirtuosoServer:
     """A running Virtuoso: its URLs, the loader account and the ``dba`` password."""
@@ -105,9 +100,9 @@ class VirtuosoServer:
         if found is None:
             raise FileNotFoundError("virtuoso-t / isql-vt not found")
         directory.mkdir(parents=True, exist_ok=True)
-        http, isql = _free_port(), _free_port()
+        http, isql = free_port(), free_port()
         while isql == http:
-            isql = _free_port()
+            isql = free_port()
         ini = directory / "virtuoso.ini"
         ini.write_text(_INI.format(d=directory, http=http, isql=isql, vsp=_VSP))
         log = open(directory / "stdout.log", "wb")  # noqa: SIM115 - closed with the process

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.servers import free_port
 
 pytest.importorskip("dagster", reason="the pipeline extra is not installed (make install)")
 
@@ -29,12 +29,6 @@ from gff2rdf.pipeline.catalogue import load_catalogue
 
 DEADLINE = 90.0  # dagster dev took about 6 s on an idle 2-core machine; CI may be busy
 QUERY = "{ assetNodes { assetKey { path } partitionKeys } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def asset_keys(port: int) -> dict[str, list[str]]:

@@ -35,14 +35,6 @@ federated ``uniprot-go`` and ``genes-by-term-ubergraph``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +46,7 @@ from gff2rdf.query.canned import get_query
 from gff2rdf.store.endpoint import Credentials, Endpoint
 from gff2rdf.store.store import GenomeStore
 from tests.conftest import shared
+from tests.servers import oxigraph_server
 from tests.virtuoso import VirtuosoServer
 
 G_MIKADO = "arabidopsis_thaliana/TAIR10/mikado"
@@ -84,12 +77,6 @@ CASES: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mikado = shared("gff3", "mikado__reference_TAIR10_Chr5.gff3")
@@ -118,32 +105,13 @@ def _copy(store_dir: Path, endpoint: Endpoint, work: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def oxigraph_server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    if not os.path.exists(binary):
-        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
-    port = _free_port()
+def served_by_oxigraph(store_dir: Path, tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[str]:
     location = tmp_path_factory.mktemp("oxigraph-server")
-    process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind",
-                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/query?query=ASK%7B%7D", timeout=1):
-                    break
-            except (urllib.error.URLError, OSError):
-                assert process.poll() is None and time.monotonic() < deadline, \
-                    "oxigraph serve did not start"
-                time.sleep(0.1)
+    with oxigraph_server(location) as (url, _):
         with Endpoint.for_url(f"{url}/store") as endpoint:
             _copy(store_dir, endpoint, location)
         yield f"{url}/query"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -166,13 +134,13 @@ def _rows(result: list[dict[str, str]]) -> Counter[tuple[tuple[str, str], ...]]:
 @pytest.mark.parametrize(("name", "params"), CASES,
                          ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
 def test_canned_queries_agree_on_three_engines(
-        name: str, params: dict[str, str], store_dir: Path, oxigraph_server: str,
+        name: str, params: dict[str, str], store_dir: Path, served_by_oxigraph: str,
         virtuoso_loaded: str) -> None:
     query = get_query(name)
     with GenomeStore.open(store_dir, create=False, collect=False) as store:
         local = query.run(store, params).values()
     assert local or name.startswith("qc-") or params.get("end") == "100", name  # not vacuous
-    served = query.run(oxigraph_server, params, timeout=60).values()
+    served = query.run(served_by_oxigraph, params, timeout=60).values()
     on_virtuoso = query.run(virtuoso_loaded, params, timeout=60).values()
     assert _rows(served) == _rows(local)
     assert _rows(on_virtuoso) == _rows(local)

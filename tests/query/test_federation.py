@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -34,6 +33,7 @@ from gff2rdf.query.canned import get_query, list_queries
 from gff2rdf.store.store import GenomeStore
 from tests.conftest import SHARED
 from tests.gff3.gff3_facts import OBO, Ontology, model, read_features
+from tests.servers import free_port, oxigraph_server
 
 MIKADO = SHARED / "gff3" / "mikado__reference_TAIR10_Chr5.gff3"
 ITAG = SHARED / "gff3" / "biofmt__tomato_test_ITAG2.3.gff3"
@@ -226,37 +226,13 @@ def test_ubergraph_and_the_local_closure_agree(store_dir: Path, endpoints: str,
             assert local == remote, term
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test store behind ``oxigraph serve-read-only`` (the real server binary)."""
-    binary = shutil.which("oxigraph") or str(Path(__import__("sys").executable).parent
-                                              / "oxigraph")
-    if not Path(binary).exists():
-        pytest.skip("the oxigraph server binary (PyPI package oxigraph) is not installed")
     copy = tmp_path_factory.mktemp("served") / "store"
     shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("gff2rdf.lock"))
-    port = _free_port()
-    process = subprocess.Popen([binary, "serve-read-only", "--location", str(copy), "--bind",
-                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with oxigraph_server(copy, read_only=True) as (url, _):
+        yield f"{url}/query"
 
 
 def _params() -> dict[str, dict[str, str]]:
@@ -303,14 +279,14 @@ def test_cli_query_on_an_endpoint_and_json(served: str, endpoints: str) -> None:
 def test_an_unreachable_endpoint_is_an_error_not_a_traceback(store_dir: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
-    monkeypatch.setenv("GFF2RDF_UNIPROT_ENDPOINT", f"http://127.0.0.1:{_free_port()}/sparql")
+    monkeypatch.setenv("GFF2RDF_UNIPROT_ENDPOINT", f"http://127.0.0.1:{free_port()}/sparql")
     result = CliRunner().invoke(main, [
         "query", "uniprot-go", "--store", str(store_dir), "-p", f"genome={G_MIKADO}",
         "-p", "ids=AT5G66600"], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: uniprot-go: the query failed")
     result = CliRunner().invoke(main, [
-        "query", "genome-versions", "--endpoint", f"http://127.0.0.1:{_free_port()}/q"],
+        "query", "genome-versions", "--endpoint", f"http://127.0.0.1:{free_port()}/q"],
         catch_exceptions=False)
     assert result.exit_code == 1 and "Error: genome-versions: cannot reach" in result.stderr
 

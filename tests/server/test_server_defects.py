@@ -43,6 +43,7 @@ from tests.server.test_server_support import (
     make_app,
     store_template,
 )
+from tests.servers import free_port
 
 __all__ = ["store_template"]
 
@@ -60,15 +61,9 @@ def _oxigraph() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _oxigraph_serve(store: Path) -> subprocess.Popen[bytes]:
     """``oxigraph serve`` on ``store``: running once it answers, or exited (it was refused)."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([_oxigraph(), "serve", "--location", str(store), "--bind",
                              f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +17,7 @@ from gff2rdf.store.metadata import G2R
 from gff2rdf.store.remote import Endpoint, load_remote
 from gff2rdf.store.store import GenomeStore
 from tests.conftest import DATA
+from tests.servers import free_port, oxigraph_server
 
 MIKADO = DATA / "tair10_chr5_mikado.gff3"
 ENSEMBL = DATA / "arabidopsis_TAIR10_40_small.gff3"
@@ -32,46 +27,12 @@ DIRECT = "https://w3id.org/gff2rdf/data/genome/arabidopsis_thaliana/TAIR10/direc
 KW = dict(species="Arabidopsis thaliana", assembly="TAIR10")
 
 
-def _oxigraph() -> str:
-    found = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    if not os.path.exists(found):
-        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, int]]:
     """``oxigraph serve`` on a free loopback port; stopped at the end of the module."""
     location = tmp_path_factory.mktemp("oxigraph")
-    port = _free_port()
-    proc = subprocess.Popen([_oxigraph(), "serve", "--location", str(location), "--bind",
-                             f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/query?query=ASK%7B%7D", timeout=1).read()
-                break
-            except (urllib.error.URLError, OSError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("oxigraph serve did not start")
-                time.sleep(0.1)
-        yield url, location, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with oxigraph_server(location) as (url, pid):
+        yield url, location, pid
 
 
 def pointer_count(endpoint: Endpoint, genome: str) -> int:
@@ -132,7 +93,7 @@ def test_cli_load_endpoint_and_errors(server: tuple[str, Path, int]) -> None:
     with pytest.raises(StoreLockedError) as caught:
         GenomeStore.open(location)
     assert caught.value.pid == pid and "oxigraph serve" in str(caught.value)
-    bad = Endpoint.for_url(f"http://127.0.0.1:{_free_port()}/store")
+    bad = Endpoint.for_url(f"http://127.0.0.1:{free_port()}/store")
     with pytest.raises(EndpointError, match="cannot reach the server"):
         load_remote(bad, MIKADO)
 
