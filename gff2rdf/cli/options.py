@@ -148,6 +148,26 @@ def open_endpoint(endpoint: str, query_endpoint: str | None, update_endpoint: st
 
 
 @contextlib.contextmanager
+def open_backend(store_dir: str, endpoint: str | None, query_endpoint: str | None,
+                 update_endpoint: str | None, auth_file: str | None, auth_scheme: str | None,
+                 *, create: bool = False) -> Iterator[Any]:
+    """The genome versions a command works on: with ``endpoint``, that server's
+    ``gff2rdf.store.remote.RemoteStore``; else the embedded store at ``store_dir``, made if
+    missing only with ``create``. Both answer ``gff2rdf.store.listing.Listing``."""
+    if endpoint:
+        from ..store.remote import RemoteStore
+
+        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
+                           auth_scheme) as target:
+            yield RemoteStore(target)
+    else:
+        from ..store.store import GenomeStore
+
+        with GenomeStore.open(store_dir, create=create, collect=False) as store:
+            yield store
+
+
+@contextlib.contextmanager
 def progress_bar(source: str, silent: bool, label: str, *, smallest: int = 8 << 20,
                   again: str = "") -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr for a file over ``smallest`` bytes; yields the callback that

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .options import endpoint_options, handle_errors, open_endpoint, store_option
+from .options import endpoint_options, handle_errors, open_backend, store_option
 
 # deferred: the imports inside functions load multiprocessing, pyoxigraph, yaml
 # only when the call needs them, to keep this module's import (and start-up) light
@@ -150,17 +150,9 @@ def ontology_load(source: str, store_dir: str, endpoint: str | None,
     """
     from ..obo.load import load_ontology
 
-    if endpoint:
-        from ..store.remote import RemoteStore
-
-        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
-                           auth_scheme) as target:
-            result = load_ontology(RemoteStore(target), source, fmt=fmt, graph=graph)
-    else:
-        from ..store.store import GenomeStore
-
-        with GenomeStore.open(store_dir, collect=False) as store:
-            result = load_ontology(store, source, fmt=fmt, graph=graph)
+    with open_backend(store_dir, endpoint, query_endpoint, update_endpoint, auth_file,
+                      auth_scheme, create=True) as backend:
+        result = load_ontology(backend, source, fmt=fmt, graph=graph)
     click.echo(result.summary(), err=True)
 
 
@@ -179,17 +171,9 @@ def ontology_list(store_dir: str, endpoint: str | None, query_endpoint: str | No
     """
     from ..obo.load import list_ontologies
 
-    if endpoint:
-        from ..store.remote import RemoteStore
-
-        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
-                           auth_scheme) as target:
-            found = list_ontologies(RemoteStore(target))
-    else:
-        from ..store.store import GenomeStore
-
-        with GenomeStore.open(store_dir, create=False, collect=False) as store:
-            found = list_ontologies(store)
+    with open_backend(store_dir, endpoint, query_endpoint, update_endpoint, auth_file,
+                      auth_scheme) as backend:
+        found = list_ontologies(backend)
     for info in found:
         version = f" ({info.version})" if info.version else ""
         click.echo(f"{info.iri}{version}: {info.classes:,} classes")

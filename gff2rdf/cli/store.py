@@ -17,6 +17,7 @@ from .options import (
     genome_options,
     handle_errors,
     jobs_option,
+    open_backend,
     open_endpoint,
     progress_bar,
     report_warnings,
@@ -126,19 +127,10 @@ def graphs(store_dir: str, endpoint: str | None, query_endpoint: str | None,
     """
     import json
 
-    garbage: list[str] = []
-    if endpoint:
-        from ..store.remote import RemoteStore
-
-        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
-                           auth_scheme) as target:
-            entries = RemoteStore(target).genomes()
-    else:
-        from ..store.store import GenomeStore
-
-        with GenomeStore.open(store_dir, create=False, collect=False) as store:
-            entries = store.genomes()
-            garbage = store.garbage()
+    with open_backend(store_dir, endpoint, query_endpoint, update_endpoint, auth_file,
+                      auth_scheme) as backend:
+        entries = backend.genomes()
+        garbage: list[str] = [] if endpoint else backend.garbage()
     if as_json:
         click.echo(json.dumps([e.to_json() for e in entries], indent=2))
         return
@@ -196,17 +188,9 @@ def drop(genome: str, store_dir: str, endpoint: str | None, query_endpoint: str 
 
         gff2rdf drop arabidopsis_thaliana/TAIR10/Araport11 --store ./gff2rdf-store
     """
-    if endpoint:
-        from ..store.remote import RemoteStore
-
-        with open_endpoint(endpoint, query_endpoint, update_endpoint, auth_file,
-                           auth_scheme) as target:
-            entry = RemoteStore(target).drop(genome)
-    else:
-        from ..store.store import GenomeStore
-
-        with GenomeStore.open(store_dir, create=False, collect=False) as store:
-            entry = store.drop(genome)
+    with open_backend(store_dir, endpoint, query_endpoint, update_endpoint, auth_file,
+                      auth_scheme) as backend:
+        entry = backend.drop(genome)
     click.echo(f"dropped {entry.path} ({entry.triples:,} triples)", err=True)
 
 
