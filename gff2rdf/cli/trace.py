@@ -79,6 +79,7 @@ def trace(iri: str, store_dir: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"iri": iri, **rows[0]}, indent=2))
         return
-    width = max(len(what) for what, _ in chain(iri, rows[0]))
-    for what, text in chain(iri, rows[0]):
+    lines = chain(iri, rows[0])
+    width = max(len(what) for what, _ in lines)
+    for what, text in lines:
         click.echo(f"{what.ljust(width)}  {text}")

@@ -86,7 +86,7 @@ def dask_scheduler(address: str | None, workers: int | None,
 
 def dask_setup(worker: Any) -> None:
     """Run by each dask worker started with ``--preload gff2rdf.pipeline.cluster``: import
-    the executor (through ``load_executor``, which knows dagster-dask's version warning), and
+    the executor (through ``load_executor``, as a run's job does), and
     compute the code versions once, as ``gff2rdf.pipeline.warm`` does for the multiprocess
     executor."""
     from .definitions import load_executor
