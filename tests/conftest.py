@@ -32,6 +32,21 @@ def shared(*parts: str) -> Path:
     return path
 
 
+def mikado_and_itag_store(path: Path) -> Path:
+    """A store at ``path`` with two shared-corpus genome versions (their bin indexes too):
+    mikado's TAIR10 Chr5 reference and the ITAG2.3 tomato test file."""
+    from gff2rdf.store.store import GenomeStore
+
+    with GenomeStore.open(path) as store:
+        store.load(shared("gff3", "mikado__reference_TAIR10_Chr5.gff3"),
+                   species="Arabidopsis thaliana", taxon="3702", assembly="TAIR10",
+                   annotation="mikado")
+        store.load(shared("gff3", "biofmt__tomato_test_ITAG2.3.gff3"),
+                   species="Solanum lycopersicum", taxon="4081", assembly="SL2.40",
+                   annotation="ITAG2.3")
+    return path
+
+
 @dataclass(frozen=True)
 class Converted:
     """A shared-corpus file converted to N-Triples (``--lenient`` when it has errors)."""

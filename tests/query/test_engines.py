@@ -45,7 +45,7 @@ import pytest
 from gff2rdf.query.canned import get_query
 from gff2rdf.store.endpoint import Credentials, Endpoint
 from gff2rdf.store.store import GenomeStore
-from tests.conftest import shared
+from tests.conftest import mikado_and_itag_store
 from tests.servers import oxigraph_server
 from tests.virtuoso import VirtuosoServer
 
@@ -79,15 +79,7 @@ CASES: list[tuple[str, dict[str, str]]] = [
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    mikado = shared("gff3", "mikado__reference_TAIR10_Chr5.gff3")
-    itag = shared("gff3", "biofmt__tomato_test_ITAG2.3.gff3")
-    path = tmp_path_factory.mktemp("engines") / "store"
-    with GenomeStore.open(path) as store:
-        store.load(mikado, species="Arabidopsis thaliana", taxon="3702", assembly="TAIR10",
-                   annotation="mikado")
-        store.load(itag, species="Solanum lycopersicum", taxon="4081", assembly="SL2.40",
-                   annotation="ITAG2.3")
-    return path
+    return mikado_and_itag_store(tmp_path_factory.mktemp("engines") / "store")
 
 
 def _copy(store_dir: Path, endpoint: Endpoint, work: Path) -> int:

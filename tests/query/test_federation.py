@@ -31,7 +31,7 @@ from gff2rdf.errors import QueryError
 from gff2rdf.obo.load import load_ontology
 from gff2rdf.query.canned import get_query, list_queries
 from gff2rdf.store.store import GenomeStore
-from tests.conftest import SHARED
+from tests.conftest import SHARED, mikado_and_itag_store
 from tests.gff3.gff3_facts import OBO, Ontology, model, read_features
 from tests.servers import free_port, oxigraph_server
 
@@ -133,13 +133,7 @@ def stand_in() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory, stand_in: tuple[str, list[str]]) -> Path:
-    path = tmp_path_factory.mktemp("fed") / "store"
-    with GenomeStore.open(path) as store:
-        store.load(MIKADO, species="Arabidopsis thaliana", taxon="3702", assembly="TAIR10",
-                   annotation="mikado")
-        store.load(ITAG, species="Solanum lycopersicum", taxon="4081", assembly="SL2.40",
-                   annotation="ITAG2.3")
-    return path
+    return mikado_and_itag_store(tmp_path_factory.mktemp("fed") / "store")
 
 
 @pytest.fixture
